@@ -1,0 +1,360 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests and demonstrates SockPS.
+.DESCRIPTION
+    Build  publishes src/SockPS into out/SockPS and copies module/ (manifest, formats, help)
+           next to it: out/SockPS is the importable module folder.
+    Test   Build, then the xunit projects and the Pester suite (in a fresh pwsh). The last line
+           printed is "N passed, N failed, N skipped"; the exit code is 1 when anything failed,
+           a runner crashed or produced no results, or nothing passed.
+    Demo   Build, then examples/demo.ps1 in a fresh pwsh.
+    Clean  Removes out/ and every bin/ and obj/ folder.
+
+    From a fresh clone: dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [string] $Task = 'Build',
+
+    [string] $Configuration = 'Release'
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+# Exit codes of native commands are checked by hand, after every call.
+$PSNativeCommandUseErrorActionPreference = $false
+
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_SKIP_FIRST_TIME_EXPERIENCE = '1'
+
+$RepoRoot = $PSScriptRoot
+$OutDirectory = Join-Path -Path $RepoRoot -ChildPath 'out'
+$ModuleOutput = Join-Path -Path $OutDirectory -ChildPath 'SockPS'
+$ResultsDirectory = Join-Path -Path $OutDirectory -ChildPath 'test-results'
+$XunitProjects = @('tests/SockPS.Core.Tests', 'tests/SockPS.Tests')
+$PesterRestoreProject = 'tests/pester/Pester.restore.csproj'
+
+# Bounds on the child processes, so a hung test fails the run instead of eating the CI budget.
+$XunitHangTimeout = '5m'                             # per test, enforced by `dotnet test --blame-hang`
+$PesterTimeout = [timespan]::FromMinutes(12)         # the whole Pester suite
+$DemoTimeout = [timespan]::FromMinutes(5)
+
+function Invoke-Dotnet {
+    # Runs dotnet with its output on the console; throws when it fails.
+    param([Parameter(Mandatory)] [string[]] $ArgumentList)
+
+    & dotnet @ArgumentList | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        throw "dotnet $($ArgumentList -join ' ') failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-ChildProcess {
+    # Runs a process that shares this console and returns its exit code; kills it (and its
+    # children) when it outlives the timeout.
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [Parameter(Mandatory)] [string[]] $ArgumentList,
+        [Parameter(Mandatory)] [timespan] $Timeout
+    )
+
+    $startInfo = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
+    foreach ($argument in $ArgumentList) {
+        $startInfo.ArgumentList.Add($argument)
+    }
+    $startInfo.WorkingDirectory = $RepoRoot
+    $startInfo.UseShellExecute = $false
+
+    $process = [System.Diagnostics.Process]::Start($startInfo)
+    try {
+        if (-not $process.WaitForExit([int]$Timeout.TotalMilliseconds)) {
+            Write-Host "$FilePath $($ArgumentList -join ' ') ran longer than $Timeout; killing it."
+            $process.Kill($true)
+            $process.WaitForExit()
+            return -1
+        }
+        $process.WaitForExit()
+        return $process.ExitCode
+    }
+    finally {
+        $process.Dispose()
+    }
+}
+
+function Invoke-Clean {
+    if (Test-Path -LiteralPath $OutDirectory) {
+        Remove-Item -LiteralPath $OutDirectory -Recurse -Force
+    }
+
+    $roots = @('src', 'tests', 'bench') |
+        ForEach-Object { Join-Path -Path $RepoRoot -ChildPath $_ } |
+        Where-Object { Test-Path -LiteralPath $_ }
+    # Sorted so a parent goes before anything inside it; what went with its parent is skipped.
+    $buildFolders = Get-ChildItem -LiteralPath $roots -Directory -Recurse -Force |
+        Where-Object { $_.Name -in 'bin', 'obj' } |
+        Sort-Object -Property FullName
+    foreach ($folder in $buildFolders) {
+        if (Test-Path -LiteralPath $folder.FullName) {
+            Remove-Item -LiteralPath $folder.FullName -Recurse -Force
+        }
+    }
+
+    Write-Host 'Cleaned out/ and every bin/ and obj/ folder.'
+}
+
+function Invoke-Build {
+    # Publish into an empty folder, so nothing removed from the project lingers in the module.
+    if (Test-Path -LiteralPath $ModuleOutput) {
+        Remove-Item -LiteralPath $ModuleOutput -Recurse -Force
+    }
+
+    $project = Join-Path -Path $RepoRoot -ChildPath 'src/SockPS/SockPS.csproj'
+    Invoke-Dotnet -ArgumentList @('publish', $project, '-c', $Configuration, '-o', $ModuleOutput, '--nologo')
+
+    $moduleSource = Join-Path -Path $RepoRoot -ChildPath 'module'
+    if (Test-Path -LiteralPath $moduleSource) {
+        # Without -Force: dot files such as .gitkeep stay out of the module.
+        foreach ($item in Get-ChildItem -LiteralPath $moduleSource) {
+            Copy-Item -LiteralPath $item.FullName -Destination $ModuleOutput -Recurse -Force
+        }
+    }
+
+    if (-not (Test-Path -LiteralPath (Join-Path -Path $ModuleOutput -ChildPath 'SockPS.dll'))) {
+        throw "The build did not produce $ModuleOutput/SockPS.dll."
+    }
+    $manifestSource = Join-Path -Path $moduleSource -ChildPath 'SockPS.psd1'
+    $manifestOutput = Join-Path -Path $ModuleOutput -ChildPath 'SockPS.psd1'
+    if ((Test-Path -LiteralPath $manifestSource) -and -not (Test-Path -LiteralPath $manifestOutput)) {
+        throw "module/SockPS.psd1 was not copied to $manifestOutput."
+    }
+
+    Write-Host "Built module at out/SockPS"
+}
+
+function New-SuiteResult {
+    param(
+        [Parameter(Mandatory)] [string] $Name,
+        [int] $Passed = 0,
+        [int] $Failed = 0,
+        [int] $Skipped = 0,
+        # Set when the runner crashed or left no results; the suite then counts as one failure.
+        [string] $Problem = ''
+    )
+
+    [pscustomobject]@{
+        Name    = $Name
+        Passed  = $Passed
+        Failed  = $Failed + $(if ($Problem) { 1 } else { 0 })
+        Skipped = $Skipped
+        Problem = $Problem
+    }
+}
+
+function Invoke-XunitSuite {
+    param([Parameter(Mandatory)] [string] $ProjectDirectory)
+
+    $name = Split-Path -Path $ProjectDirectory -Leaf
+    $trxPath = Join-Path -Path $ResultsDirectory -ChildPath "$name.trx"
+    $project = Join-Path -Path $RepoRoot -ChildPath $ProjectDirectory
+
+    # --blame-hang kills a test host stuck on one test, so the run ends with a failure.
+    & dotnet test $project -c $Configuration --nologo `
+        --logger "trx;LogFileName=$name.trx" --results-directory $ResultsDirectory `
+        --blame-hang-timeout $XunitHangTimeout --blame-hang-dump-type none | Out-Host
+    $exitCode = $LASTEXITCODE
+
+    if (-not (Test-Path -LiteralPath $trxPath)) {
+        return New-SuiteResult -Name $name -Problem "dotnet test exited with $exitCode and wrote no $name.trx"
+    }
+
+    # VSTest's trx: <ResultSummary outcome="Completed|Failed|..."><Counters total= executed=
+    # passed= failed= error= timeout= aborted= notExecuted= .../>. xunit's skipped tests are in
+    # total but not in executed (notExecuted stays 0).
+    try {
+        [xml]$trx = Get-Content -LiteralPath $trxPath -Raw
+        $summary = $trx.TestRun.ResultSummary
+        $counters = $summary.Counters
+        $total = [int]$counters.total
+        $passed = [int]$counters.passed
+        $failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        $skipped = $total - [int]$counters.executed
+    }
+    catch {
+        return New-SuiteResult -Name $name -Problem "could not read the counters in $trxPath`: $_"
+    }
+
+    # A crashed or killed test host exits non-zero with no failed test in the counters.
+    $problem = ''
+    if ($exitCode -ne 0 -and $failed -eq 0) {
+        $problem = "dotnet test exited with $exitCode (outcome $($summary.outcome)) but reported no failed test"
+    }
+
+    New-SuiteResult -Name $name -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem
+}
+
+function Get-NuGetGlobalPackagesFolder {
+    if ($env:NUGET_PACKAGES) {
+        return $env:NUGET_PACKAGES
+    }
+
+    # Prints "global-packages: /home/user/.nuget/packages/" (honours nuget.config too).
+    $listing = & dotnet nuget locals global-packages --list
+    if ($LASTEXITCODE -ne 0) {
+        throw "dotnet nuget locals global-packages --list failed with exit code $LASTEXITCODE."
+    }
+    foreach ($line in $listing) {
+        if ($line -match '^\s*global-packages:\s*(.+?)\s*$') {
+            return $Matches[1]
+        }
+    }
+
+    throw "Could not read the NuGet global packages folder from: $($listing -join ' ')"
+}
+
+function Get-PesterModulePath {
+    $restoreProject = Join-Path -Path $RepoRoot -ChildPath $PesterRestoreProject
+    Invoke-Dotnet -ArgumentList @('restore', $restoreProject, '--nologo')
+
+    # The version lives in one place: the restore project's PackageDownload, e.g. "[5.9.1]".
+    [xml]$projectXml = Get-Content -LiteralPath $restoreProject -Raw
+    $download = $projectXml.Project.ItemGroup.PackageDownload | Where-Object { $_.Include -eq 'Pester' }
+    $version = ([string]$download.Version).Trim('[', ']', ' ')
+
+    $packages = Get-NuGetGlobalPackagesFolder
+    $manifest = Join-Path -Path $packages -ChildPath "pester/$version/tools/Pester.psd1"
+    if (-not (Test-Path -LiteralPath $manifest)) {
+        throw "Pester $version was restored but $manifest does not exist."
+    }
+    return $manifest
+}
+
+function Invoke-PesterSuite {
+    $resultPath = Join-Path -Path $ResultsDirectory -ChildPath 'pester.json'
+    try {
+        $pesterPath = Get-PesterModulePath
+        # Make sure `dotnet pwsh` resolves even when the caller used another pwsh.
+        Invoke-Dotnet -ArgumentList @('tool', 'restore')
+    }
+    catch {
+        return New-SuiteResult -Name 'Pester' -Problem "Pester could not be set up: $_"
+    }
+
+    $exitCode = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $PesterTimeout -ArgumentList @(
+        'pwsh', '-NoProfile', '-NonInteractive',
+        '-File', (Join-Path -Path $RepoRoot -ChildPath 'tests/pester/Invoke-PesterSuite.ps1'),
+        '-PesterPath', $pesterPath,
+        '-ModulePath', $ModuleOutput,
+        '-TestPath', (Join-Path -Path $RepoRoot -ChildPath 'tests/pester'),
+        '-ResultPath', $resultPath)
+
+    if (-not (Test-Path -LiteralPath $resultPath)) {
+        return New-SuiteResult -Name 'Pester' -Problem "the Pester run exited with $exitCode and wrote no pester.json"
+    }
+
+    try {
+        $counts = Get-Content -LiteralPath $resultPath -Raw | ConvertFrom-Json
+        $passed = [int]$counts.passed
+        $failed = [int]$counts.failed
+        $skipped = [int]$counts.skipped
+    }
+    catch {
+        return New-SuiteResult -Name 'Pester' -Problem "could not read the counts in $resultPath`: $_"
+    }
+
+    $problem = ''
+    if ($exitCode -ne 0 -and $failed -eq 0) {
+        $problem = "the Pester run exited with $exitCode but reported no failed test"
+    }
+
+    New-SuiteResult -Name 'Pester' -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem
+}
+
+function Invoke-Test {
+    $results = [System.Collections.Generic.List[object]]::new()
+    try {
+        Invoke-Build
+    }
+    catch {
+        Write-Host "Build failed: $_"
+        $results.Add((New-SuiteResult -Name 'build' -Problem 'the build failed'))
+    }
+
+    if ($results.Count -eq 0) {
+        # Stale results must never be read as this run's.
+        if (Test-Path -LiteralPath $ResultsDirectory) {
+            Remove-Item -LiteralPath $ResultsDirectory -Recurse -Force
+        }
+        $null = New-Item -ItemType Directory -Path $ResultsDirectory
+
+        # For tests that import the built module (the xunit runspace tests and Pester).
+        $env:SOCKPS_MODULE_PATH = $ModuleOutput
+
+        # Every suite runs and is counted, whatever happened to the one before.
+        foreach ($project in $XunitProjects) {
+            try {
+                $results.Add((Invoke-XunitSuite -ProjectDirectory $project))
+            }
+            catch {
+                $results.Add((New-SuiteResult -Name (Split-Path -Path $project -Leaf) -Problem "$_"))
+            }
+        }
+        try {
+            $results.Add((Invoke-PesterSuite))
+        }
+        catch {
+            $results.Add((New-SuiteResult -Name 'Pester' -Problem "$_"))
+        }
+    }
+
+    $passed = ($results | Measure-Object -Property Passed -Sum).Sum
+    $failed = ($results | Measure-Object -Property Failed -Sum).Sum
+    $skipped = ($results | Measure-Object -Property Skipped -Sum).Sum
+
+    foreach ($result in $results | Where-Object Problem) {
+        Write-Host "$($result.Name): $($result.Problem)"
+    }
+    $breakdown = foreach ($result in $results) {
+        $text = "$($result.Name) $($result.Passed)/$($result.Failed)/$($result.Skipped)"
+        if ($result.Problem) { "$text (incomplete: see above)" } else { $text }
+    }
+    Write-Host "By suite (passed/failed/skipped): $($breakdown -join ', ')"
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
+
+    if ($failed -gt 0 -or $passed -eq 0) {
+        return 1
+    }
+    return 0
+}
+
+function Invoke-Demo {
+    Invoke-Build
+
+    $demo = Join-Path -Path $RepoRoot -ChildPath 'examples/demo.ps1'
+    if (-not (Test-Path -LiteralPath $demo)) {
+        throw "examples/demo.ps1 does not exist; there is no demo to run."
+    }
+
+    $exitCode = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $DemoTimeout -ArgumentList @(
+        'pwsh', '-NoProfile', '-File', $demo, '-ModulePath', $ModuleOutput)
+    if ($exitCode -ne 0) {
+        Write-Host "examples/demo.ps1 exited with code $exitCode."
+    }
+    return $exitCode
+}
+
+Push-Location -LiteralPath $RepoRoot
+try {
+    $exitCode = switch ($Task) {
+        'Clean' { Invoke-Clean; 0 }
+        'Build' { Invoke-Build; 0 }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+    }
+}
+finally {
+    Pop-Location
+}
+exit $exitCode

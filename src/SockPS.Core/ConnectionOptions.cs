@@ -1,0 +1,32 @@
+using System;
+using System.Text;
+
+namespace SockPS.Core;
+
+/// <summary>Settings a new connection starts with. Servers hand a copy to every connection they accept.</summary>
+public sealed class ConnectionOptions
+{
+    /// <summary>The default receive timeout: 30 seconds.</summary>
+    public static readonly TimeSpan DefaultReceiveTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>A friendly name for the connection; may be null.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>How text is encoded and decoded. Default: UTF-8 without a byte order mark.</summary>
+    public Encoding Encoding { get; set; } = TextEncodings.Utf8NoBom;
+
+    /// <summary>What a line ends with when sending lines. Default: a line feed.</summary>
+    public string NewLine { get; set; } = "\n";
+
+    /// <summary>How long a receive waits for data; <see cref="TimeSpan.Zero"/> waits forever.</summary>
+    public TimeSpan ReceiveTimeout { get; set; } = DefaultReceiveTimeout;
+
+    /// <summary>Disable Nagle's algorithm (TCP_NODELAY).</summary>
+    public bool NoDelay { get; set; }
+
+    /// <summary>Enable TCP keep-alive probes (SO_KEEPALIVE).</summary>
+    public bool KeepAlive { get; set; }
+
+    /// <summary>A copy, so a server's template is not changed by one connection.</summary>
+    public ConnectionOptions Clone() => (ConnectionOptions)MemberwiseClone();
+}

@@ -1,0 +1,173 @@
+using System;
+using System.IO;
+using System.Net.Sockets;
+
+namespace SockPS.Core;
+
+/// <summary>What went wrong, in terms a script can branch on. The cmdlet layer maps each kind
+/// to a stable error id and category.</summary>
+public enum SocketFailureKind
+{
+    /// <summary>Anything not classified below.</summary>
+    Unknown,
+    /// <summary>Nothing listens on the remote port.</summary>
+    ConnectionRefused,
+    /// <summary>The peer reset or aborted the connection.</summary>
+    ConnectionReset,
+    /// <summary>The host name has no address.</summary>
+    HostNotFound,
+    /// <summary>A connect did not complete within its timeout.</summary>
+    ConnectTimeout,
+    /// <summary>No data arrived within the receive timeout. The connection stays usable.</summary>
+    ReceiveTimeout,
+    /// <summary>No connection arrived within the accept timeout.</summary>
+    AcceptTimeout,
+    /// <summary>The local address and port are taken.</summary>
+    AddressInUse,
+    /// <summary>The address is not valid on this machine.</summary>
+    AddressNotAvailable,
+    /// <summary>No route to the network or host.</summary>
+    Unreachable,
+    /// <summary>The OS refused the operation.</summary>
+    AccessDenied,
+    /// <summary>The connection or server was closed here; it cannot be used any more.</summary>
+    Closed,
+    /// <summary>The peer closed its side before the requested data arrived.</summary>
+    EndOfStream,
+    /// <summary>The request cannot be carried out as given.</summary>
+    InvalidArgument,
+    /// <summary>The TLS handshake or certificate check failed.</summary>
+    TlsAuthentication,
+    /// <summary>A line or delimited frame grew past the most a receive will buffer.</summary>
+    FrameTooLong,
+}
+
+/// <summary>The one exception type the core throws for socket failures. It carries a
+/// <see cref="SocketFailureKind"/> and the endpoint concerned, and its message is written for the
+/// person running the script: what happened and what to try.</summary>
+public sealed class SocketOperationException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public SocketOperationException(SocketFailureKind kind, string message, string? endPoint = null, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+        EndPoint = endPoint;
+    }
+
+    /// <summary>The classified failure.</summary>
+    public SocketFailureKind Kind { get; }
+
+    /// <summary>The endpoint (host:port, path) the failure concerns, when known.</summary>
+    public string? EndPoint { get; }
+
+    /// <summary>What arrived before a receive timed out (a string or byte array), so nothing
+    /// received is lost; null when nothing had arrived.</summary>
+    public object? PartialResult { get; internal set; }
+
+    /// <summary>The OS error code when the failure came from a socket call.</summary>
+    public SocketError? SocketErrorCode => (InnerException as SocketException)?.SocketErrorCode
+        ?? (InnerException?.InnerException as SocketException)?.SocketErrorCode;
+}
+
+/// <summary>Turns the exceptions sockets and streams throw into <see cref="SocketOperationException"/>s
+/// with a kind and a message a user can act on.</summary>
+public static class SocketErrors
+{
+    /// <summary>Classifies an OS socket error.</summary>
+    public static SocketFailureKind Classify(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => SocketFailureKind.ConnectionRefused,
+        SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown or SocketError.NotConnected
+            => SocketFailureKind.ConnectionReset,
+        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain or SocketError.NoRecovery
+            => SocketFailureKind.HostNotFound,
+        SocketError.TimedOut => SocketFailureKind.ConnectTimeout,
+        SocketError.AddressAlreadyInUse => SocketFailureKind.AddressInUse,
+        SocketError.AddressNotAvailable => SocketFailureKind.AddressNotAvailable,
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable or SocketError.NetworkDown or SocketError.HostDown
+            => SocketFailureKind.Unreachable,
+        SocketError.AccessDenied => SocketFailureKind.AccessDenied,
+        SocketError.OperationAborted or SocketError.Interrupted => SocketFailureKind.Closed,
+        SocketError.InvalidArgument or SocketError.AddressFamilyNotSupported or SocketError.ProtocolNotSupported
+            or SocketError.SocketNotSupported or SocketError.OperationNotSupported => SocketFailureKind.InvalidArgument,
+        _ => SocketFailureKind.Unknown,
+    };
+
+    /// <summary>Finds the <see cref="SocketException"/> behind an exception, if any.</summary>
+    public static SocketException? FindSocketException(Exception? ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException se)
+            {
+                return se;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Wraps a failure of a connect to <paramref name="endPoint"/>.</summary>
+    public static SocketOperationException ConnectFailed(Exception ex, string endPoint)
+    {
+        if (ex is SocketOperationException soe)
+        {
+            return soe;
+        }
+
+        SocketException? se = FindSocketException(ex);
+        SocketFailureKind kind = se is null ? SocketFailureKind.Unknown : Classify(se.SocketErrorCode);
+        string message = kind switch
+        {
+            SocketFailureKind.ConnectionRefused =>
+                $"Connection to {endPoint} was refused: nothing is listening on that port. Check the port number and that the service is running.",
+            SocketFailureKind.ConnectTimeout =>
+                $"Connection to {endPoint} timed out: the host did not answer. Check the address, the port and any firewall on the way, or raise -TimeoutSeconds.",
+            SocketFailureKind.Unreachable =>
+                $"Connection to {endPoint} failed: the network or host is unreachable ({se!.Message}). Check the address and your routes.",
+            SocketFailureKind.ConnectionReset =>
+                $"Connection to {endPoint} was reset by the remote host while connecting. The service may be refusing clients.",
+            SocketFailureKind.AccessDenied =>
+                $"Connection to {endPoint} was denied by the operating system ({se!.Message}).",
+            SocketFailureKind.AddressNotAvailable =>
+                $"Connection to {endPoint} failed: the address is not valid here ({se!.Message}).",
+            SocketFailureKind.InvalidArgument =>
+                $"Connection to {endPoint} failed: {se!.Message}.",
+            _ => $"Connection to {endPoint} failed: {(se ?? ex).Message}",
+        };
+        return new SocketOperationException(kind, message, endPoint, ex);
+    }
+
+    /// <summary>Wraps a failure of a send or receive on an established connection.</summary>
+    public static SocketOperationException TransferFailed(Exception ex, string endPoint, string operation)
+    {
+        if (ex is SocketOperationException soe)
+        {
+            return soe;
+        }
+
+        if (ex is ObjectDisposedException)
+        {
+            return Closed(endPoint);
+        }
+
+        SocketException? se = FindSocketException(ex);
+        SocketFailureKind kind = se is null ? SocketFailureKind.Unknown : Classify(se.SocketErrorCode);
+        return kind switch
+        {
+            SocketFailureKind.ConnectionReset => new SocketOperationException(kind,
+                $"The connection to {endPoint} was reset by the remote host during {operation}. Reconnect with Connect-Socket.", endPoint, ex),
+            SocketFailureKind.Closed => Closed(endPoint, ex),
+            _ => new SocketOperationException(kind == SocketFailureKind.Unknown && ex is IOException ? SocketFailureKind.ConnectionReset : kind,
+                $"{Capitalize(operation)} on the connection to {endPoint} failed: {(se ?? ex).Message}", endPoint, ex),
+        };
+    }
+
+    /// <summary>The error for using a connection or server that was closed here.</summary>
+    public static SocketOperationException Closed(string endPoint, Exception? inner = null) =>
+        new(SocketFailureKind.Closed,
+            $"The connection to {endPoint} is closed. Open a new one with Connect-Socket or Wait-SocketConnection.", endPoint, inner);
+
+    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
+}

@@ -1,0 +1,284 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+
+namespace SockPS.Core;
+
+/// <summary>
+/// A listening socket (the seed's bind + listen) that accepts in the background. Accepted
+/// connections start receiving at once and wait in a bounded queue until Wait-SocketConnection
+/// hands them out; when the queue is full the server stops accepting and further clients wait in
+/// the OS backlog.
+/// </summary>
+public sealed class SocketServer : IDisposable
+{
+    /// <summary>Accepted connections that may wait to be handed out before accepting pauses.</summary>
+    internal const int PendingLimit = 64;
+
+    private readonly Socket _listener;
+    private readonly ConnectionOptions _options;
+    private readonly Channel<SocketConnection> _pending;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _state;
+    private int _connectionCount;
+    private long _acceptedCount;
+    private long _acceptErrorCount;
+    private string? _lastAcceptError;
+
+    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name)
+    {
+        _listener = listener;
+        _options = options;
+        Backlog = backlog;
+        Id = SocketRegistry.NextServerId();
+        InstanceId = Guid.NewGuid();
+        Name = string.IsNullOrEmpty(name) ? "Server" + Id : name!;
+        LocalEndPoint = listener.LocalEndPoint;
+        StartedAt = DateTime.Now;
+        _pending = Channel.CreateBounded<SocketConnection>(new BoundedChannelOptions(PendingLimit)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = true,
+        });
+    }
+
+    /// <summary>A friendly number, unique in this process and never reused.</summary>
+    public int Id { get; }
+
+    /// <summary>A globally unique identifier.</summary>
+    public Guid InstanceId { get; }
+
+    /// <summary>The name given with -Name, or ServerN.</summary>
+    public string Name { get; }
+
+    /// <summary>The transport.</summary>
+    public SocketProtocol Protocol => SocketProtocol.Tcp;
+
+    /// <summary>The bound address and port; with -Port 0 this shows the port the OS picked.</summary>
+    public EndPoint? LocalEndPoint { get; }
+
+    /// <summary>The bound port.</summary>
+    public int Port => (LocalEndPoint as IPEndPoint)?.Port ?? 0;
+
+    /// <summary>Listening or Stopped.</summary>
+    public ServerState State => (ServerState)Volatile.Read(ref _state);
+
+    /// <summary>Connections this server accepted that are not yet disconnected.</summary>
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    /// <summary>Connections accepted since the server started.</summary>
+    public long AcceptedCount => Interlocked.Read(ref _acceptedCount);
+
+    /// <summary>Accepted connections waiting for Wait-SocketConnection.</summary>
+    public int PendingCount => _pending.Reader.CanCount ? _pending.Reader.Count : 0;
+
+    /// <summary>Accepts that failed (the server keeps listening).</summary>
+    public long AcceptErrorCount => Interlocked.Read(ref _acceptErrorCount);
+
+    /// <summary>The last accept failure, if any.</summary>
+    public string? LastAcceptError => Volatile.Read(ref _lastAcceptError);
+
+    /// <summary>The listen backlog passed to the OS.</summary>
+    public int Backlog { get; }
+
+    /// <summary>When the server started listening (local time).</summary>
+    public DateTime StartedAt { get; }
+
+    /// <summary>Settings every accepted connection starts with.</summary>
+    internal ConnectionOptions ConnectionOptions => _options;
+
+    /// <summary>Binds, listens and starts accepting. Throws AddressInUse and friends as
+    /// <see cref="SocketOperationException"/>.</summary>
+    /// <param name="endPoint">Where to listen; port 0 picks a free port.</param>
+    /// <param name="backlog">The OS listen queue length.</param>
+    /// <param name="options">Settings for accepted connections (their Name is ignored).</param>
+    /// <param name="name">The server's name; ServerN when null.</param>
+    public static SocketServer Start(IPEndPoint endPoint, int backlog, ConnectionOptions options, string? name = null)
+    {
+        string where = EndPointText.Format(endPoint.Address, endPoint.Port);
+        Socket listener = new(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                // "::" means every address to users, IPv4 included.
+                listener.DualMode = true;
+            }
+
+            listener.Bind(endPoint);
+            listener.Listen(backlog);
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            throw BindFailed(ex, where);
+        }
+
+        SocketServer server = new(listener, options, backlog, name);
+        SocketRegistry.Add(server);
+        _ = server.AcceptLoopAsync();
+        return server;
+    }
+
+    private static SocketOperationException BindFailed(SocketException ex, string where)
+    {
+        SocketFailureKind kind = SocketErrors.Classify(ex.SocketErrorCode);
+        string message = kind switch
+        {
+            SocketFailureKind.AddressInUse =>
+                $"Cannot listen on {where}: the address is already in use. Stop whatever listens there, or pick another port (-Port 0 picks a free one).",
+            SocketFailureKind.AddressNotAvailable =>
+                $"Cannot listen on {where}: that address does not belong to this machine. Use 127.0.0.1, Any, or one of this machine's addresses.",
+            SocketFailureKind.AccessDenied =>
+                $"Cannot listen on {where}: permission denied. Ports below 1024 need administrator rights on many systems; try a higher port.",
+            _ => $"Cannot listen on {where}: {ex.Message}",
+        };
+        return new SocketOperationException(kind == SocketFailureKind.Unknown ? SocketFailureKind.InvalidArgument : kind, message, where, ex);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        CancellationToken stopping = _stopping.Token;
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (stopping.IsCancellationRequested || ex is ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                // A client that gave up between SYN and accept, or a momentary lack of file
+                // descriptors: count it and keep serving.
+                Interlocked.Increment(ref _acceptErrorCount);
+                Volatile.Write(ref _lastAcceptError, ex.Message);
+                try
+                {
+                    await Task.Delay(50, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            SocketConnection connection;
+            try
+            {
+                connection = new SocketConnection(client, _options.Clone(), this);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // The client reset before we could read its endpoints.
+                client.Dispose();
+                Interlocked.Increment(ref _acceptErrorCount);
+                Volatile.Write(ref _lastAcceptError, ex.Message);
+                continue;
+            }
+
+            Interlocked.Increment(ref _connectionCount);
+            Interlocked.Increment(ref _acceptedCount);
+            connection.Start();
+            try
+            {
+                await _pending.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+            {
+                connection.Close("The server stopped before the connection was handed out.");
+                break;
+            }
+        }
+    }
+
+    internal void OnConnectionClosed(SocketConnection connection) => Interlocked.Decrement(ref _connectionCount);
+
+    /// <summary>Hands out the next accepted connection (the seed's <c>accept</c>), waiting up to
+    /// <paramref name="timeout"/> (zero waits forever).</summary>
+    public SocketConnection Accept(TimeSpan timeout)
+    {
+        ValueTask<SocketConnection> accept = AcceptAsync(timeout, CancellationToken.None);
+        return accept.IsCompletedSuccessfully ? accept.Result : accept.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Hands out the next accepted connection, waiting forever.</summary>
+    public SocketConnection Accept() => Accept(TimeSpan.Zero);
+
+    internal ValueTask<SocketConnection> AcceptAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_pending.Reader.TryRead(out SocketConnection? ready))
+        {
+            return new ValueTask<SocketConnection>(ready);
+        }
+
+        if (State == ServerState.Stopped)
+        {
+            throw Stopped();
+        }
+
+        return AcceptSlowAsync(timeout, cancellationToken);
+    }
+
+    private async ValueTask<SocketConnection> AcceptSlowAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
+        using CancellationTokenSource? linked = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        try
+        {
+            return await _pending.Reader.ReadAsync(linked?.Token ?? cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SocketOperationException(SocketFailureKind.AcceptTimeout,
+                $"No client connected to {Name} ({EndPointText.Format(LocalEndPoint)}) within {timeout.TotalSeconds:0.###} seconds. " +
+                "The server keeps listening; wait again, or raise -TimeoutSeconds (0 waits forever).",
+                EndPointText.Format(LocalEndPoint));
+        }
+        catch (ChannelClosedException)
+        {
+            throw Stopped();
+        }
+    }
+
+    private SocketOperationException Stopped() =>
+        new(SocketFailureKind.Closed,
+            $"The server {Name} ({EndPointText.Format(LocalEndPoint)}) is stopped. Start a new one with Start-SocketServer.",
+            EndPointText.Format(LocalEndPoint));
+
+    /// <summary>Stops listening. Connections already handed out stay open; connections accepted
+    /// but never handed out are closed, since nobody holds them.</summary>
+    public void Stop() => Stop("The server was stopped.");
+
+    internal void Stop(string reason)
+    {
+        if (Interlocked.Exchange(ref _state, (int)ServerState.Stopped) == (int)ServerState.Stopped)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _listener.Dispose();
+        _pending.Writer.TryComplete();
+        while (_pending.Reader.TryRead(out SocketConnection? waiting))
+        {
+            waiting.Close(reason);
+        }
+
+        SocketRegistry.Remove(this);
+    }
+
+    /// <summary>Same as <see cref="Stop()"/>.</summary>
+    public void Dispose() => Stop();
+
+    /// <summary>"tcp 127.0.0.1:8080 (Listening)".</summary>
+    public override string ToString() => $"{Protocol.ToString().ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} ({State})";
+}

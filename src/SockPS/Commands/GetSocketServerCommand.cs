@@ -1,0 +1,45 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using SockPS.Core;
+
+namespace SockPS.Commands;
+
+/// <summary>
+/// <para type="synopsis">Lists the servers that are listening.</para>
+/// <para type="description">Returns a snapshot of the process-wide registry of servers, by Id.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "SocketServer", DefaultParameterSetName = AllSet)]
+[OutputType(typeof(SocketServer))]
+public sealed class GetSocketServerCommand : SockPSCmdlet
+{
+    private const string AllSet = "All";
+    private const string IdSet = "Id";
+    private const string NameSet = "Name";
+
+    /// <summary>Only the servers with these Ids.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ValidateNotNullOrEmpty]
+    public int[] Id { get; set; } = null!;
+
+    /// <summary>Only the servers with these names. Wildcards are allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[] Name { get; set; } = null!;
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        IEnumerable<SocketServer> found = ParameterSetName switch
+        {
+            IdSet => Targets.Find(this, Id, null, SocketRegistry.GetServer, () => SocketRegistry.Servers, s => s.Name, "server", "ServerNotFound"),
+            NameSet => Targets.Find(this, null, Name, SocketRegistry.GetServer, () => SocketRegistry.Servers, s => s.Name, "server", "ServerNotFound"),
+            _ => SocketRegistry.Servers,
+        };
+
+        foreach (SocketServer server in found)
+        {
+            WriteObject(server);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using SockPS.Core;
+
+namespace SockPS.Commands;
+
+/// <summary>
+/// <para type="synopsis">Sends text or bytes on connections (the seed's send).</para>
+/// <para type="description">Sends exactly what it is given: strings are encoded with the connection's
+/// encoding, byte arrays go as they are, other objects are sent as their string form. Pipeline
+/// input streams through one invocation: each item is sent as it arrives; single bytes (a byte
+/// array unrolled by the pipeline) are gathered into blocks.</para>
+/// </summary>
+[Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = ConnectionSet)]
+[OutputType(typeof(SocketConnection))]
+public sealed class SendSocketDataCommand : ConnectionCmdlet
+{
+    private const int ByteBlockSize = 64 * 1024;
+
+    private readonly List<SocketConnection> _used = new();
+    private readonly HashSet<SocketConnection> _failed = new();
+    private MemoryStream? _pendingBytes;
+    private IReadOnlyList<SocketConnection>? _targets;
+
+    /// <summary>What to send: strings, byte arrays, or any object (sent as its string form).
+    /// Arrays other than byte arrays are sent element by element.</summary>
+    [Parameter(Position = 1, ValueFromPipeline = true)]
+    [AllowNull]
+    [AllowEmptyString]
+    [AllowEmptyCollection]
+    public object? InputObject { get; set; }
+
+    /// <summary>Append the connection's NewLine to every item.</summary>
+    [Parameter]
+    public SwitchParameter Line { get; set; }
+
+    /// <summary>Output the connection after sending, for a following Receive-SocketData.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        _targets = TargetConnections();
+        foreach (SocketConnection connection in _targets)
+        {
+            if (!_used.Contains(connection))
+            {
+                _used.Add(connection);
+            }
+        }
+
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
+        {
+            SendItem(InputObject);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void EndProcessing()
+    {
+        FlushBytes();
+        if (PassThru)
+        {
+            foreach (SocketConnection connection in _used)
+            {
+                WriteObject(connection);
+            }
+        }
+    }
+
+    private void SendItem(object? item)
+    {
+        object? value = item is PSObject pso ? pso.BaseObject : item;
+        switch (value)
+        {
+            case null:
+                if (Line)
+                {
+                    FlushBytes();
+                    SendText(string.Empty);
+                }
+
+                return;
+            case byte single when !Line:
+                (_pendingBytes ??= new MemoryStream()).WriteByte(single);
+                if (_pendingBytes.Length >= ByteBlockSize)
+                {
+                    FlushBytes();
+                }
+
+                return;
+            case byte[] bytes:
+                FlushBytes();
+                SendBytes(bytes, 0, bytes.Length);
+                if (Line)
+                {
+                    SendText(string.Empty);
+                }
+
+                return;
+            case string text:
+                FlushBytes();
+                SendText(text);
+                return;
+            case IEnumerable sequence when value is not IDictionary:
+                foreach (object? element in sequence)
+                {
+                    SendItem(element);
+                }
+
+                return;
+            default:
+                FlushBytes();
+                SendText((string)LanguagePrimitives.ConvertTo(value, typeof(string), CultureInfo.InvariantCulture));
+                return;
+        }
+    }
+
+    private void FlushBytes()
+    {
+        if (_pendingBytes is { Length: > 0 })
+        {
+            SendBytes(_pendingBytes.GetBuffer(), 0, (int)_pendingBytes.Length);
+            _pendingBytes.SetLength(0);
+        }
+    }
+
+    private void SendText(string text)
+    {
+        foreach (SocketConnection connection in _targets!)
+        {
+            if (_failed.Contains(connection))
+            {
+                continue;
+            }
+
+            try
+            {
+                Await(connection.SendTextAsync(text, Line, StopToken));
+            }
+            catch (SocketOperationException ex)
+            {
+                Fail(connection, ex);
+            }
+        }
+    }
+
+    private void SendBytes(byte[] buffer, int offset, int count)
+    {
+        foreach (SocketConnection connection in _targets!)
+        {
+            if (_failed.Contains(connection))
+            {
+                continue;
+            }
+
+            try
+            {
+                Await(connection.SendAsync(buffer, offset, count, StopToken));
+            }
+            catch (SocketOperationException ex)
+            {
+                Fail(connection, ex);
+            }
+        }
+    }
+
+    /// <summary>A failed connection gets one error and no further items.</summary>
+    private void Fail(SocketConnection connection, SocketOperationException exception)
+    {
+        _failed.Add(connection);
+        WriteSocketError(exception, connection);
+    }
+}

@@ -1,0 +1,153 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace SockPS.Core.Tests;
+
+public class ErrorTests
+{
+    [Theory]
+    [InlineData(SocketError.ConnectionRefused, SocketFailureKind.ConnectionRefused)]
+    [InlineData(SocketError.ConnectionReset, SocketFailureKind.ConnectionReset)]
+    [InlineData(SocketError.ConnectionAborted, SocketFailureKind.ConnectionReset)]
+    [InlineData(SocketError.HostNotFound, SocketFailureKind.HostNotFound)]
+    [InlineData(SocketError.TryAgain, SocketFailureKind.HostNotFound)]
+    [InlineData(SocketError.NoData, SocketFailureKind.HostNotFound)]
+    [InlineData(SocketError.TimedOut, SocketFailureKind.ConnectTimeout)]
+    [InlineData(SocketError.AddressAlreadyInUse, SocketFailureKind.AddressInUse)]
+    [InlineData(SocketError.AddressNotAvailable, SocketFailureKind.AddressNotAvailable)]
+    [InlineData(SocketError.NetworkUnreachable, SocketFailureKind.Unreachable)]
+    [InlineData(SocketError.HostUnreachable, SocketFailureKind.Unreachable)]
+    [InlineData(SocketError.AccessDenied, SocketFailureKind.AccessDenied)]
+    [InlineData(SocketError.OperationAborted, SocketFailureKind.Closed)]
+    [InlineData(SocketError.AddressFamilyNotSupported, SocketFailureKind.InvalidArgument)]
+    [InlineData(SocketError.NoBufferSpaceAvailable, SocketFailureKind.Unknown)]
+    public void SocketErrorsAreClassified(SocketError error, SocketFailureKind expected) =>
+        Assert.Equal(expected, SocketErrors.Classify(error));
+
+    [Fact]
+    public void ConnectFailuresSayWhatHappenedAndWhatToTry()
+    {
+        SocketOperationException refused = SocketErrors.ConnectFailed(new SocketException((int)SocketError.ConnectionRefused), "127.0.0.1:9");
+        Assert.Equal(SocketFailureKind.ConnectionRefused, refused.Kind);
+        Assert.Equal("127.0.0.1:9", refused.EndPoint);
+        Assert.StartsWith("Connection to 127.0.0.1:9 was refused: nothing is listening on that port.", refused.Message);
+        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task ConnectingToAClosedPortIsRefused()
+    {
+        int port;
+        using (SocketServer server = Loopback.StartServer())
+        {
+            port = server.Port;
+        }
+
+        var ex = await Assert.ThrowsAsync<SocketOperationException>(() =>
+            SocketConnector.ConnectTcpAsync("127.0.0.1", port, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None).WaitAsync(Loopback.Wait));
+        Assert.Equal(SocketFailureKind.ConnectionRefused, ex.Kind);
+        Assert.Contains($"127.0.0.1:{port}", ex.Message);
+    }
+
+    [Fact]
+    public async Task AnUnknownHostIsHostNotFound()
+    {
+        var ex = await Assert.ThrowsAsync<SocketOperationException>(() =>
+            SocketConnector.ConnectTcpAsync("no-such-host.invalid", 80, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None).WaitAsync(Loopback.Wait));
+        Assert.Equal(SocketFailureKind.HostNotFound, ex.Kind);
+        Assert.Contains("no-such-host.invalid", ex.Message);
+    }
+
+    [Fact]
+    public async Task AHostWithSeveralAddressesIsTriedAddressByAddress()
+    {
+        // localhost resolves to ::1 and 127.0.0.1 here; the server listens on 127.0.0.1 only, so
+        // an attempt on ::1 (when the resolver lists it first) is refused and the next one works.
+        using SocketServer server = Loopback.StartServer();
+        using SocketConnection client = await SocketConnector.ConnectTcpAsync("localhost", server.Port, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None)
+            .WaitAsync(Loopback.Wait);
+        Assert.Equal(IPAddress.Loopback, ((IPEndPoint)client.RemoteEndPoint!).Address);
+    }
+
+    [Fact]
+    public async Task AConnectThatGetsNoAnswerTimesOut()
+    {
+        using UnresponsiveListener silent = await UnresponsiveListener.CreateAsync();
+        var ex = await Assert.ThrowsAsync<SocketOperationException>(() =>
+            SocketConnector.ConnectTcpAsync("127.0.0.1", silent.Port, new ConnectionOptions(), TimeSpan.FromMilliseconds(500), null, CancellationToken.None)
+                .WaitAsync(Loopback.Wait));
+        Assert.Equal(SocketFailureKind.ConnectTimeout, ex.Kind);
+        Assert.Contains("timed out after 0.5 seconds", ex.Message);
+    }
+
+    [Fact]
+    public async Task ACancelledConnectStopsPromptly()
+    {
+        using UnresponsiveListener silent = await UnresponsiveListener.CreateAsync();
+        using CancellationTokenSource cts = new();
+        Task<SocketConnection> connect = SocketConnector.ConnectTcpAsync("127.0.0.1", silent.Port, new ConnectionOptions(), TimeSpan.Zero, null, cts.Token);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(Loopback.Wait));
+    }
+
+    [Fact]
+    public void ListeningOnATakenPortIsAddressInUse()
+    {
+        using SocketServer first = Loopback.StartServer();
+        var ex = Assert.Throws<SocketOperationException>(() =>
+            SocketServer.Start(new IPEndPoint(IPAddress.Loopback, first.Port), 8, new ConnectionOptions()));
+        Assert.Equal(SocketFailureKind.AddressInUse, ex.Kind);
+        Assert.Contains("already in use", ex.Message);
+    }
+
+    /// <summary>
+    /// A listener whose accept queue is full, so a further SYN is dropped and connect hangs:
+    /// the loopback way to get a host that does not answer. Linux queues backlog + 1
+    /// connections; the helper fills the queue until one connect stays pending.
+    /// </summary>
+    private sealed class UnresponsiveListener : IDisposable
+    {
+        private readonly Socket _listener;
+        private readonly List<Socket> _fillers = new();
+
+        private UnresponsiveListener(Socket listener) => _listener = listener;
+
+        public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+
+        public static async Task<UnresponsiveListener> CreateAsync()
+        {
+            Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(0);
+            UnresponsiveListener silent = new(listener);
+            for (int i = 0; i < 16; i++)
+            {
+                Socket filler = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                silent._fillers.Add(filler);
+                Task connect = filler.ConnectAsync(new IPEndPoint(IPAddress.Loopback, silent.Port));
+                if (await Task.WhenAny(connect, Task.Delay(300)) != connect)
+                {
+                    return silent; // the queue is full: this connect is hanging
+                }
+            }
+
+            silent.Dispose();
+            throw new InvalidOperationException("Could not fill the accept queue of a loopback listener.");
+        }
+
+        public void Dispose()
+        {
+            foreach (Socket s in _fillers)
+            {
+                s.Dispose();
+            }
+
+            _listener.Dispose();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Runs the Pester suite against a built module and writes the counts as JSON.
+.DESCRIPTION
+    build.ps1 starts this in a fresh `pwsh -NoProfile`, so the module under test is imported into
+    a clean session, never into the session that built it. Test files import the module with
+    `Import-Module $env:SOCKPS_MODULE_PATH -Force` in their BeforeAll.
+
+    ResultPath receives { "passed": N, "failed": N, "skipped": N, "total": N }. Failed blocks
+    (a throwing BeforeAll) and failed containers (a file that does not parse) count as failures;
+    tests that did not run count as skipped. Exit code 1 when anything failed.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)]
+    [string] $PesterPath,
+
+    [Parameter(Mandatory)]
+    [string] $ModulePath,
+
+    [Parameter(Mandatory)]
+    [string] $TestPath,
+
+    [Parameter(Mandatory)]
+    [string] $ResultPath
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+Import-Module -Name $PesterPath -Force
+$env:SOCKPS_MODULE_PATH = $ModulePath
+
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = $TestPath
+$configuration.Run.PassThru = $true
+$configuration.Run.Exit = $false
+$configuration.Output.Verbosity = 'Detailed'
+
+$run = Invoke-Pester -Configuration $configuration
+
+$failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount
+$skipped = $run.SkippedCount + $run.NotRunCount + $run.InconclusiveCount
+$counts = [ordered]@{
+    passed  = $run.PassedCount
+    failed  = $failed
+    skipped = $skipped
+    total   = $run.PassedCount + $failed + $skipped
+}
+
+$resultDirectory = Split-Path -Path $ResultPath -Parent
+if ($resultDirectory -and -not (Test-Path -LiteralPath $resultDirectory)) {
+    $null = New-Item -ItemType Directory -Path $resultDirectory
+}
+$counts | ConvertTo-Json | Set-Content -LiteralPath $ResultPath -Encoding utf8NoBOM
+
+exit $(if ($failed -gt 0) { 1 } else { 0 })

@@ -1,0 +1,193 @@
+#Requires -Version 7.4
+# Proves the helpers that other test files rely on: a test peer is started, its readiness line
+# is awaited with a bound, its exit code is read, and a failed wait says what the peer printed.
+
+BeforeAll {
+    Import-Module (Join-Path -Path $PSScriptRoot -ChildPath 'SockPS.TestHelpers.psm1') -Force
+}
+
+AfterAll {
+    Stop-TestProcess -All
+}
+
+Describe 'Get-PwshCommand' {
+    It 'names an executable that exists' {
+        $pwsh = Get-PwshCommand
+
+        Test-Path -LiteralPath $pwsh.FilePath -PathType Leaf | Should -BeTrue
+        foreach ($argument in $pwsh.Arguments) {
+            Test-Path -LiteralPath $argument -PathType Leaf | Should -BeTrue
+        }
+    }
+
+    It 'starts the same PowerShell version as the running one' {
+        $child = Start-TestPwsh -Command '"version=$($PSVersionTable.PSVersion)"'
+        try {
+            $match = Wait-TestProcessLine -Process $child -Pattern '^version=(.+)$'
+
+            $match.Groups[1].Value | Should -Be $PSVersionTable.PSVersion.ToString()
+            Wait-TestProcessExit -Process $child | Should -Be 0
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
+}
+
+Describe 'Start-TestPwsh and Wait-TestProcessLine' {
+    AfterEach {
+        Stop-TestProcess -Process $child
+    }
+
+    It 'captures a line on stdout and the exit code' {
+        $child = Start-TestPwsh -Command '"hello 42"; exit 3'
+
+        $match = Wait-TestProcessLine -Process $child -Pattern '^hello (\d+)$'
+
+        $match.Groups[1].Value | Should -Be '42'
+        Wait-TestProcessExit -Process $child | Should -Be 3
+    }
+
+    It 'captures a line on stderr' {
+        $child = Start-TestPwsh -Command '[Console]::Error.WriteLine("problem: disk on fire"); exit 0'
+
+        $match = Wait-TestProcessLine -Process $child -Stream Error -Pattern '^problem: (.+)$'
+
+        $match.Groups[1].Value | Should -Be 'disk on fire'
+        $child.OutputLines | Should -BeNullOrEmpty
+    }
+
+    It 'runs a script file with arguments' {
+        $script = Join-Path -Path $TestDrive -ChildPath 'echo-arguments.ps1'
+        Set-Content -LiteralPath $script -Value 'param($First, $Second) "first=$First second=$Second"'
+
+        $child = Start-TestPwsh -File $script -ArgumentList @('-First', 'a b', '-Second', 'c')
+
+        (Wait-TestProcessLine -Process $child -Pattern '^first=.*$').Value | Should -Be 'first=a b second=c'
+        Wait-TestProcessExit -Process $child | Should -Be 0
+    }
+
+    It 'consumes lines in order, so a repeated line is awaited once per occurrence' {
+        $child = Start-TestPwsh -Command '"tick 1"; "tick 2"; "done"'
+
+        (Wait-TestProcessLine -Process $child -Pattern '^tick (\d)$').Groups[1].Value | Should -Be '1'
+        (Wait-TestProcessLine -Process $child -Pattern '^tick (\d)$').Groups[1].Value | Should -Be '2'
+        (Wait-TestProcessLine -Process $child -Pattern '^tick (\d)$' -FromStart).Groups[1].Value | Should -Be '1'
+    }
+
+    It 'talks to the child through stdin' {
+        $child = Start-TestPwsh -Command '"ready"; $line = [Console]::In.ReadLine(); "got $line"; exit 7'
+        $null = Wait-TestProcessLine -Process $child -Pattern '^ready$'
+
+        $child.WriteInput('ping')
+
+        (Wait-TestProcessLine -Process $child -Pattern '^got (.+)$').Groups[1].Value | Should -Be 'ping'
+        Wait-TestProcessExit -Process $child | Should -Be 7
+    }
+
+    It 'throws on timeout with everything the process printed' {
+        $child = Start-TestPwsh -Command '"ready"; [Console]::Error.WriteLine("warming up"); $null = [Console]::In.ReadLine()'
+        $null = Wait-TestProcessLine -Process $child -Pattern '^ready$'
+        $null = Wait-TestProcessLine -Process $child -Stream Error -Pattern '^warming up$'
+
+        $failure = { Wait-TestProcessLine -Process $child -Pattern '^never$' -TimeoutSeconds 1 } |
+            Should -Throw -PassThru
+
+        $failure.Exception.Message | Should -Match 'no line on Output matched /\^never\$/'
+        $failure.Exception.Message | Should -Match '\[out\] ready'
+        $failure.Exception.Message | Should -Match '\[err\] warming up'
+        $failure.Exception.Message | Should -Match 'still running'
+    }
+
+    It 'fails at once when the process ends without the line' {
+        $child = Start-TestPwsh -Command '"bye"; exit 2'
+        $clock = [System.Diagnostics.Stopwatch]::StartNew()
+
+        { Wait-TestProcessLine -Process $child -Pattern '^never$' -TimeoutSeconds 60 } |
+            Should -Throw -ExpectedMessage '*stream ended first*exited with code 2*bye*'
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 30
+    }
+}
+
+Describe 'Wait-TestProcessExit and Stop-TestProcess' {
+    It 'throws on timeout while the process runs, and Stop-TestProcess ends it' {
+        $child = Start-TestPwsh -Command '"ready"; $null = [Console]::In.ReadLine()'
+        $processId = $child.Id
+        try {
+            $null = Wait-TestProcessLine -Process $child -Pattern '^ready$'
+
+            { Wait-TestProcessExit -Process $child -TimeoutSeconds 1 } |
+                Should -Throw -ExpectedMessage '*did not exit within 1 s*ready*'
+            $process = $child.Process
+            $process.HasExited | Should -BeFalse
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+
+        $stillThere = Get-Process -Id $processId -ErrorAction SilentlyContinue
+        $stillThere | Should -BeNullOrEmpty
+    }
+
+    It 'is safe to call twice' {
+        $child = Start-TestPwsh -Command 'exit 0'
+
+        Stop-TestProcess -Process $child
+        { Stop-TestProcess -Process $child } | Should -Not -Throw
+    }
+}
+
+Describe 'Start-SocatEcho' {
+    AfterEach {
+        if ($echo) {
+            Stop-TestProcess -Process $echo.Process
+        }
+    }
+
+    It 'listens on a free loopback port and echoes what it receives' {
+        $echo = Start-SocatEcho
+        $echo.Port | Should -BeGreaterThan 0
+
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try {
+            $client.ReceiveTimeout = 10000
+            $client.Connect([System.Net.IPAddress]::Loopback, $echo.Port)
+            $stream = $client.GetStream()
+            $sent = [System.Text.Encoding]::UTF8.GetBytes("hello socat`n")
+            $stream.Write($sent, 0, $sent.Length)
+
+            $received = [byte[]]::new($sent.Length)
+            $total = 0
+            while ($total -lt $received.Length) {
+                $read = $stream.Read($received, $total, $received.Length - $total)
+                if ($read -eq 0) { break }
+                $total += $read
+            }
+
+            $total | Should -Be $sent.Length
+            [System.Text.Encoding]::UTF8.GetString($received, 0, $total) | Should -Be "hello socat`n"
+        }
+        finally {
+            $client.Dispose()
+        }
+    }
+
+    It 'serves several connections with -Fork' {
+        $echo = Start-SocatEcho -Fork
+
+        foreach ($attempt in 1..2) {
+            $client = [System.Net.Sockets.TcpClient]::new()
+            try {
+                $client.ReceiveTimeout = 10000
+                $client.Connect([System.Net.IPAddress]::Loopback, $echo.Port)
+                $stream = $client.GetStream()
+                $stream.WriteByte([byte]$attempt)
+
+                $stream.ReadByte() | Should -Be $attempt
+            }
+            finally {
+                $client.Dispose()
+            }
+        }
+    }
+}
