@@ -24,6 +24,13 @@ internal static class EndPointText
             : $"{address}:{port}";
     }
 
+    /// <summary>"1 second", "0.5 seconds", "30 seconds".</summary>
+    public static string Seconds(System.TimeSpan duration)
+    {
+        double seconds = duration.TotalSeconds;
+        return seconds == 1 ? "1 second" : seconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " seconds";
+    }
+
     public static string Format(string host, int port) =>
         host.IndexOf(':') >= 0 && !host.StartsWith("[", System.StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
 }

@@ -362,7 +362,7 @@ public sealed class SocketConnection : IDisposable
     /// <summary>Sends text followed by <see cref="NewLine"/>.</summary>
     public void SendLine(string text) => Complete(SendTextAsync(text, appendNewLine: true, CancellationToken.None));
 
-    internal ValueTask SendTextAsync(string text, bool appendNewLine, CancellationToken cancellationToken)
+    internal ValueTask SendTextAsync(string text, bool appendNewLine, CancellationToken cancellationToken, Encoding? encoding = null)
     {
         if (text is null)
         {
@@ -370,7 +370,7 @@ public sealed class SocketConnection : IDisposable
         }
 
         string newLine = appendNewLine ? _newLine : string.Empty;
-        Encoding encoding = _encoding;
+        encoding ??= _encoding;
         int max = encoding.GetMaxByteCount(text.Length + newLine.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(max, 1));
         bool handedOff = false;
@@ -949,7 +949,7 @@ public sealed class SocketConnection : IDisposable
 
     private SocketOperationException ReceiveTimedOut(TimeSpan timeout) =>
         new(SocketFailureKind.ReceiveTimeout,
-            $"No data arrived from {_peerText} within {timeout.TotalSeconds:0.###} seconds. The connection is still open; " +
+            $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; " +
             "try again, or raise -TimeoutSeconds (0 waits forever).", _peerText);
 
     // ------------------------------------------------------------------ back-pressure

@@ -142,7 +142,7 @@ public static class SocketConnector
 
     private static SocketOperationException TimedOut(string where, TimeSpan timeout, string? during) =>
         new(SocketFailureKind.ConnectTimeout,
-            $"Connection to {where} timed out after {timeout.TotalSeconds:0.###} seconds{(during is null ? string.Empty : " while " + during)}: the host did not answer. " +
+            $"Connection to {where} timed out after {EndPointText.Seconds(timeout)}{(during is null ? string.Empty : " while " + during)}: the host did not answer. " +
             "Check the address, the port and any firewall on the way, or raise -TimeoutSeconds.", where);
 
     private static string FamilyName(AddressFamily family) => family switch

@@ -239,7 +239,7 @@ public sealed class SocketServer : IDisposable
         catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
         {
             throw new SocketOperationException(SocketFailureKind.AcceptTimeout,
-                $"No client connected to {Name} ({EndPointText.Format(LocalEndPoint)}) within {timeout.TotalSeconds:0.###} seconds. " +
+                $"No client connected to {Name} ({EndPointText.Format(LocalEndPoint)}) within {EndPointText.Seconds(timeout)}. " +
                 "The server keeps listening; wait again, or raise -TimeoutSeconds (0 waits forever).",
                 EndPointText.Format(LocalEndPoint));
         }

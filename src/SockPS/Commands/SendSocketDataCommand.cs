@@ -38,6 +38,13 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     [Parameter]
     public SwitchParameter Line { get; set; }
 
+    /// <summary>Encode text with this encoding instead of the connection's (utf8, ascii, unicode, latin1, ..., a code page or an Encoding object).</summary>
+    [Parameter]
+    [EncodingArgumentTransformation]
+    [ArgumentCompleter(typeof(EncodingArgumentCompleter))]
+    [ValidateNotNull]
+    public System.Text.Encoding? Encoding { get; set; }
+
     /// <summary>Output the connection after sending, for a following Receive-SocketData.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -141,7 +148,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
 
             try
             {
-                Await(connection.SendTextAsync(text, Line, StopToken));
+                Await(connection.SendTextAsync(text, Line, StopToken, Encoding));
             }
             catch (SocketOperationException ex)
             {
