@@ -49,14 +49,8 @@ public sealed class SocketConnection : IDisposable
     private readonly CancellationTokenSource _receiveLoopCts = new();
     private readonly string _peerText;
 
-    private Encoding _encoding;
-    private Decoder _decoder;
-    private byte[] _lineFeed;
-    private byte[] _carriageReturn;
-    private int _codeUnit;
+    private TextCodec _codec;
     private string _newLine;
-    private byte[]? _lastDelimiterBytes;
-    private string? _lastDelimiter;
 
     private long _bytesSent;
     private long _bytesReceived;
@@ -93,11 +87,7 @@ public sealed class SocketConnection : IDisposable
         _peerText = EndPointText.Format(RemoteEndPoint);
         _receiveTimeoutSeconds = options.ReceiveTimeout.TotalSeconds;
         _newLine = options.NewLine;
-        _encoding = options.Encoding;
-        _decoder = _encoding.GetDecoder();
-        _lineFeed = _encoding.GetBytes("\n");
-        _carriageReturn = _encoding.GetBytes("\r");
-        _codeUnit = TextEncodings.CodeUnitSize(_encoding);
+        _codec = new TextCodec(options.Encoding);
 
         socket.NoDelay = options.NoDelay;
         if (options.KeepAlive)
@@ -145,29 +135,12 @@ public sealed class SocketConnection : IDisposable
     /// <summary>The server that accepted this connection; null for a connection made with Connect-Socket.</summary>
     public SocketServer? Server { get; }
 
-    /// <summary>How text is encoded for sending and decoded when receiving. Changing it resets
-    /// the decoder, so set it between messages.</summary>
+    /// <summary>How text is encoded for sending and decoded when receiving. Changing it starts
+    /// a new decoder (a receive already waiting finishes with the old one), so set it between messages.</summary>
     public Encoding Encoding
     {
-        get => _encoding;
-        set
-        {
-            Encoding encoding = value ?? throw new ArgumentNullException(nameof(value));
-            _readLock.Wait();
-            try
-            {
-                _encoding = encoding;
-                _decoder = encoding.GetDecoder();
-                _lineFeed = encoding.GetBytes("\n");
-                _carriageReturn = encoding.GetBytes("\r");
-                _codeUnit = TextEncodings.CodeUnitSize(encoding);
-                _lastDelimiter = null;
-            }
-            finally
-            {
-                _readLock.Release();
-            }
-        }
+        get => Volatile.Read(ref _codec).Encoding;
+        set => Volatile.Write(ref _codec, new TextCodec(value ?? throw new ArgumentNullException(nameof(value))));
     }
 
     /// <summary>What Send-SocketData -Line and <see cref="SendLine"/> append. Receiving lines
@@ -370,7 +343,7 @@ public sealed class SocketConnection : IDisposable
         }
 
         string newLine = appendNewLine ? _newLine : string.Empty;
-        encoding ??= _encoding;
+        encoding ??= Volatile.Read(ref _codec).Encoding;
         int max = encoding.GetMaxByteCount(text.Length + newLine.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(max, 1));
         bool handedOff = false;
@@ -665,16 +638,17 @@ public sealed class SocketConnection : IDisposable
     internal async Task<string> ReceiveToEndTextAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         StringBuilder text = new();
+        TextCodec codec = Volatile.Read(ref _codec);
         try
         {
-            await ReceiveToEndAsync(chunk => text.Append(Decode(chunk, flush: false)), idleTimeout, cancellationToken).ConfigureAwait(false);
+            await ReceiveToEndAsync(chunk => text.Append(codec.Decode(chunk, flush: false)), idleTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ReceiveTimeout)
         {
             throw WithPartial(ex, text.ToString());
         }
 
-        text.Append(Decode(ReadOnlySequence<byte>.Empty, flush: true));
+        text.Append(codec.Decode(ReadOnlySequence<byte>.Empty, flush: true));
         return text.ToString();
     }
 
@@ -724,6 +698,7 @@ public sealed class SocketConnection : IDisposable
     private bool TryTakeFrame(in ReadResult result, in ReceiveRequest request, ref long searched, out object? value)
     {
         ReadOnlySequence<byte> buffer = result.Buffer;
+        TextCodec codec = Volatile.Read(ref _codec);
         if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
         {
             _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
@@ -742,7 +717,7 @@ public sealed class SocketConnection : IDisposable
                         return true;
                     }
 
-                    string text = Decode(buffer, flush: result.IsCompleted);
+                    string text = codec.Decode(buffer, flush: result.IsCompleted);
                     Consume(buffer, buffer.End, buffer.End);
                     if (text.Length > 0)
                     {
@@ -767,7 +742,7 @@ public sealed class SocketConnection : IDisposable
                 if (buffer.Length >= request.Count)
                 {
                     ReadOnlySequence<byte> frame = buffer.Slice(0, request.Count);
-                    value = request.AsText ? Decode(frame, flush: false) : frame.ToArray();
+                    value = request.AsText ? codec.Decode(frame, flush: false) : frame.ToArray();
                     Consume(buffer, frame.End, frame.End);
                     return true;
                 }
@@ -781,17 +756,17 @@ public sealed class SocketConnection : IDisposable
 
             case ReceiveMode.Line:
             case ReceiveMode.Delimiter:
-                byte[] delimiter = request.Mode == ReceiveMode.Line ? _lineFeed : DelimiterBytes(request.Delimiter!);
-                long at = SequenceSearch.IndexOf(buffer, delimiter, searched, _codeUnit);
+                byte[] delimiter = request.Mode == ReceiveMode.Line ? codec.LineFeed : codec.DelimiterBytes(request.Delimiter!);
+                long at = SequenceSearch.IndexOf(buffer, delimiter, searched, codec.CodeUnit);
                 if (at >= 0)
                 {
                     ReadOnlySequence<byte> frame = buffer.Slice(0, at);
-                    if (request.Mode == ReceiveMode.Line && SequenceSearch.EndsWith(frame, _carriageReturn))
+                    if (request.Mode == ReceiveMode.Line && SequenceSearch.EndsWith(frame, codec.CarriageReturn))
                     {
-                        frame = frame.Slice(0, frame.Length - _carriageReturn.Length);
+                        frame = frame.Slice(0, frame.Length - codec.CarriageReturn.Length);
                     }
 
-                    value = request.AsText ? Decode(frame, flush: false) : frame.ToArray();
+                    value = request.AsText ? codec.Decode(frame, flush: false) : frame.ToArray();
                     SequencePosition next = buffer.GetPosition(at + delimiter.Length);
                     Consume(buffer, next, next);
                     return true;
@@ -816,7 +791,7 @@ public sealed class SocketConnection : IDisposable
 
         if (result.IsCompleted)
         {
-            return TakeEndOfStream(buffer, request, out value);
+            return TakeEndOfStream(buffer, request, codec, out value);
         }
 
         _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
@@ -826,7 +801,7 @@ public sealed class SocketConnection : IDisposable
 
     /// <summary>The peer has closed and no whole frame is left: return the remainder as the
     /// last frame (like ReadLine), or null when nothing is left.</summary>
-    private bool TakeEndOfStream(in ReadOnlySequence<byte> buffer, in ReceiveRequest request, out object? value)
+    private bool TakeEndOfStream(in ReadOnlySequence<byte> buffer, in ReceiveRequest request, TextCodec codec, out object? value)
     {
         if (request.Mode == ReceiveMode.Count && !buffer.IsEmpty)
         {
@@ -838,7 +813,7 @@ public sealed class SocketConnection : IDisposable
 
         if (request.AsText)
         {
-            string text = Decode(buffer, flush: true);
+            string text = codec.Decode(buffer, flush: true);
             Consume(buffer, buffer.End, buffer.End);
             if (text.Length > 0)
             {
@@ -885,65 +860,6 @@ public sealed class SocketConnection : IDisposable
         {
             Interlocked.Add(ref _bytesConsumed, taken);
             WakeReceiveLoop();
-        }
-    }
-
-    private byte[] DelimiterBytes(string delimiter)
-    {
-        if (!string.Equals(delimiter, _lastDelimiter, StringComparison.Ordinal))
-        {
-            _lastDelimiterBytes = _encoding.GetBytes(delimiter);
-            _lastDelimiter = delimiter;
-        }
-
-        return _lastDelimiterBytes!;
-    }
-
-    private string Decode(in ReadOnlySequence<byte> bytes, bool flush)
-    {
-        if (bytes.IsEmpty)
-        {
-            if (!flush)
-            {
-                return string.Empty;
-            }
-
-            char[] tail = new char[Math.Max(1, _encoding.GetMaxCharCount(16))];
-            int n = _decoder.GetChars(s_empty, 0, 0, tail, 0, flush: true);
-            return n == 0 ? string.Empty : new string(tail, 0, n);
-        }
-
-        int maxChars = _encoding.GetMaxCharCount((int)Math.Min(bytes.Length, int.MaxValue / 4)) + 4;
-        char[] chars = ArrayPool<char>.Shared.Rent(maxChars);
-        try
-        {
-            int written = 0;
-            long remaining = bytes.Length;
-            foreach (ReadOnlyMemory<byte> memory in bytes)
-            {
-                remaining -= memory.Length;
-                bool last = remaining == 0;
-                byte[] array;
-                int offset;
-                if (MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
-                {
-                    array = segment.Array!;
-                    offset = segment.Offset;
-                }
-                else
-                {
-                    array = memory.ToArray();
-                    offset = 0;
-                }
-
-                written += _decoder.GetChars(array, offset, memory.Length, chars, written, flush && last);
-            }
-
-            return new string(chars, 0, written);
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(chars);
         }
     }
 

@@ -247,4 +247,25 @@ public class ReceiveTests
             Assert.Equal(SocketFailureKind.Closed, ex.Kind);
         }
     }
+
+    [Fact]
+    public async Task ChangingTheEncodingWhileAReceiveWaitsNeitherBlocksNorCorruptsTheNextRead()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());
+        using (server)
+        using (peer)
+        using (connection)
+        {
+            Task<string?> waiting = Task.Run(() => connection.ReceiveLine());
+            Loopback.Until(() => connection.ReceiveInProgress, "the receive is waiting");
+            Encoding latin1 = Encoding.Latin1;
+            Assert.True(Task.Run(() => connection.Encoding = latin1).Wait(Loopback.Wait), "setting the encoding blocked");
+
+            peer.Send(new byte[] { (byte)'a', (byte)'\n' });
+            Assert.Equal("a", await waiting.WaitAsync(Loopback.Wait));
+            peer.Send(new byte[] { 0xE9, (byte)'\n' });
+            Assert.Equal("é", connection.ReceiveLine());
+            Assert.Same(latin1, connection.Encoding);
+        }
+    }
 }

@@ -280,6 +280,9 @@ public class CmdletTests : IDisposable
         byte[] wire = accepted.Receive(1)!;
         Assert.Equal(new byte[] { 0xE9 }, wire);
 
+        _host.RunClean("Send-SocketData -Connection $client -InputObject 'é' -Encoding utf8", ("client", client));
+        Assert.Equal(new byte[] { 0xC3, 0xA9 }, accepted.Receive(2));
+
         ErrorRecord error = _host.RunTerminating("Connect-Socket -ComputerName 127.0.0.1 -Port 1 -Encoding klingon");
         Assert.Equal("ParameterArgumentTransformationError,SockPS.Commands.ConnectSocketCommand", error.FullyQualifiedErrorId);
     }
