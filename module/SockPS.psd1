@@ -6,7 +6,7 @@
     Author               = 'SockPS contributors'
     CompanyName          = 'SockPS contributors'
     Copyright            = '(c) SockPS contributors. MIT License.'
-    Description          = 'Sockets as PowerShell objects: connect, listen, accept, send and receive over TCP, with every step returning a live object for the next cmdlet. What netcat, socat and Python''s socket module give other shells.'
+    Description          = 'Sockets as PowerShell objects: connect, listen, accept, send and receive over TCP, UDP and Unix domain sockets, with every step returning a live object for the next cmdlet. What netcat, socat and Python''s socket module give other shells.'
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('SockPS.Format.ps1xml')
     CmdletsToExport      = @(
@@ -16,6 +16,7 @@
         'Get-SocketHostName'
         'Get-SocketServer'
         'Receive-SocketData'
+        'Resolve-SocketAddress'
         'Send-SocketData'
         'Start-SocketServer'
         'Stop-SocketServer'
@@ -26,7 +27,7 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('socket', 'tcp', 'netcat', 'socat', 'network', 'PSEdition_Core', 'PSEdition_Desktop', 'Linux', 'MacOS', 'Windows')
+            Tags       = @('socket', 'tcp', 'udp', 'unix-socket', 'netcat', 'socat', 'network', 'PSEdition_Core', 'PSEdition_Desktop', 'Linux', 'MacOS', 'Windows')
         }
     }
 }

@@ -27,6 +27,12 @@ public sealed class ConnectionOptions
     /// <summary>Enable TCP keep-alive probes (SO_KEEPALIVE).</summary>
     public bool KeepAlive { get; set; }
 
+    /// <summary>Allow sending to broadcast addresses (SO_BROADCAST; datagram sockets).</summary>
+    public bool Broadcast { get; set; }
+
+    /// <summary>Socket options applied before bind or connect.</summary>
+    public SocketOptionSet? SocketOptions { get; set; }
+
     /// <summary>A copy, so a server's template is not changed by one connection.</summary>
     public ConnectionOptions Clone() => (ConnectionOptions)MemberwiseClone();
 }

@@ -9,6 +9,8 @@ internal static class EndPointText
     {
         null => "(unknown)",
         IPEndPoint ip => Format(ip.Address, ip.Port),
+        _ when endPoint.AddressFamily == System.Net.Sockets.AddressFamily.Unix =>
+            UnixSockets.IsUnnamed(endPoint) ? "(unnamed)" : endPoint.ToString()!,
         _ => endPoint.ToString() ?? "(unknown)",
     };
 

@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.IO;
 using System.IO.Pipelines;
+using System.Threading.Channels;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -24,75 +25,91 @@ namespace SockPS.Core;
 /// script loops that cannot afford a cmdlet invocation per message; they share every code path
 /// with the cmdlets.
 /// </remarks>
-public sealed class SocketConnection : IDisposable
+public sealed partial class SocketConnection : IDisposable
 {
-    /// <summary>Bytes asked of the socket per read once data is ready.</summary>
-    internal const int ReceiveBlockSize = 64 * 1024;
-
-    /// <summary>Unread bytes at which the receive loop stops reading, so TCP slows the sender
-    /// instead of memory growing. A receive that needs more (a long line, a large -ByteCount)
-    /// raises the limit for as long as it waits, up to <see cref="MaxFrameLength"/> for lines.</summary>
-    internal const long DefaultBufferLimit = 1024 * 1024;
-
-    /// <summary>The longest line or delimited frame a receive will buffer while looking for
-    /// its end. Past this the receive fails with FrameTooLong and the bytes stay buffered.</summary>
-    internal const long MaxFrameLength = 16L * 1024 * 1024;
-
-    private static readonly byte[] s_empty = new byte[0];
-
     private readonly Socket _socket;
-    private readonly Stream _stream;
-    private readonly Pipe _pipe;
-    private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
-    private readonly SemaphoreSlim _bufferSpace = new(0);
     private readonly CancellationTokenSource _receiveLoopCts = new();
     private readonly string _peerText;
+    private readonly string? _ownedSocketPath;
 
     private TextCodec _codec;
     private string _newLine;
 
     private long _bytesSent;
     private long _bytesReceived;
-    private long _bytesConsumed;
-    private long _demand;
-    private int _receiveLoopWaiting;
     private int _state;
     private int _closing;
     private string? _closeReason;
-    private SocketOperationException? _receiveFailure;
     private double _receiveTimeoutSeconds;
 
-    internal SocketConnection(Socket socket, ConnectionOptions options, SocketServer? server)
+    /// <param name="socket">A connected stream socket, or a bound (maybe connected) datagram socket.</param>
+    /// <param name="options">Settings.</param>
+    /// <param name="server">The server that accepted or owns it.</param>
+    /// <param name="ownedSocketPath">A Unix socket file this connection created and deletes on close.</param>
+    internal SocketConnection(Socket socket, ConnectionOptions options, SocketServer? server, string? ownedSocketPath = null)
     {
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: false);
-        // The pipe's own pause threshold is off: the receive loop enforces the bound itself
-        // (WaitForBufferSpaceAsync), because a receive waiting for a long frame must be able to
-        // raise the limit, and a Pipe's threshold is fixed when it is created.
-        _pipe = new Pipe(new PipeOptions(
-            pauseWriterThreshold: 0,
-            resumeWriterThreshold: 0,
-            minimumSegmentSize: 4096,
-            useSynchronizationContext: false));
+        _ownedSocketPath = ownedSocketPath;
+        IsDatagram = socket.SocketType == SocketType.Dgram;
+        if (IsDatagram)
+        {
+            _datagrams = Channel.CreateBounded<object>(new BoundedChannelOptions(DatagramQueueLimit)
+            {
+                FullMode = BoundedChannelFullMode.Wait,
+                SingleWriter = true,
+            });
+        }
+        else
+        {
+            _stream = new NetworkStream(socket, ownsSocket: false);
+            // The pipe's own pause threshold is off: the receive loop enforces the bound itself
+            // (WaitForBufferSpaceAsync), because a receive waiting for a long frame must be able
+            // to raise the limit, and a Pipe's threshold is fixed when it is created.
+            _pipe = new Pipe(new PipeOptions(
+                pauseWriterThreshold: 0,
+                resumeWriterThreshold: 0,
+                minimumSegmentSize: 4096,
+                useSynchronizationContext: false));
+        }
 
         Id = SocketRegistry.NextConnectionId();
         InstanceId = Guid.NewGuid();
         Name = string.IsNullOrEmpty(options.Name) ? "Connection" + Id : options.Name!;
         Server = server;
-        Protocol = SocketProtocol.Tcp;
+        Protocol = IsDatagram ? SocketProtocol.Udp : SocketProtocol.Tcp;
+        AddressFamily = socket.AddressFamily;
         LocalEndPoint = socket.LocalEndPoint;
-        RemoteEndPoint = socket.RemoteEndPoint;
+        RemoteEndPoint = SafeRemoteEndPoint(socket);
         ConnectedAt = DateTime.Now;
-        _peerText = EndPointText.Format(RemoteEndPoint);
+        // Messages name the peer, or for a socket with no one peer, its own address.
+        _peerText = EndPointText.Format(RemoteEndPoint ?? LocalEndPoint);
         _receiveTimeoutSeconds = options.ReceiveTimeout.TotalSeconds;
         _newLine = options.NewLine;
         _codec = new TextCodec(options.Encoding);
 
-        socket.NoDelay = options.NoDelay;
-        if (options.KeepAlive)
+        bool ip = socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6;
+        if (ip && !IsDatagram)
+        {
+            socket.NoDelay = options.NoDelay;
+        }
+
+        if (options.KeepAlive && !IsDatagram)
         {
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        }
+    }
+
+    private static EndPoint? SafeRemoteEndPoint(Socket socket)
+    {
+        try
+        {
+            return socket.RemoteEndPoint;
+        }
+        catch (SocketException)
+        {
+            // An unconnected datagram socket has no peer.
+            return null;
         }
     }
 
@@ -105,13 +122,19 @@ public sealed class SocketConnection : IDisposable
     /// <summary>The name given with -Name, or ConnectionN.</summary>
     public string Name { get; }
 
-    /// <summary>The transport.</summary>
+    /// <summary>Tcp for stream sockets (Unix stream sockets included), Udp for datagram sockets.</summary>
     public SocketProtocol Protocol { get; }
+
+    /// <summary>InterNetwork (IPv4), InterNetworkV6 or Unix.</summary>
+    public AddressFamily AddressFamily { get; }
+
+    /// <summary>True for datagram sockets (UDP, Unix datagram): receives return SocketDatagram objects.</summary>
+    public bool IsDatagram { get; }
 
     /// <summary>This side's address and port.</summary>
     public EndPoint? LocalEndPoint { get; }
 
-    /// <summary>The peer's address and port.</summary>
+    /// <summary>The peer's address and port; null for a datagram socket not connected to one peer.</summary>
     public EndPoint? RemoteEndPoint { get; }
 
     /// <summary>Open, SendShutdown, Closed (by the peer) or Disconnected (here).</summary>
@@ -122,9 +145,6 @@ public sealed class SocketConnection : IDisposable
 
     /// <summary>Bytes read from the socket, whether or not a receive has taken them yet.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
-
-    /// <summary>Bytes received and waiting to be read.</summary>
-    public long Available => Interlocked.Read(ref _bytesReceived) - Interlocked.Read(ref _bytesConsumed);
 
     /// <summary>When the connection was established (local time).</summary>
     public DateTime ConnectedAt { get; }
@@ -164,61 +184,13 @@ public sealed class SocketConnection : IDisposable
 
     internal string PeerText => _peerText;
 
-    /// <summary>True while a receive holds the reader (tests use it to know a receive is waiting).</summary>
-    internal bool ReceiveInProgress => _readLock.CurrentCount == 0;
-
     // ------------------------------------------------------------------ lifecycle
 
     /// <summary>Registers the connection and starts reading from the socket.</summary>
     internal void Start()
     {
         SocketRegistry.Add(this);
-        _ = ReceiveLoopAsync();
-    }
-
-    private async Task ReceiveLoopAsync()
-    {
-        PipeWriter writer = _pipe.Writer;
-        CancellationToken token = _receiveLoopCts.Token;
-        Exception? failure = null;
-        try
-        {
-            while (true)
-            {
-                await WaitForBufferSpaceAsync(token).ConfigureAwait(false);
-
-                // A zero-byte read waits for data without holding a buffer, so an idle
-                // connection costs a few hundred bytes rather than a receive block.
-                await _stream.ReadAsync(s_empty, 0, 0, token).ConfigureAwait(false);
-
-                Memory<byte> memory = writer.GetMemory(ReceiveBlockSize);
-                if (!MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
-                {
-                    throw new InvalidOperationException("The receive buffer is not array-backed.");
-                }
-
-                int read = await _stream.ReadAsync(segment.Array!, segment.Offset, segment.Count, token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                writer.Advance(read);
-                Interlocked.Add(ref _bytesReceived, read);
-                FlushResult flushed = await writer.FlushAsync(token).ConfigureAwait(false);
-                if (flushed.IsCompleted)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-
-        OnReceiveEnded(failure);
-        writer.Complete();
+        _ = IsDatagram ? DatagramReceiveLoopAsync() : StreamReceiveLoopAsync();
     }
 
     private void OnReceiveEnded(Exception? failure)
@@ -287,8 +259,14 @@ public sealed class SocketConnection : IDisposable
         }
 
         _receiveLoopCts.Cancel();
-        _stream.Dispose();
+        _stream?.Dispose();
         _socket.Dispose();
+        _datagrams?.Writer.TryComplete();
+        if (_ownedSocketPath is not null)
+        {
+            UnixSockets.TryDeleteSocketFile(_ownedSocketPath);
+        }
+
         SocketRegistry.Remove(this);
         Server?.OnConnectionClosed(this);
     }
@@ -335,7 +313,7 @@ public sealed class SocketConnection : IDisposable
     /// <summary>Sends text followed by <see cref="NewLine"/>.</summary>
     public void SendLine(string text) => Complete(SendTextAsync(text, appendNewLine: true, CancellationToken.None));
 
-    internal ValueTask SendTextAsync(string text, bool appendNewLine, CancellationToken cancellationToken, Encoding? encoding = null)
+    internal ValueTask SendTextAsync(string text, bool appendNewLine, CancellationToken cancellationToken, Encoding? encoding = null, EndPoint? remote = null)
     {
         if (text is null)
         {
@@ -355,7 +333,7 @@ public sealed class SocketConnection : IDisposable
                 length += encoding.GetBytes(newLine, 0, newLine.Length, buffer, length);
             }
 
-            ValueTask send = SendAsync(buffer, 0, length, cancellationToken);
+            ValueTask send = SendAsync(buffer, 0, length, cancellationToken, remote);
             if (send.IsCompletedSuccessfully)
             {
                 return default;
@@ -385,9 +363,32 @@ public sealed class SocketConnection : IDisposable
         }
     }
 
-    /// <summary>Writes bytes to the socket. Completes synchronously when the socket buffer has room.</summary>
-    internal ValueTask SendAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    /// <summary>Writes bytes, followed by <see cref="NewLine"/> when asked, as one write (one
+    /// datagram on a datagram socket).</summary>
+    internal ValueTask SendAsync(byte[] buffer, int offset, int count, bool appendNewLine, CancellationToken cancellationToken, EndPoint? remote = null)
     {
+        if (!appendNewLine)
+        {
+            return SendAsync(buffer, offset, count, cancellationToken, remote);
+        }
+
+        byte[] newLine = Encoding.GetBytes(_newLine);
+        byte[] combined = new byte[count + newLine.Length];
+        Buffer.BlockCopy(buffer, offset, combined, 0, count);
+        Buffer.BlockCopy(newLine, 0, combined, count, newLine.Length);
+        return SendAsync(combined, 0, combined.Length, cancellationToken, remote);
+    }
+
+    /// <summary>Writes bytes to the socket; with <paramref name="remote"/>, sends one datagram
+    /// there (sendto). Completes synchronously when the socket buffer has room.</summary>
+    internal ValueTask SendAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken, EndPoint? remote = null)
+    {
+        if (remote is not null)
+        {
+            SendDatagram(buffer, offset, count, remote);
+            return default;
+        }
+
         int state = Volatile.Read(ref _state);
         if (state == (int)SocketState.Disconnected)
         {
@@ -398,6 +399,12 @@ public sealed class SocketConnection : IDisposable
         {
             throw new SocketOperationException(SocketFailureKind.Closed,
                 $"Sending on the connection to {_peerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", _peerText);
+        }
+
+        if (IsDatagram)
+        {
+            SendDatagram(buffer, offset, count, remote: null);
+            return default;
         }
 
         if (count == 0)
@@ -413,7 +420,7 @@ public sealed class SocketConnection : IDisposable
         bool handedOff = false;
         try
         {
-            Task write = _stream.WriteAsync(buffer, offset, count, cancellationToken);
+            Task write = _stream!.WriteAsync(buffer, offset, count, cancellationToken);
             if (write.Status == TaskStatus.RanToCompletion)
             {
                 Interlocked.Add(ref _bytesSent, count);
@@ -446,7 +453,7 @@ public sealed class SocketConnection : IDisposable
         Task write;
         try
         {
-            write = _stream.WriteAsync(buffer, offset, count, cancellationToken);
+            write = _stream!.WriteAsync(buffer, offset, count, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -485,15 +492,25 @@ public sealed class SocketConnection : IDisposable
     public string? ReceiveLine() =>
         (string?)Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Line, asText: true, ReceiveTimeout), CancellationToken.None));
 
-    /// <summary>Receives whatever text is buffered, waiting for the first character; null when
-    /// the peer closed and nothing is left.</summary>
+    /// <summary>Receives whatever text is buffered, waiting for the first character (on a
+    /// datagram socket: the next datagram's text); null when the peer closed and nothing is left.</summary>
     public string? ReceiveAvailable() =>
-        (string?)Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Available, asText: true, ReceiveTimeout), CancellationToken.None));
+        Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Available, asText: true, ReceiveTimeout), CancellationToken.None)) switch
+        {
+            SocketDatagram datagram => datagram.Text,
+            object text => (string)text,
+            null => null,
+        };
 
-    /// <summary>Receives whatever bytes are buffered, waiting for the first one; null when the
-    /// peer closed and nothing is left.</summary>
+    /// <summary>Receives whatever bytes are buffered, waiting for the first one (on a datagram
+    /// socket: the next datagram); null when the peer closed and nothing is left.</summary>
     public byte[]? ReceiveAvailableBytes() =>
-        (byte[]?)Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Available, asText: false, ReceiveTimeout), CancellationToken.None));
+        Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Available, asText: false, ReceiveTimeout), CancellationToken.None)) switch
+        {
+            SocketDatagram datagram => datagram.Data,
+            object bytes => (byte[])bytes,
+            null => null,
+        };
 
     private static T Complete<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
 
@@ -505,413 +522,22 @@ public sealed class SocketConnection : IDisposable
         }
     }
 
-    // ------------------------------------------------------------------ receiving: engine
-
-    /// <summary>Receives one frame: a string, a byte array, or null at end of stream. When the
-    /// frame is already buffered this completes synchronously with no allocation but the result.
-    /// A timeout throws ReceiveTimeout and consumes nothing; a cancelled token throws
-    /// <see cref="OperationCanceledException"/> and consumes nothing.</summary>
-    internal ValueTask<object?> ReceiveAsync(ReceiveRequest request, CancellationToken cancellationToken)
-    {
-        ThrowIfDisconnected();
-        ValidateRequest(request);
-        if (!_readLock.Wait(0))
-        {
-            return ReceiveSlowAsync(request, lockHeld: false, searched: 0, cancellationToken);
-        }
-
-        bool handedOff = false;
-        try
-        {
-            long searched = 0;
-            if (_pipe.Reader.TryRead(out ReadResult result) && TryTakeFrame(result, request, ref searched, out object? value))
-            {
-                return new ValueTask<object?>(value);
-            }
-
-            handedOff = true;
-            return ReceiveSlowAsync(request, lockHeld: true, searched, cancellationToken);
-        }
-        finally
-        {
-            if (!handedOff)
-            {
-                _readLock.Release();
-            }
-        }
-    }
-
-    private async ValueTask<object?> ReceiveSlowAsync(ReceiveRequest request, bool lockHeld, long searched, CancellationToken cancellationToken)
-    {
-        using TimeoutScope timeout = new(request.Timeout, cancellationToken);
-        try
-        {
-            if (!lockHeld)
-            {
-                await _readLock.WaitAsync(timeout.Token).ConfigureAwait(false);
-                lockHeld = true;
-            }
-
-            while (true)
-            {
-                ReadResult result = await _pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                if (TryTakeFrame(result, request, ref searched, out object? value))
-                {
-                    return value;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (timeout.TimedOut)
-        {
-            throw ReceiveTimedOut(request.Timeout);
-        }
-        finally
-        {
-            SetDemand(0);
-            if (lockHeld)
-            {
-                _readLock.Release();
-            }
-        }
-    }
-
-    /// <summary>Reads until the peer closes, handing every chunk to <paramref name="sink"/> as it
-    /// arrives so the bounded buffer never fills. The timeout is an idle timeout: it restarts
-    /// whenever data arrives.</summary>
-    internal async Task ReceiveToEndAsync(Action<ReadOnlySequence<byte>> sink, TimeSpan idleTimeout, CancellationToken cancellationToken)
-    {
-        ThrowIfDisconnected();
-        using TimeoutScope timeout = new(idleTimeout, cancellationToken);
-        bool lockHeld = false;
-        try
-        {
-            await _readLock.WaitAsync(timeout.Token).ConfigureAwait(false);
-            lockHeld = true;
-            while (true)
-            {
-                ReadResult result = await _pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    sink(buffer);
-                    timeout.Restart();
-                }
-
-                Consume(buffer, buffer.End, buffer.End);
-                if (result.IsCompleted)
-                {
-                    ThrowIfEndedByFailure(buffer.IsEmpty);
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (timeout.TimedOut)
-        {
-            throw ReceiveTimedOut(idleTimeout);
-        }
-        finally
-        {
-            if (lockHeld)
-            {
-                _readLock.Release();
-            }
-        }
-    }
-
-    /// <summary>Receives until the peer closes and returns everything as one array.</summary>
-    internal async Task<byte[]> ReceiveToEndBytesAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
-    {
-        MemoryStream collected = new();
-        try
-        {
-            await ReceiveToEndAsync(chunk => CopyTo(chunk, collected), idleTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ReceiveTimeout)
-        {
-            throw WithPartial(ex, collected.ToArray());
-        }
-
-        return collected.ToArray();
-    }
-
-    /// <summary>Receives until the peer closes and returns everything decoded as one string.</summary>
-    internal async Task<string> ReceiveToEndTextAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
-    {
-        StringBuilder text = new();
-        TextCodec codec = Volatile.Read(ref _codec);
-        try
-        {
-            await ReceiveToEndAsync(chunk => text.Append(codec.Decode(chunk, flush: false)), idleTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ReceiveTimeout)
-        {
-            throw WithPartial(ex, text.ToString());
-        }
-
-        text.Append(codec.Decode(ReadOnlySequence<byte>.Empty, flush: true));
-        return text.ToString();
-    }
-
-    private static SocketOperationException WithPartial(SocketOperationException ex, object partial)
-    {
-        SocketOperationException withData = new(ex.Kind,
-            ex.Message + " What arrived before the timeout is returned.", ex.EndPoint, ex.InnerException);
-        withData.PartialResult = partial;
-        return withData;
-    }
-
-    private static void CopyTo(in ReadOnlySequence<byte> chunk, Stream destination)
-    {
-        foreach (ReadOnlyMemory<byte> memory in chunk)
-        {
-            if (MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
-            {
-                destination.Write(segment.Array!, segment.Offset, segment.Count);
-            }
-            else
-            {
-                byte[] copy = memory.ToArray();
-                destination.Write(copy, 0, copy.Length);
-            }
-        }
-    }
-
-    private void ValidateRequest(in ReceiveRequest request)
-    {
-        switch (request.Mode)
-        {
-            case ReceiveMode.Count when request.Count <= 0:
-                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    $"The byte count must be 1 or more; {request.Count} was given.", _peerText);
-            case ReceiveMode.Delimiter when string.IsNullOrEmpty(request.Delimiter):
-                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "The delimiter is empty. Give at least one character, or use -Line.", _peerText);
-        }
-    }
-
-    /// <summary>
-    /// Tries to cut one frame from what the reader returned. Returns true with the value (null
-    /// at end of stream) after advancing the reader past it; returns false after marking
-    /// everything examined, so the next read waits for more data. Must be called with the read
-    /// lock held.
-    /// </summary>
-    private bool TryTakeFrame(in ReadResult result, in ReceiveRequest request, ref long searched, out object? value)
-    {
-        ReadOnlySequence<byte> buffer = result.Buffer;
-        TextCodec codec = Volatile.Read(ref _codec);
-        if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
-        {
-            _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
-            throw SocketErrors.Closed(_peerText);
-        }
-
-        switch (request.Mode)
-        {
-            case ReceiveMode.Available:
-                if (!buffer.IsEmpty)
-                {
-                    if (!request.AsText)
-                    {
-                        value = buffer.ToArray();
-                        Consume(buffer, buffer.End, buffer.End);
-                        return true;
-                    }
-
-                    string text = codec.Decode(buffer, flush: result.IsCompleted);
-                    Consume(buffer, buffer.End, buffer.End);
-                    if (text.Length > 0)
-                    {
-                        value = text;
-                        return true;
-                    }
-
-                    // Only part of a character so far; the decoder keeps it until the rest arrives.
-                    value = null;
-                    if (!result.IsCompleted)
-                    {
-                        return false;
-                    }
-
-                    ThrowIfEndedByFailure(bufferWasEmpty: true);
-                    return true;
-                }
-
-                break;
-
-            case ReceiveMode.Count:
-                if (buffer.Length >= request.Count)
-                {
-                    ReadOnlySequence<byte> frame = buffer.Slice(0, request.Count);
-                    value = request.AsText ? codec.Decode(frame, flush: false) : frame.ToArray();
-                    Consume(buffer, frame.End, frame.End);
-                    return true;
-                }
-
-                if (!result.IsCompleted)
-                {
-                    SetDemand(request.Count);
-                }
-
-                break;
-
-            case ReceiveMode.Line:
-            case ReceiveMode.Delimiter:
-                byte[] delimiter = request.Mode == ReceiveMode.Line ? codec.LineFeed : codec.DelimiterBytes(request.Delimiter!);
-                long at = SequenceSearch.IndexOf(buffer, delimiter, searched, codec.CodeUnit);
-                if (at >= 0)
-                {
-                    ReadOnlySequence<byte> frame = buffer.Slice(0, at);
-                    if (request.Mode == ReceiveMode.Line && SequenceSearch.EndsWith(frame, codec.CarriageReturn))
-                    {
-                        frame = frame.Slice(0, frame.Length - codec.CarriageReturn.Length);
-                    }
-
-                    value = request.AsText ? codec.Decode(frame, flush: false) : frame.ToArray();
-                    SequencePosition next = buffer.GetPosition(at + delimiter.Length);
-                    Consume(buffer, next, next);
-                    return true;
-                }
-
-                searched = Math.Max(0, buffer.Length - delimiter.Length + 1);
-                if (!result.IsCompleted)
-                {
-                    if (buffer.Length >= MaxFrameLength)
-                    {
-                        _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
-                        throw new SocketOperationException(SocketFailureKind.FrameTooLong,
-                            $"No {(request.Mode == ReceiveMode.Line ? "line end" : "delimiter")} arrived from {_peerText} in the first {MaxFrameLength / (1024 * 1024)} MiB. " +
-                            "The data stays buffered; read it with -ByteCount, -ToEnd or without a framing parameter.", _peerText);
-                    }
-
-                    SetDemand(buffer.Length + ReceiveBlockSize);
-                }
-
-                break;
-        }
-
-        if (result.IsCompleted)
-        {
-            return TakeEndOfStream(buffer, request, codec, out value);
-        }
-
-        _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
-        value = null;
-        return false;
-    }
-
-    /// <summary>The peer has closed and no whole frame is left: return the remainder as the
-    /// last frame (like ReadLine), or null when nothing is left.</summary>
-    private bool TakeEndOfStream(in ReadOnlySequence<byte> buffer, in ReceiveRequest request, TextCodec codec, out object? value)
-    {
-        if (request.Mode == ReceiveMode.Count && !buffer.IsEmpty)
-        {
-            _pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
-            throw new SocketOperationException(SocketFailureKind.EndOfStream,
-                $"The remote host {_peerText} closed the connection after {buffer.Length} of the {request.Count} bytes asked for. " +
-                "The bytes stay buffered; read them without -ByteCount.", _peerText);
-        }
-
-        if (request.AsText)
-        {
-            string text = codec.Decode(buffer, flush: true);
-            Consume(buffer, buffer.End, buffer.End);
-            if (text.Length > 0)
-            {
-                value = text;
-                return true;
-            }
-        }
-        else if (!buffer.IsEmpty)
-        {
-            value = buffer.ToArray();
-            Consume(buffer, buffer.End, buffer.End);
-            return true;
-        }
-        else
-        {
-            Consume(buffer, buffer.End, buffer.End);
-        }
-
-        ThrowIfEndedByFailure(bufferWasEmpty: true);
-        value = null;
-        return true;
-    }
-
-    private void ThrowIfEndedByFailure(bool bufferWasEmpty)
-    {
-        if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
-        {
-            throw SocketErrors.Closed(_peerText);
-        }
-
-        // Report a reset once, after everything received before it has been read; later
-        // receives see a plain end of stream, as recv() does after ECONNRESET.
-        if (bufferWasEmpty && Interlocked.Exchange(ref _receiveFailure, null) is { } failure)
-        {
-            throw failure;
-        }
-    }
-
-    private void Consume(in ReadOnlySequence<byte> buffer, SequencePosition consumed, SequencePosition examined)
-    {
-        long taken = buffer.Slice(buffer.Start, consumed).Length;
-        _pipe.Reader.AdvanceTo(consumed, examined);
-        if (taken > 0)
-        {
-            Interlocked.Add(ref _bytesConsumed, taken);
-            WakeReceiveLoop();
-        }
-    }
-
-    private SocketOperationException ReceiveTimedOut(TimeSpan timeout) =>
-        new(SocketFailureKind.ReceiveTimeout,
-            $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; " +
-            "try again, or raise -TimeoutSeconds (0 waits forever).", _peerText);
-
-    // ------------------------------------------------------------------ back-pressure
-
-    private long BufferLimit => Math.Max(DefaultBufferLimit, Interlocked.Read(ref _demand));
-
-    private void SetDemand(long bytes)
-    {
-        if (Interlocked.Exchange(ref _demand, bytes) != bytes)
-        {
-            WakeReceiveLoop();
-        }
-    }
-
-    private void WakeReceiveLoop()
-    {
-        if (Volatile.Read(ref _receiveLoopWaiting) == 1
-            && Available < BufferLimit
-            && Interlocked.Exchange(ref _receiveLoopWaiting, 0) == 1)
-        {
-            _bufferSpace.Release();
-        }
-    }
-
-    private async ValueTask WaitForBufferSpaceAsync(CancellationToken token)
-    {
-        while (Available >= BufferLimit)
-        {
-            Volatile.Write(ref _receiveLoopWaiting, 1);
-            // Re-check after announcing the wait: a reader that consumed in between saw no
-            // waiter and released nothing.
-            if (Available < BufferLimit)
-            {
-                Interlocked.Exchange(ref _receiveLoopWaiting, 0);
-                continue;
-            }
-
-            await _bufferSpace.WaitAsync(token).ConfigureAwait(false);
-        }
-    }
-
     // ------------------------------------------------------------------ display
 
-    /// <summary>"tcp 127.0.0.1:50000 -> 127.0.0.1:80 (Open)".</summary>
-    public override string ToString() =>
-        $"{Protocol.ToString().ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} -> {_peerText} ({State})";
+    /// <summary>"tcp 127.0.0.1:50000 -> 127.0.0.1:80 (Open)", "udp 0.0.0.0:514 (Open)".</summary>
+    public override string ToString() => RemoteEndPoint is null
+        ? $"{Transport} {EndPointText.Format(LocalEndPoint)} ({State})"
+        : $"{Transport} {EndPointText.Format(LocalEndPoint)} -> {_peerText} ({State})";
+
+    /// <summary>What the table view shows: Tcp, Udp, Unix or Unix-Dgram.</summary>
+    public string Transport => AddressFamily == AddressFamily.Unix
+        ? (IsDatagram ? "Unix-Dgram" : "Unix")
+        : Protocol.ToString();
+
+    /// <summary>"The connection to 127.0.0.1:80", "The socket udp 0.0.0.0:514" for messages.</summary>
+    private string Describe() => RemoteEndPoint is null
+        ? $"The socket {Transport.ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)}"
+        : $"The connection to {_peerText}";
 
     /// <summary>A timeout linked with a caller's token, where the caller can tell the two apart.</summary>
     private sealed class TimeoutScope : IDisposable

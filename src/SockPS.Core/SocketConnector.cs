@@ -12,6 +12,10 @@ namespace SockPS.Core;
 /// the resolver gives until one connects, all within one timeout.</summary>
 public static class SocketConnector
 {
+    /// <summary>Replaces the DNS lookup of names (never of IP literals). A test seam: this
+    /// machine's resolver knows no name with several addresses, and tests need one.</summary>
+    internal static Func<string, Task<IPAddress[]>>? HostLookupOverride { get; set; }
+
     /// <summary>The default connect timeout.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
 
@@ -40,6 +44,14 @@ public static class SocketConnector
             throw TimedOut(where, timeout, "looking up the name");
         }
 
+        return await ConnectToAddressesAsync(host, addresses, port, options, timeout, timer, cancellationToken, token).ConfigureAwait(false);
+    }
+
+    /// <summary>Tries each address in turn until one connects; if none does, the error names the last failure.</summary>
+    internal static async Task<SocketConnection> ConnectToAddressesAsync(string host, IReadOnlyList<IPAddress> addresses, int port, ConnectionOptions options,
+        TimeSpan timeout, CancellationTokenSource? timer, CancellationToken callerToken, CancellationToken token)
+    {
+        string where = EndPointText.Format(host, port);
         SocketOperationException? last = null;
         foreach (IPAddress address in addresses)
         {
@@ -47,15 +59,22 @@ public static class SocketConnector
             Socket socket = new(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
+                options.SocketOptions?.Apply(socket);
                 await ConnectOneAsync(socket, new IPEndPoint(address, port), token).ConfigureAwait(false);
                 SocketConnection connection = new(socket, options, server: null);
                 connection.Start();
                 return connection;
             }
-            catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !callerToken.IsCancellationRequested)
             {
                 socket.Dispose();
                 throw TimedOut(addresses.Count > 1 ? $"{where} ({attempt})" : where, timeout, null);
+            }
+            catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.InvalidArgument)
+            {
+                // A bad socket option fails on every address alike.
+                socket.Dispose();
+                throw;
             }
             catch (OperationCanceledException)
             {
@@ -71,8 +90,131 @@ public static class SocketConnector
             }
         }
 
-        throw last ?? new SocketOperationException(SocketFailureKind.HostNotFound,
-            $"The host name '{host}' has no {(addressFamily is null ? string.Empty : FamilyName(addressFamily.Value) + " ")}address to connect to.", where);
+        throw last ?? new SocketOperationException(SocketFailureKind.HostNotFound, $"The host name '{host}' has no address to connect to.", where);
+    }
+
+    /// <summary>A UDP socket connected to one peer: sends go to it and only its datagrams are
+    /// received. UDP has no handshake, so the first address of the name is taken.</summary>
+    public static async Task<SocketConnection> ConnectUdpAsync(string host, int port, ConnectionOptions options, TimeSpan timeout,
+        AddressFamily? addressFamily, CancellationToken cancellationToken)
+    {
+        using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
+        IReadOnlyList<IPAddress> addresses;
+        try
+        {
+            addresses = await ResolveAsync(host, addressFamily, linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            throw TimedOut(EndPointText.Format(host, port), timeout, "looking up the name");
+        }
+
+        IPAddress address = addresses[0];
+        Socket socket = new(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            PrepareDatagram(socket, options);
+            socket.Connect(new IPEndPoint(address, port));
+            SocketConnection connection = new(socket, options, server: null);
+            connection.Start();
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            socket.Dispose();
+            throw SocketErrors.ConnectFailed(ex, EndPointText.Format(host, port));
+        }
+    }
+
+    /// <summary>Connects to a Unix domain socket: a stream socket, or with
+    /// <see cref="SocketProtocol.Udp"/> a datagram socket bound to a fresh temp path so the
+    /// server has somewhere to reply (the path is removed on close).</summary>
+    public static async Task<SocketConnection> ConnectUnixAsync(string path, SocketProtocol protocol, ConnectionOptions options, TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
+        EndPoint endPoint = UnixSockets.CreateEndPoint(path);
+        bool datagram = protocol == SocketProtocol.Udp;
+        Socket socket = new(AddressFamily.Unix, datagram ? SocketType.Dgram : SocketType.Stream, ProtocolType.Unspecified);
+        string? clientPath = null;
+        try
+        {
+            options.SocketOptions?.Apply(socket);
+            if (datagram)
+            {
+                clientPath = UnixSockets.NewClientPath();
+                socket.Bind(UnixSockets.CreateEndPoint(clientPath));
+                socket.Connect(endPoint);
+            }
+            else
+            {
+                using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
+                using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
+                try
+                {
+                    await ConnectOneAsync(socket, endPoint, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+                {
+                    throw TimedOut(path, timeout, null);
+                }
+            }
+
+            SocketConnection connection = new(socket, options, server: null, ownedSocketPath: clientPath);
+            connection.Start();
+            return connection;
+        }
+        catch (Exception ex)
+        {
+            socket.Dispose();
+            if (clientPath is not null)
+            {
+                UnixSockets.TryDeleteSocketFile(clientPath);
+            }
+
+            if (ex is OperationCanceledException or SocketOperationException)
+            {
+                throw;
+            }
+
+            throw UnixConnectFailed(ex, path);
+        }
+    }
+
+    private static SocketOperationException UnixConnectFailed(Exception ex, string path)
+    {
+        SocketException? se = SocketErrors.FindSocketException(ex);
+        return se?.SocketErrorCode switch
+        {
+            SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported when !System.IO.File.Exists(path) =>
+                new SocketOperationException(SocketFailureKind.HostNotFound,
+                    $"There is no Unix socket at {path}: the file does not exist. Check the path, and that the service is running.", path, ex),
+            SocketError.ConnectionRefused => new SocketOperationException(SocketFailureKind.ConnectionRefused,
+                $"Connection to {path} was refused: the socket file exists but nothing listens on it (a stale file, or not a socket).", path, ex),
+            SocketError.AccessDenied => new SocketOperationException(SocketFailureKind.AccessDenied,
+                $"Connection to {path} was denied: you lack permission on the socket file (often fixed by group membership, e.g. docker for /run/docker.sock).", path, ex),
+            _ when !System.IO.File.Exists(path) => new SocketOperationException(SocketFailureKind.HostNotFound,
+                $"There is no Unix socket at {path}: the file does not exist. Check the path, and that the service is running.", path, ex),
+            _ => SocketErrors.ConnectFailed(ex, path),
+        };
+    }
+
+    /// <summary>Options every datagram socket gets before bind or connect.</summary>
+    internal static void PrepareDatagram(Socket socket, ConnectionOptions options)
+    {
+        options.SocketOptions?.Apply(socket);
+        if (options.Broadcast)
+        {
+            if (socket.AddressFamily != AddressFamily.InterNetwork)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-Broadcast needs an IPv4 UDP socket; IPv6 has no broadcast (use a multicast group instead).");
+            }
+
+            socket.EnableBroadcast = true;
+        }
+
+        SocketConnection.DisableUdpConnectionReset(socket);
     }
 
     /// <summary>Looks a name up; an IP address is returned as it is.</summary>
@@ -86,6 +228,12 @@ public static class SocketConnector
 
         if (IPAddress.TryParse(name.Trim('[', ']'), out IPAddress? literal))
         {
+            if (addressFamily is not null && literal.AddressFamily != addressFamily)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    $"{literal} is an {EndPoints.Family(literal.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.", name);
+            }
+
             return new[] { literal };
         }
 
@@ -93,7 +241,7 @@ public static class SocketConnector
         try
         {
             // Dns has no cancellable overload on netstandard2.0; stop waiting rather than stop the lookup.
-            Task<IPAddress[]> lookup = Dns.GetHostAddressesAsync(name);
+            Task<IPAddress[]> lookup = HostLookupOverride?.Invoke(name) ?? Dns.GetHostAddressesAsync(name);
             if (cancellationToken.CanBeCanceled)
             {
                 Task finished = await Task.WhenAny(lookup, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
@@ -122,7 +270,7 @@ public static class SocketConnector
         return usable;
     }
 
-    private static async Task ConnectOneAsync(Socket socket, IPEndPoint endPoint, CancellationToken token)
+    private static async Task ConnectOneAsync(Socket socket, EndPoint endPoint, CancellationToken token)
     {
         // netstandard2.0 has no cancellable ConnectAsync; disposing the socket aborts the attempt.
         Task connect = socket.ConnectAsync(endPoint);

@@ -40,6 +40,10 @@ public enum SocketFailureKind
     TlsAuthentication,
     /// <summary>A line or delimited frame grew past the most a receive will buffer.</summary>
     FrameTooLong,
+    /// <summary>A datagram is larger than the protocol carries; nothing was sent.</summary>
+    DatagramTooLarge,
+    /// <summary>The runtime or OS lacks what was asked for (AF_UNIX on .NET Framework).</summary>
+    NotSupported,
 }
 
 /// <summary>The one exception type the core throws for socket failures. It carries a

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -19,6 +20,8 @@ public sealed class SocketServer : IDisposable
     internal const int PendingLimit = 64;
 
     private readonly Socket _listener;
+    private readonly SocketConnection? _datagramSocket;
+    private readonly string? _socketPath;
     private readonly ConnectionOptions _options;
     private readonly Channel<SocketConnection> _pending;
     private readonly CancellationTokenSource _stopping = new();
@@ -28,11 +31,14 @@ public sealed class SocketServer : IDisposable
     private long _acceptErrorCount;
     private string? _lastAcceptError;
 
-    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name)
+    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name, string? socketPath)
     {
         _listener = listener;
         _options = options;
+        _socketPath = socketPath;
         Backlog = backlog;
+        Protocol = listener.SocketType == SocketType.Dgram ? SocketProtocol.Udp : SocketProtocol.Tcp;
+        AddressFamily = listener.AddressFamily;
         Id = SocketRegistry.NextServerId();
         InstanceId = Guid.NewGuid();
         Name = string.IsNullOrEmpty(name) ? "Server" + Id : name!;
@@ -43,6 +49,12 @@ public sealed class SocketServer : IDisposable
             FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = true,
         });
+        if (Protocol == SocketProtocol.Udp)
+        {
+            // A datagram server has no connections to accept: its one socket receives every
+            // client's datagrams, and replies go out on it.
+            _datagramSocket = new SocketConnection(listener, options.Clone(), this, ownedSocketPath: null);
+        }
     }
 
     /// <summary>A friendly number, unique in this process and never reused.</summary>
@@ -54,13 +66,35 @@ public sealed class SocketServer : IDisposable
     /// <summary>The name given with -Name, or ServerN.</summary>
     public string Name { get; }
 
-    /// <summary>The transport.</summary>
-    public SocketProtocol Protocol => SocketProtocol.Tcp;
+    /// <summary>Tcp (stream) or Udp (datagram).</summary>
+    public SocketProtocol Protocol { get; }
+
+    /// <summary>InterNetwork (IPv4), InterNetworkV6 or Unix.</summary>
+    public AddressFamily AddressFamily { get; }
+
+    /// <summary>What the table view shows: Tcp, Udp, Unix or Unix-Dgram.</summary>
+    public string Transport => AddressFamily == AddressFamily.Unix
+        ? (Protocol == SocketProtocol.Udp ? "Unix-Dgram" : "Unix")
+        : Protocol.ToString();
+
+    /// <summary>For a UDP or Unix datagram server, the socket that receives every client's
+    /// datagrams (Receive-SocketData -Connection $server uses it); null for stream servers.</summary>
+    public SocketConnection? DatagramSocket => _datagramSocket;
+
+    /// <summary>The Unix socket file, for servers started with -Path.</summary>
+    public string? Path => _socketPath;
+
+    /// <summary>A datagram server stands for its socket wherever a connection is expected, so
+    /// Receive-SocketData -Connection $udpServer reads its datagrams.</summary>
+    /// <exception cref="InvalidCastException">For a stream server, which has no data of its own.</exception>
+    public static implicit operator SocketConnection(SocketServer server) =>
+        server?._datagramSocket ?? throw new InvalidCastException(
+            $"The server {server?.Name} is a stream server: it has no data of its own. Take its connections with Wait-SocketConnection, and receive on those.");
 
     /// <summary>The bound address and port; with -Port 0 this shows the port the OS picked.</summary>
     public EndPoint? LocalEndPoint { get; }
 
-    /// <summary>The bound port.</summary>
+    /// <summary>The bound port (0 for Unix sockets).</summary>
     public int Port => (LocalEndPoint as IPEndPoint)?.Port ?? 0;
 
     /// <summary>Listening or Stopped.</summary>
@@ -96,10 +130,17 @@ public sealed class SocketServer : IDisposable
     /// <param name="backlog">The OS listen queue length.</param>
     /// <param name="options">Settings for accepted connections (their Name is ignored).</param>
     /// <param name="name">The server's name; ServerN when null.</param>
-    public static SocketServer Start(IPEndPoint endPoint, int backlog, ConnectionOptions options, string? name = null)
+    /// <param name="protocol">Tcp to listen and accept; Udp to bind one datagram socket.</param>
+    /// <param name="multicastGroups">UDP only: groups to join, each with the local interface
+    /// address to join on (null lets the OS choose).</param>
+    public static SocketServer Start(IPEndPoint endPoint, int backlog, ConnectionOptions options, string? name = null,
+        SocketProtocol protocol = SocketProtocol.Tcp, IReadOnlyList<(IPAddress Group, IPAddress? Interface)>? multicastGroups = null)
     {
         string where = EndPointText.Format(endPoint.Address, endPoint.Port);
-        Socket listener = new(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        bool datagram = protocol == SocketProtocol.Udp;
+        Socket listener = datagram
+            ? new(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp)
+            : new(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
             if (endPoint.AddressFamily == AddressFamily.InterNetworkV6 && endPoint.Address.Equals(IPAddress.IPv6Any))
@@ -108,19 +149,147 @@ public sealed class SocketServer : IDisposable
                 listener.DualMode = true;
             }
 
+            if (datagram)
+            {
+                SocketConnector.PrepareDatagram(listener, options);
+            }
+            else
+            {
+                options.SocketOptions?.Apply(listener);
+            }
+
             listener.Bind(endPoint);
-            listener.Listen(backlog);
+            if (datagram)
+            {
+                JoinGroups(listener, multicastGroups);
+            }
+            else
+            {
+                listener.Listen(backlog);
+            }
         }
         catch (SocketException ex)
         {
             listener.Dispose();
             throw BindFailed(ex, where);
         }
+        catch (Exception)
+        {
+            listener.Dispose();
+            throw;
+        }
 
-        SocketServer server = new(listener, options, backlog, name);
+        if (!datagram && multicastGroups is { Count: > 0 })
+        {
+            listener.Dispose();
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-MulticastGroup needs -Protocol Udp: only datagram sockets join multicast groups.", where);
+        }
+
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: null));
+    }
+
+    /// <summary>Listens on a Unix domain socket file (stream), or binds a Unix datagram socket
+    /// there. A stale file (nothing listens on it) is replaced; a live one is AddressInUse;
+    /// anything that is not a socket is left alone. The file is removed when the server stops.</summary>
+    public static SocketServer StartUnix(string path, int backlog, ConnectionOptions options, string? name = null, SocketProtocol protocol = SocketProtocol.Tcp)
+    {
+        EndPoint endPoint = UnixSockets.CreateEndPoint(path);
+        SocketType type = protocol == SocketProtocol.Udp ? SocketType.Dgram : SocketType.Stream;
+        Socket listener = new(AddressFamily.Unix, type, ProtocolType.Unspecified);
+        try
+        {
+            options.SocketOptions?.Apply(listener);
+            try
+            {
+                listener.Bind(endPoint);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                if (UnixSockets.IsLive(path) || !UnixSockets.IsSocketFile(path))
+                {
+                    throw UnixInUse(path, ex);
+                }
+
+                UnixSockets.TryDeleteSocketFile(path);
+                listener.Bind(endPoint);
+            }
+
+            if (type == SocketType.Stream)
+            {
+                listener.Listen(backlog);
+            }
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            throw ex.SocketErrorCode == SocketError.AddressAlreadyInUse ? UnixInUse(path, ex) : BindFailed(ex, path);
+        }
+        catch (Exception)
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: path));
+    }
+
+    private static SocketServer Launch(SocketServer server)
+    {
         SocketRegistry.Add(server);
-        _ = server.AcceptLoopAsync();
+        if (server._datagramSocket is not null)
+        {
+            server._datagramSocket.Start();
+        }
+        else
+        {
+            _ = server.AcceptLoopAsync();
+        }
+
         return server;
+    }
+
+    private static SocketOperationException UnixInUse(string path, SocketException ex) =>
+        new(SocketFailureKind.AddressInUse,
+            UnixSockets.IsLive(path)
+                ? $"Cannot listen on {path}: another server is listening on it. Stop it, or pick another path."
+                : $"Cannot listen on {path}: a file that is not a socket is in the way. Remove it yourself if it is not needed, or pick another path.",
+            path, ex);
+
+    private static void JoinGroups(Socket socket, IReadOnlyList<(IPAddress Group, IPAddress? Interface)>? groups)
+    {
+        if (groups is null)
+        {
+            return;
+        }
+
+        foreach ((IPAddress group, IPAddress? local) in groups)
+        {
+            if (group.AddressFamily != socket.AddressFamily && !(socket.DualMode && group.AddressFamily == AddressFamily.InterNetwork))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    $"The multicast group {group} is {EndPoints.Family(group.AddressFamily)}, but the server is {EndPoints.Family(socket.AddressFamily)}. Listen with the matching -AddressFamily.", group.ToString());
+            }
+
+            try
+            {
+                if (group.AddressFamily == AddressFamily.InterNetwork)
+                {
+                    MulticastOption option = local is null ? new MulticastOption(group) : new MulticastOption(group, local);
+                    socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, option);
+                }
+                else
+                {
+                    long index = local is null ? 0 : local.ScopeId;
+                    socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(group, index));
+                }
+            }
+            catch (SocketException ex)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    $"Cannot join the multicast group {group}{(local is null ? string.Empty : " on " + local)}: {ex.Message}. Check that it is a multicast address (224.0.0.0/4, ff00::/8) and that the interface exists.",
+                    group.ToString(), ex);
+            }
+        }
     }
 
     private static SocketOperationException BindFailed(SocketException ex, string where)
@@ -200,7 +369,17 @@ public sealed class SocketServer : IDisposable
         }
     }
 
-    internal void OnConnectionClosed(SocketConnection connection) => Interlocked.Decrement(ref _connectionCount);
+    internal void OnConnectionClosed(SocketConnection connection)
+    {
+        if (ReferenceEquals(connection, _datagramSocket))
+        {
+            // Closing a datagram server's socket (Disconnect-Socket) is stopping the server.
+            Stop("The server's socket was closed.");
+            return;
+        }
+
+        Interlocked.Decrement(ref _connectionCount);
+    }
 
     /// <summary>Hands out the next accepted connection (the seed's <c>accept</c>), waiting up to
     /// <paramref name="timeout"/> (zero waits forever).</summary>
@@ -215,6 +394,13 @@ public sealed class SocketServer : IDisposable
 
     internal ValueTask<SocketConnection> AcceptAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (_datagramSocket is not null)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"{Name} is a datagram server: there are no connections to accept. Receive its datagrams with Receive-SocketData -Connection ${Name}, and reply by piping them to Send-SocketData.",
+                EndPointText.Format(LocalEndPoint));
+        }
+
         if (_pending.Reader.TryRead(out SocketConnection? ready))
         {
             return new ValueTask<SocketConnection>(ready);
@@ -266,11 +452,17 @@ public sealed class SocketServer : IDisposable
         }
 
         _stopping.Cancel();
+        _datagramSocket?.Close(reason);
         _listener.Dispose();
         _pending.Writer.TryComplete();
         while (_pending.Reader.TryRead(out SocketConnection? waiting))
         {
             waiting.Close(reason);
+        }
+
+        if (_socketPath is not null)
+        {
+            UnixSockets.TryDeleteSocketFile(_socketPath);
         }
 
         SocketRegistry.Remove(this);
@@ -280,5 +472,5 @@ public sealed class SocketServer : IDisposable
     public void Dispose() => Stop();
 
     /// <summary>"tcp 127.0.0.1:8080 (Listening)".</summary>
-    public override string ToString() => $"{Protocol.ToString().ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} ({State})";
+    public override string ToString() => $"{Transport.ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} ({State})";
 }

@@ -25,6 +25,8 @@ public enum ServerState
 /// <summary>The transport a socket uses.</summary>
 public enum SocketProtocol
 {
-    /// <summary>A byte stream (SOCK_STREAM over IP).</summary>
+    /// <summary>A byte stream (SOCK_STREAM): TCP, or a Unix stream socket.</summary>
     Tcp,
+    /// <summary>Datagrams (SOCK_DGRAM): UDP, or a Unix datagram socket.</summary>
+    Udp,
 }

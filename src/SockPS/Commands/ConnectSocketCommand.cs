@@ -1,4 +1,6 @@
 using System;
+using System.Collections;
+using System.Globalization;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Text;
@@ -7,10 +9,11 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Opens a TCP connection (the seed's connect) and returns it as a live object.</para>
-/// <para type="description">Resolves the name, tries each address until one connects, and returns a
-/// SocketConnection that the other cmdlets act on. Incoming data is buffered in the background
-/// (bounded) until Receive-SocketData reads it.</para>
+/// <para type="synopsis">Opens a connection (the seed's connect): TCP, UDP or a Unix domain socket, returned as a live object.</para>
+/// <para type="description">TCP resolves the name and tries each address until one connects. UDP
+/// makes a datagram socket connected to one peer. -Path connects to a Unix domain socket. The
+/// returned SocketConnection is what the other cmdlets act on; incoming data is buffered in the
+/// background (bounded) until Receive-SocketData reads it.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "Socket", DefaultParameterSetName = HostSet)]
 [OutputType(typeof(SocketConnection))]
@@ -18,6 +21,7 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
 {
     private const string HostSet = "ComputerName";
     private const string UriSet = "Uri";
+    private const string PathSet = "Path";
 
     /// <summary>The host name or IP address to connect to.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = HostSet)]
@@ -30,10 +34,21 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public string Port { get; set; } = null!;
 
-    /// <summary>Where to connect as a URI: tcp://host:port (IPv6 in brackets: tcp://[::1]:8080).</summary>
+    /// <summary>Where to connect as a URI: tcp://host:port, udp://host:port (IPv6 in brackets:
+    /// tcp://[::1]:8080), or unix:///path/to.sock.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = UriSet)]
     [ValidateNotNull]
     public Uri Uri { get; set; } = null!;
+
+    /// <summary>The path of a Unix domain socket to connect to.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = null!;
+
+    /// <summary>Tcp (default; a stream) or Udp (datagrams). With -Path: a Unix stream or datagram socket.</summary>
+    [Parameter(ParameterSetName = HostSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
+    public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
 
     /// <summary>Seconds to wait for the connection, name lookup included. Default 30; 0 waits as long as the OS does.</summary>
     [Parameter]
@@ -72,62 +87,126 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
     public SwitchParameter KeepAlive { get; set; }
 
     /// <summary>Use only IPv4 (InterNetwork) or only IPv6 (InterNetworkV6) addresses of the host.</summary>
-    [Parameter]
+    [Parameter(ParameterSetName = HostSet)]
+    [Parameter(ParameterSetName = UriSet)]
     [ValidateSet(nameof(System.Net.Sockets.AddressFamily.InterNetwork), nameof(System.Net.Sockets.AddressFamily.InterNetworkV6))]
     public AddressFamily? AddressFamily { get; set; }
+
+    /// <summary>UDP: allow sending to broadcast addresses (SO_BROADCAST).</summary>
+    [Parameter]
+    public SwitchParameter Broadcast { get; set; }
+
+    /// <summary>Socket options set before connecting: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
+    /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public IDictionary? SocketOption { get; set; }
 
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        (string host, string portText) = ParameterSetName == UriSet ? FromUri(Uri) : (ComputerName, Port);
-        int port;
+        ConnectionOptions options;
+        (string? host, string? portText, string? path, SocketProtocol protocol) target;
         try
         {
-            port = ServicePorts.Resolve(portText, "tcp");
+            target = ParameterSetName switch
+            {
+                UriSet => FromUri(Uri),
+                PathSet => (null, null, Path, Protocol),
+                _ => (ComputerName, Port, null, Protocol),
+            };
         }
         catch (SocketOperationException ex)
         {
-            ThrowTerminatingError(ErrorRecords.From(ex, portText));
+            ThrowInvalidArgument(ex.Message, Uri, "InvalidUri");
             return;
         }
 
-        ConnectionOptions options = new()
-        {
-            Name = Name,
-            Encoding = Encoding,
-            NewLine = NewLine,
-            ReceiveTimeout = Seconds(ReceiveTimeoutSeconds, nameof(ReceiveTimeoutSeconds)),
-            NoDelay = NoDelay,
-            KeepAlive = KeepAlive,
-        };
-
-        string target = EndPointText.Format(host, port);
-        WriteVerbose($"Connecting to {target}.");
         try
         {
-            SocketConnection connection = Await(SocketConnector.ConnectTcpAsync(host, port, options,
-                Seconds(TimeoutSeconds, nameof(TimeoutSeconds)), AddressFamily, StopToken));
-            WriteObject(connection);
+            if (Broadcast && target.protocol != SocketProtocol.Udp)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Broadcast needs -Protocol Udp: only datagram sockets send to broadcast addresses.");
+            }
+
+            options = new ConnectionOptions
+            {
+                Name = Name,
+                Encoding = Encoding,
+                NewLine = NewLine,
+                ReceiveTimeout = Seconds(ReceiveTimeoutSeconds, nameof(ReceiveTimeoutSeconds)),
+                NoDelay = NoDelay,
+                KeepAlive = KeepAlive,
+                Broadcast = Broadcast,
+                SocketOptions = SocketParameters.Options(SocketOption),
+            };
         }
         catch (SocketOperationException ex)
         {
-            WriteSocketError(ex, target);
+            ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? (object?)Uri ?? Port));
+            return;
+        }
+
+        TimeSpan timeout = Seconds(TimeoutSeconds, nameof(TimeoutSeconds));
+        string where = target.path ?? target.host!;
+        try
+        {
+            if (target.path is not null)
+            {
+                WriteVerbose($"Connecting to the Unix socket {target.path}.");
+                WriteObject(Await(SocketConnector.ConnectUnixAsync(target.path, target.protocol, options, timeout, StopToken)));
+                return;
+            }
+
+            int port = ResolvePort(target.portText!, target.protocol);
+            where = EndPointText.Format(target.host!, port);
+            WriteVerbose($"Connecting to {where} over {target.protocol}.");
+            WriteObject(target.protocol == SocketProtocol.Udp
+                ? Await(SocketConnector.ConnectUdpAsync(target.host!, port, options, timeout, AddressFamily, StopToken))
+                : Await(SocketConnector.ConnectTcpAsync(target.host!, port, options, timeout, AddressFamily, StopToken)));
+        }
+        catch (SocketOperationException ex) when (ex.Kind is not SocketFailureKind.InvalidArgument and not SocketFailureKind.NotSupported)
+        {
+            WriteSocketError(ex, where);
+        }
+        catch (SocketOperationException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, where));
         }
     }
 
-    private (string Host, string Port) FromUri(Uri uri)
+    private int ResolvePort(string port, SocketProtocol protocol) =>
+        ServicePorts.Resolve(port, protocol == SocketProtocol.Udp ? "udp" : "tcp");
+
+    private static (string? Host, string? Port, string? Path, SocketProtocol Protocol) FromUri(Uri uri)
     {
-        if (!uri.IsAbsoluteUri || !string.Equals(uri.Scheme, "tcp", StringComparison.OrdinalIgnoreCase))
+        string scheme = uri.IsAbsoluteUri ? uri.Scheme.ToLowerInvariant() : string.Empty;
+        if (scheme == "unix")
         {
-            ThrowInvalidArgument($"The URI '{uri.OriginalString}' is not supported. Use tcp://host:port.", uri, "InvalidUri");
+            // unix:///run/app.sock; unix:/run/app.sock also parses with an empty host.
+            string path = Uri.UnescapeDataString(uri.AbsolutePath);
+            if (path.Length == 0 || !string.IsNullOrEmpty(uri.Host))
+            {
+                throw InvalidUri(uri, "Write a Unix socket URI with three slashes: unix:///run/app.sock.");
+            }
+
+            return (null, null, path, SocketProtocol.Tcp);
         }
 
-        if (uri.IsDefaultPort || uri.Port <= 0)
+        if (scheme is not ("tcp" or "udp"))
         {
-            ThrowInvalidArgument($"The URI '{uri.OriginalString}' has no port. Write it as tcp://host:port.", uri, "InvalidUri");
+            throw InvalidUri(uri, "Use tcp://host:port, udp://host:port or unix:///path.");
+        }
+
+        if (uri.Port <= 0)
+        {
+            throw InvalidUri(uri, $"It has no port. Write it as {scheme}://host:port.");
         }
 
         // DnsSafeHost drops the brackets of an IPv6 literal.
-        return (uri.DnsSafeHost, uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return (uri.DnsSafeHost, uri.Port.ToString(CultureInfo.InvariantCulture), null, scheme == "udp" ? SocketProtocol.Udp : SocketProtocol.Tcp);
     }
+
+    private static SocketOperationException InvalidUri(Uri uri, string hint) =>
+        new(SocketFailureKind.InvalidArgument, $"The URI '{uri.OriginalString}' is not supported. {hint}", uri.OriginalString);
 }

@@ -10,10 +10,12 @@ namespace SockPS.Commands;
 /// for the first character. -Line returns one line, -Delimiter everything up to a delimiter,
 /// -ByteCount exactly that many bytes, -ToEnd everything until the peer closes. -Continuous keeps
 /// emitting until the peer closes or the pipeline stops. Text is decoded with the connection's
-/// encoding; a character split across two network reads decodes whole.</para>
+/// encoding; a character split across two network reads decodes whole. On a datagram socket (UDP,
+/// Unix datagram, or a UDP server) every receive returns one whole datagram as a SocketDatagram
+/// (the seed's recvfrom), with its sender.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = ConnectionSet)]
-[OutputType(typeof(string), typeof(byte[]))]
+[OutputType(typeof(string), typeof(byte[]), typeof(SocketDatagram))]
 public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 {
     /// <summary>Return one line (ended by LF or CRLF), without its terminator.</summary>
@@ -94,7 +96,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                     object? value;
                     while ((value = Await(connection.ReceiveAsync(request, StopToken))) is not null)
                     {
-                        WriteObject(value);
+                        Emit(value);
                     }
                 }
                 else
@@ -107,7 +109,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                     }
                     else
                     {
-                        WriteObject(value);
+                        Emit(value);
                     }
                 }
             }
@@ -122,6 +124,9 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
             }
         }
     }
+
+    /// <summary>Datagrams come out whole, as SocketDatagram objects (or their bytes with -AsByteArray).</summary>
+    private void Emit(object value) => WriteObject(AsByteArray && value is SocketDatagram datagram ? datagram.Data : value);
 
     private void ReceiveToEnd(SocketConnection connection)
     {

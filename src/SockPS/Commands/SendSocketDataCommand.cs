@@ -4,16 +4,18 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Management.Automation;
+using System.Net;
 using SockPS.Core;
 
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Sends text or bytes on connections (the seed's send).</para>
+/// <para type="synopsis">Sends text or bytes on connections (the seed's send and sendto).</para>
 /// <para type="description">Sends exactly what it is given: strings are encoded with the connection's
-/// encoding, byte arrays go as they are, other objects are sent as their string form. Pipeline
-/// input streams through one invocation: each item is sent as it arrives; single bytes (a byte
-/// array unrolled by the pipeline) are gathered into blocks.</para>
+/// encoding, byte arrays go as they are, a SocketDatagram sends its Data, other objects are sent
+/// as their string form. Pipeline input streams through one invocation: each item is sent as it
+/// arrives (one datagram per item on a datagram socket); single bytes (a byte array unrolled by
+/// the pipeline) are gathered. -RemoteEndPoint sends each datagram to that address (sendto).</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(SocketConnection))]
@@ -33,6 +35,14 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     [AllowEmptyString]
     [AllowEmptyCollection]
     public object? InputObject { get; set; }
+
+    /// <summary>UDP and Unix datagram sockets: where to send each datagram (sendto), as host:port,
+    /// [IPv6]:port, an IPEndPoint or a Unix socket path. Bound by property name, so piping a
+    /// received SocketDatagram replies to its sender.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [EndPointArgumentTransformation]
+    [ValidateNotNull]
+    public EndPoint? RemoteEndPoint { get; set; }
 
     /// <summary>Append the connection's NewLine to every item.</summary>
     [Parameter]
@@ -94,8 +104,10 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
 
                 return;
             case byte single when !Line:
+                // A byte array unrolled by the pipeline arrives byte by byte: gather it. Stream
+                // sockets get it in blocks; a datagram socket gets it whole, as one datagram.
                 (_pendingBytes ??= new MemoryStream()).WriteByte(single);
-                if (_pendingBytes.Length >= ByteBlockSize)
+                if (_pendingBytes.Length >= ByteBlockSize && !AnyDatagramTarget())
                 {
                     FlushBytes();
                 }
@@ -103,12 +115,11 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
                 return;
             case byte[] bytes:
                 FlushBytes();
-                SendBytes(bytes, 0, bytes.Length);
-                if (Line)
-                {
-                    SendText(string.Empty);
-                }
-
+                SendBytes(bytes, 0, bytes.Length, Line);
+                return;
+            case SocketDatagram datagram:
+                FlushBytes();
+                SendBytes(datagram.Data, 0, datagram.Data.Length, Line);
                 return;
             case string text:
                 FlushBytes();
@@ -132,7 +143,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     {
         if (_pendingBytes is { Length: > 0 })
         {
-            SendBytes(_pendingBytes.GetBuffer(), 0, (int)_pendingBytes.Length);
+            SendBytes(_pendingBytes.GetBuffer(), 0, (int)_pendingBytes.Length, appendNewLine: false);
             _pendingBytes.SetLength(0);
         }
     }
@@ -148,7 +159,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
 
             try
             {
-                Await(connection.SendTextAsync(text, Line, StopToken, Encoding));
+                Await(connection.SendTextAsync(text, Line, StopToken, Encoding, RemoteEndPoint));
             }
             catch (SocketOperationException ex)
             {
@@ -157,7 +168,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
         }
     }
 
-    private void SendBytes(byte[] buffer, int offset, int count)
+    private void SendBytes(byte[] buffer, int offset, int count, bool appendNewLine)
     {
         foreach (SocketConnection connection in _targets!)
         {
@@ -168,13 +179,26 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
 
             try
             {
-                Await(connection.SendAsync(buffer, offset, count, StopToken));
+                Await(connection.SendAsync(buffer, offset, count, appendNewLine, StopToken, RemoteEndPoint));
             }
             catch (SocketOperationException ex)
             {
                 Fail(connection, ex);
             }
         }
+    }
+
+    private bool AnyDatagramTarget()
+    {
+        foreach (SocketConnection connection in _targets!)
+        {
+            if (connection.IsDatagram)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A failed connection gets one error and no further items.</summary>

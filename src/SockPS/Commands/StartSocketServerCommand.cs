@@ -1,31 +1,75 @@
+using System.Collections;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using SockPS.Core;
 
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Listens for TCP connections (the seed's bind and listen).</para>
-/// <para type="description">Binds 127.0.0.1 unless -Address says otherwise, listens, and accepts
-/// in the background. Wait-SocketConnection hands out the accepted connections. -Port 0 (the
-/// default) lets the OS pick a free port; the returned object shows it.</para>
+/// <para type="synopsis">Listens for connections or datagrams (the seed's bind and listen): TCP, UDP or a Unix domain socket.</para>
+/// <para type="description">Binds 127.0.0.1 (::1 with -AddressFamily InterNetworkV6) unless
+/// -Address says otherwise. A TCP server accepts in the background and Wait-SocketConnection
+/// hands out the connections. A UDP server (-Protocol Udp) is one datagram socket:
+/// Receive-SocketData -Connection $server returns each datagram with its sender. -Path listens
+/// on a Unix domain socket file instead. -Port 0 (the default) lets the OS pick a free port; the
+/// returned object shows it.</para>
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "SocketServer")]
+[Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
 [OutputType(typeof(SocketServer))]
 public sealed class StartSocketServerCommand : SockPSCmdlet
 {
+    private const string PortSet = "Port";
+    private const string PathSet = "Path";
+
     /// <summary>The port: a number, a numeric string or a service name. 0 (the default) picks a free port.</summary>
-    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PortSet)]
     [ValidateNotNullOrEmpty]
     public string Port { get; set; } = "0";
 
     /// <summary>The local address to listen on: an IP address, Any or 0.0.0.0 (every IPv4 address),
-    /// IPv6Any or :: (every address), or the empty string for any. Default: 127.0.0.1, so nothing
-    /// outside this machine can connect unless asked for.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    /// IPv6Any or :: (every address), or the empty string for any. Default: 127.0.0.1 (::1 with
+    /// -AddressFamily InterNetworkV6), so nothing outside this machine can connect unless asked for.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PortSet)]
     [AllowEmptyString]
     public string? Address { get; set; }
+
+    /// <summary>The path of a Unix domain socket file to listen on. A stale socket file is
+    /// replaced; the file is removed when the server stops.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = null!;
+
+    /// <summary>Tcp (default; accept connections) or Udp (one socket receiving datagrams).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
+
+    /// <summary>Listen on IPv4 (InterNetwork) or IPv6 (InterNetworkV6) loopback when -Address is not given.</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    [ValidateSet(nameof(System.Net.Sockets.AddressFamily.InterNetwork), nameof(System.Net.Sockets.AddressFamily.InterNetworkV6))]
+    public AddressFamily? AddressFamily { get; set; }
+
+    /// <summary>UDP: allow sending to broadcast addresses (SO_BROADCAST).</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    public SwitchParameter Broadcast { get; set; }
+
+    /// <summary>UDP: multicast groups to join (224.0.0.0/4, ff00::/8).</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    [ValidateNotNullOrEmpty]
+    public IPAddress[]? MulticastGroup { get; set; }
+
+    /// <summary>UDP: the local interface address to join -MulticastGroup on; the OS chooses when absent.</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    [ValidateNotNull]
+    public IPAddress? MulticastInterface { get; set; }
+
+    /// <summary>Socket options set before binding: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
+    /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public IDictionary? SocketOption { get; set; }
 
     /// <summary>How many connections the OS queues before they are accepted. Default 128.</summary>
     [Parameter]
@@ -67,8 +111,11 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     {
         try
         {
-            int port = ServicePorts.Resolve(Port, "tcp", allowZero: true);
-            IPAddress address = Addresses.ParseListenAddress(Address);
+            if (Broadcast && Protocol != SocketProtocol.Udp)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Broadcast needs -Protocol Udp: only datagram sockets send to broadcast addresses.");
+            }
+
             ConnectionOptions options = new()
             {
                 Name = null,
@@ -77,15 +124,47 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 ReceiveTimeout = Seconds(ReceiveTimeoutSeconds, nameof(ReceiveTimeoutSeconds)),
                 NoDelay = NoDelay,
                 KeepAlive = KeepAlive,
+                Broadcast = Broadcast,
+                SocketOptions = SocketParameters.Options(SocketOption),
             };
-            SocketServer server = SocketServer.Start(new IPEndPoint(address, port), Backlog, options, Name);
-            WriteVerbose($"Listening on {server.LocalEndPoint}.");
+
+            SocketServer server;
+            if (ParameterSetName == PathSet)
+            {
+                server = SocketServer.StartUnix(Path, Backlog, options, Name, Protocol);
+            }
+            else
+            {
+                int port = ServicePorts.Resolve(Port, Protocol == SocketProtocol.Udp ? "udp" : "tcp", allowZero: true);
+                IPAddress address = Address is null && AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+                    ? IPAddress.IPv6Loopback
+                    : Addresses.ParseListenAddress(Address);
+                if (AddressFamily is not null && Address is not null && address.AddressFamily != AddressFamily)
+                {
+                    throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                        $"-Address {Address} is not an {EndPoints.Family(AddressFamily.Value)} address; leave out -AddressFamily, or give an address of that family.");
+                }
+
+                List<(IPAddress, IPAddress?)>? groups = null;
+                if (MulticastGroup is not null)
+                {
+                    groups = new();
+                    foreach (IPAddress group in MulticastGroup)
+                    {
+                        groups.Add((group, MulticastInterface));
+                    }
+                }
+
+                server = SocketServer.Start(new IPEndPoint(address, port), Backlog, options, Name, Protocol, groups);
+            }
+
+            WriteVerbose($"Listening on {server}.");
             WriteObject(server);
         }
         catch (SocketOperationException ex)
         {
             // A server that cannot bind its one address cannot do anything else: terminating.
-            ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? Port));
+            ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? (ParameterSetName == PathSet ? Path : Port)));
         }
     }
 }

@@ -27,6 +27,8 @@ internal static class ErrorRecords
             SocketFailureKind.InvalidArgument => ("InvalidArgument", ErrorCategory.InvalidArgument),
             SocketFailureKind.TlsAuthentication => ("TlsAuthenticationFailed", ErrorCategory.SecurityError),
             SocketFailureKind.FrameTooLong => ("FrameTooLong", ErrorCategory.LimitsExceeded),
+            SocketFailureKind.DatagramTooLarge => ("DatagramTooLarge", ErrorCategory.InvalidArgument),
+            SocketFailureKind.NotSupported => ("NotSupported", ErrorCategory.NotImplemented),
             _ => ("SocketError", ErrorCategory.ConnectionError),
         };
 

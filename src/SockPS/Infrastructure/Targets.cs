@@ -79,8 +79,10 @@ public abstract class ConnectionCmdlet : SockPSCmdlet
     /// <summary>Parameter set: connection names.</summary>
     protected const string NameSet = "Name";
 
-    /// <summary>The connection to act on, as returned by Connect-Socket, Wait-SocketConnection or Get-SocketConnection.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ConnectionSet)]
+    /// <summary>The connection to act on, as returned by Connect-Socket, Wait-SocketConnection or
+    /// Get-SocketConnection; a UDP server stands for its socket. Bound by property name too, so a
+    /// piped SocketDatagram names the socket it arrived on.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConnectionSet)]
     [ValidateNotNullOrEmpty]
     public SocketConnection[] Connection { get; set; } = null!;
 

@@ -1,0 +1,506 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace SockPS.Core;
+
+// The stream half of SocketConnection: a receive loop that fills a bounded pipe, and the framers
+// (available / line / delimiter / count / to-end) that take from it.
+public sealed partial class SocketConnection
+{
+    /// <summary>Bytes asked of the socket per read once data is ready.</summary>
+    internal const int ReceiveBlockSize = 64 * 1024;
+
+    /// <summary>Unread bytes at which the receive loop stops reading, so TCP slows the sender
+    /// instead of memory growing. A receive that needs more (a long line, a large -ByteCount)
+    /// raises the limit for as long as it waits, up to <see cref="MaxFrameLength"/> for lines.</summary>
+    internal const long DefaultBufferLimit = 1024 * 1024;
+
+    /// <summary>The longest line or delimited frame a receive will buffer while looking for
+    /// its end. Past this the receive fails with FrameTooLong and the bytes stay buffered.</summary>
+    internal const long MaxFrameLength = 16L * 1024 * 1024;
+
+    private static readonly byte[] s_empty = new byte[0];
+
+    private readonly Stream? _stream;
+    private readonly Pipe? _pipe;
+    private readonly SemaphoreSlim _readLock = new(1, 1);
+    private readonly SemaphoreSlim _bufferSpace = new(0);
+    private long _bytesConsumed;
+    private long _demand;
+    private int _receiveLoopWaiting;
+    private SocketOperationException? _receiveFailure;
+
+    /// <summary>Bytes received and waiting to be read (for datagram sockets, in queued datagrams).</summary>
+    public long Available => IsDatagram
+        ? Interlocked.Read(ref _datagramBytesQueued)
+        : Interlocked.Read(ref _bytesReceived) - Interlocked.Read(ref _bytesConsumed);
+
+    /// <summary>True while a receive holds the reader (tests use it to know a receive is waiting).</summary>
+    internal bool ReceiveInProgress => _readLock.CurrentCount == 0 || Volatile.Read(ref _datagramReceivers) > 0;
+
+    private Pipe Pipe => _pipe ?? throw StreamOnly();
+
+    private SocketOperationException StreamOnly() =>
+        new(SocketFailureKind.InvalidArgument,
+            $"{Describe()} is a datagram socket: every receive returns one whole datagram, so -Line, -Delimiter, -ByteCount and -ToEnd do not apply.",
+            _peerText);
+
+    private async Task StreamReceiveLoopAsync()
+    {
+        PipeWriter writer = _pipe!.Writer;
+        Stream stream = _stream!;
+        CancellationToken token = _receiveLoopCts.Token;
+        Exception? failure = null;
+        try
+        {
+            while (true)
+            {
+                await WaitForBufferSpaceAsync(token).ConfigureAwait(false);
+
+                // A zero-byte read waits for data without holding a buffer, so an idle
+                // connection costs a few hundred bytes rather than a receive block.
+                await stream.ReadAsync(s_empty, 0, 0, token).ConfigureAwait(false);
+
+                Memory<byte> memory = writer.GetMemory(ReceiveBlockSize);
+                if (!MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
+                {
+                    throw new InvalidOperationException("The receive buffer is not array-backed.");
+                }
+
+                int read = await stream.ReadAsync(segment.Array!, segment.Offset, segment.Count, token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                writer.Advance(read);
+                Interlocked.Add(ref _bytesReceived, read);
+                FlushResult flushed = await writer.FlushAsync(token).ConfigureAwait(false);
+                if (flushed.IsCompleted)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        OnReceiveEnded(failure);
+        writer.Complete();
+    }
+
+    /// <summary>Receives one frame: a string, a byte array, or null at end of stream. When the
+    /// frame is already buffered this completes synchronously with no allocation but the result.
+    /// A timeout throws ReceiveTimeout and consumes nothing; a cancelled token throws
+    /// <see cref="OperationCanceledException"/> and consumes nothing.</summary>
+    internal ValueTask<object?> ReceiveAsync(ReceiveRequest request, CancellationToken cancellationToken)
+    {
+        ThrowIfDisconnected();
+        if (IsDatagram)
+        {
+            return ReceiveDatagramObjectAsync(request, cancellationToken);
+        }
+
+        ValidateRequest(request);
+        if (!_readLock.Wait(0))
+        {
+            return ReceiveSlowAsync(request, lockHeld: false, searched: 0, cancellationToken);
+        }
+
+        bool handedOff = false;
+        try
+        {
+            long searched = 0;
+            if (Pipe.Reader.TryRead(out ReadResult result) && TryTakeFrame(result, request, ref searched, out object? value))
+            {
+                return new ValueTask<object?>(value);
+            }
+
+            handedOff = true;
+            return ReceiveSlowAsync(request, lockHeld: true, searched, cancellationToken);
+        }
+        finally
+        {
+            if (!handedOff)
+            {
+                _readLock.Release();
+            }
+        }
+    }
+
+    private async ValueTask<object?> ReceiveSlowAsync(ReceiveRequest request, bool lockHeld, long searched, CancellationToken cancellationToken)
+    {
+        using TimeoutScope timeout = new(request.Timeout, cancellationToken);
+        try
+        {
+            if (!lockHeld)
+            {
+                await _readLock.WaitAsync(timeout.Token).ConfigureAwait(false);
+                lockHeld = true;
+            }
+
+            while (true)
+            {
+                ReadResult result = await Pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                if (TryTakeFrame(result, request, ref searched, out object? value))
+                {
+                    return value;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeout.TimedOut)
+        {
+            throw ReceiveTimedOut(request.Timeout);
+        }
+        finally
+        {
+            SetDemand(0);
+            if (lockHeld)
+            {
+                _readLock.Release();
+            }
+        }
+    }
+
+    /// <summary>Reads until the peer closes, handing every chunk to <paramref name="sink"/> as it
+    /// arrives so the bounded buffer never fills. The timeout is an idle timeout: it restarts
+    /// whenever data arrives.</summary>
+    internal async Task ReceiveToEndAsync(Action<ReadOnlySequence<byte>> sink, TimeSpan idleTimeout, CancellationToken cancellationToken)
+    {
+        ThrowIfDisconnected();
+        PipeReader reader = Pipe.Reader;
+        using TimeoutScope timeout = new(idleTimeout, cancellationToken);
+        bool lockHeld = false;
+        try
+        {
+            await _readLock.WaitAsync(timeout.Token).ConfigureAwait(false);
+            lockHeld = true;
+            while (true)
+            {
+                ReadResult result = await Pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    sink(buffer);
+                    timeout.Restart();
+                }
+
+                Consume(buffer, buffer.End, buffer.End);
+                if (result.IsCompleted)
+                {
+                    ThrowIfEndedByFailure(buffer.IsEmpty);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeout.TimedOut)
+        {
+            throw ReceiveTimedOut(idleTimeout);
+        }
+        finally
+        {
+            if (lockHeld)
+            {
+                _readLock.Release();
+            }
+        }
+    }
+
+    /// <summary>Receives until the peer closes and returns everything as one array.</summary>
+    internal async Task<byte[]> ReceiveToEndBytesAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
+    {
+        MemoryStream collected = new();
+        try
+        {
+            await ReceiveToEndAsync(chunk => CopyTo(chunk, collected), idleTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ReceiveTimeout)
+        {
+            throw WithPartial(ex, collected.ToArray());
+        }
+
+        return collected.ToArray();
+    }
+
+    /// <summary>Receives until the peer closes and returns everything decoded as one string.</summary>
+    internal async Task<string> ReceiveToEndTextAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
+    {
+        StringBuilder text = new();
+        TextCodec codec = Volatile.Read(ref _codec);
+        try
+        {
+            await ReceiveToEndAsync(chunk => text.Append(codec.Decode(chunk, flush: false)), idleTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ReceiveTimeout)
+        {
+            throw WithPartial(ex, text.ToString());
+        }
+
+        text.Append(codec.Decode(ReadOnlySequence<byte>.Empty, flush: true));
+        return text.ToString();
+    }
+
+    private static SocketOperationException WithPartial(SocketOperationException ex, object partial)
+    {
+        SocketOperationException withData = new(ex.Kind,
+            ex.Message + " What arrived before the timeout is returned.", ex.EndPoint, ex.InnerException);
+        withData.PartialResult = partial;
+        return withData;
+    }
+
+    private static void CopyTo(in ReadOnlySequence<byte> chunk, Stream destination)
+    {
+        foreach (ReadOnlyMemory<byte> memory in chunk)
+        {
+            if (MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
+            {
+                destination.Write(segment.Array!, segment.Offset, segment.Count);
+            }
+            else
+            {
+                byte[] copy = memory.ToArray();
+                destination.Write(copy, 0, copy.Length);
+            }
+        }
+    }
+
+    private void ValidateRequest(in ReceiveRequest request)
+    {
+        switch (request.Mode)
+        {
+            case ReceiveMode.Count when request.Count <= 0:
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    $"The byte count must be 1 or more; {request.Count} was given.", _peerText);
+            case ReceiveMode.Delimiter when string.IsNullOrEmpty(request.Delimiter):
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "The delimiter is empty. Give at least one character, or use -Line.", _peerText);
+        }
+    }
+
+    /// <summary>
+    /// Tries to cut one frame from what the reader returned. Returns true with the value (null
+    /// at end of stream) after advancing the reader past it; returns false after marking
+    /// everything examined, so the next read waits for more data. Must be called with the read
+    /// lock held.
+    /// </summary>
+    private bool TryTakeFrame(in ReadResult result, in ReceiveRequest request, ref long searched, out object? value)
+    {
+        ReadOnlySequence<byte> buffer = result.Buffer;
+        TextCodec codec = Volatile.Read(ref _codec);
+        if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
+        {
+            Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+            throw SocketErrors.Closed(_peerText);
+        }
+
+        switch (request.Mode)
+        {
+            case ReceiveMode.Available:
+                if (!buffer.IsEmpty)
+                {
+                    if (!request.AsText)
+                    {
+                        value = buffer.ToArray();
+                        Consume(buffer, buffer.End, buffer.End);
+                        return true;
+                    }
+
+                    string text = codec.Decode(buffer, flush: result.IsCompleted);
+                    Consume(buffer, buffer.End, buffer.End);
+                    if (text.Length > 0)
+                    {
+                        value = text;
+                        return true;
+                    }
+
+                    // Only part of a character so far; the decoder keeps it until the rest arrives.
+                    value = null;
+                    if (!result.IsCompleted)
+                    {
+                        return false;
+                    }
+
+                    ThrowIfEndedByFailure(bufferWasEmpty: true);
+                    return true;
+                }
+
+                break;
+
+            case ReceiveMode.Count:
+                if (buffer.Length >= request.Count)
+                {
+                    ReadOnlySequence<byte> frame = buffer.Slice(0, request.Count);
+                    value = request.AsText ? codec.Decode(frame, flush: false) : frame.ToArray();
+                    Consume(buffer, frame.End, frame.End);
+                    return true;
+                }
+
+                if (!result.IsCompleted)
+                {
+                    SetDemand(request.Count);
+                }
+
+                break;
+
+            case ReceiveMode.Line:
+            case ReceiveMode.Delimiter:
+                byte[] delimiter = request.Mode == ReceiveMode.Line ? codec.LineFeed : codec.DelimiterBytes(request.Delimiter!);
+                long at = SequenceSearch.IndexOf(buffer, delimiter, searched, codec.CodeUnit);
+                if (at >= 0)
+                {
+                    ReadOnlySequence<byte> frame = buffer.Slice(0, at);
+                    if (request.Mode == ReceiveMode.Line && SequenceSearch.EndsWith(frame, codec.CarriageReturn))
+                    {
+                        frame = frame.Slice(0, frame.Length - codec.CarriageReturn.Length);
+                    }
+
+                    value = request.AsText ? codec.Decode(frame, flush: false) : frame.ToArray();
+                    SequencePosition next = buffer.GetPosition(at + delimiter.Length);
+                    Consume(buffer, next, next);
+                    return true;
+                }
+
+                searched = Math.Max(0, buffer.Length - delimiter.Length + 1);
+                if (!result.IsCompleted)
+                {
+                    if (buffer.Length >= MaxFrameLength)
+                    {
+                        Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+                        throw new SocketOperationException(SocketFailureKind.FrameTooLong,
+                            $"No {(request.Mode == ReceiveMode.Line ? "line end" : "delimiter")} arrived from {_peerText} in the first {MaxFrameLength / (1024 * 1024)} MiB. " +
+                            "The data stays buffered; read it with -ByteCount, -ToEnd or without a framing parameter.", _peerText);
+                    }
+
+                    SetDemand(buffer.Length + ReceiveBlockSize);
+                }
+
+                break;
+        }
+
+        if (result.IsCompleted)
+        {
+            return TakeEndOfStream(buffer, request, codec, out value);
+        }
+
+        Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+        value = null;
+        return false;
+    }
+
+    /// <summary>The peer has closed and no whole frame is left: return the remainder as the
+    /// last frame (like ReadLine), or null when nothing is left.</summary>
+    private bool TakeEndOfStream(in ReadOnlySequence<byte> buffer, in ReceiveRequest request, TextCodec codec, out object? value)
+    {
+        if (request.Mode == ReceiveMode.Count && !buffer.IsEmpty)
+        {
+            Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
+            throw new SocketOperationException(SocketFailureKind.EndOfStream,
+                $"The remote host {_peerText} closed the connection after {buffer.Length} of the {request.Count} bytes asked for. " +
+                "The bytes stay buffered; read them without -ByteCount.", _peerText);
+        }
+
+        if (request.AsText)
+        {
+            string text = codec.Decode(buffer, flush: true);
+            Consume(buffer, buffer.End, buffer.End);
+            if (text.Length > 0)
+            {
+                value = text;
+                return true;
+            }
+        }
+        else if (!buffer.IsEmpty)
+        {
+            value = buffer.ToArray();
+            Consume(buffer, buffer.End, buffer.End);
+            return true;
+        }
+        else
+        {
+            Consume(buffer, buffer.End, buffer.End);
+        }
+
+        ThrowIfEndedByFailure(bufferWasEmpty: true);
+        value = null;
+        return true;
+    }
+
+    private void ThrowIfEndedByFailure(bool bufferWasEmpty)
+    {
+        if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
+        {
+            throw SocketErrors.Closed(_peerText);
+        }
+
+        // Report a reset once, after everything received before it has been read; later
+        // receives see a plain end of stream, as recv() does after ECONNRESET.
+        if (bufferWasEmpty && Interlocked.Exchange(ref _receiveFailure, null) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private void Consume(in ReadOnlySequence<byte> buffer, SequencePosition consumed, SequencePosition examined)
+    {
+        long taken = buffer.Slice(buffer.Start, consumed).Length;
+        Pipe.Reader.AdvanceTo(consumed, examined);
+        if (taken > 0)
+        {
+            Interlocked.Add(ref _bytesConsumed, taken);
+            WakeReceiveLoop();
+        }
+    }
+
+    private SocketOperationException ReceiveTimedOut(TimeSpan timeout) =>
+        new(SocketFailureKind.ReceiveTimeout,
+            $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; " +
+            "try again, or raise -TimeoutSeconds (0 waits forever).", _peerText);
+
+    // ------------------------------------------------------------------ back-pressure
+
+    private long BufferLimit => Math.Max(DefaultBufferLimit, Interlocked.Read(ref _demand));
+
+    private void SetDemand(long bytes)
+    {
+        if (Interlocked.Exchange(ref _demand, bytes) != bytes)
+        {
+            WakeReceiveLoop();
+        }
+    }
+
+    private void WakeReceiveLoop()
+    {
+        if (Volatile.Read(ref _receiveLoopWaiting) == 1
+            && Available < BufferLimit
+            && Interlocked.Exchange(ref _receiveLoopWaiting, 0) == 1)
+        {
+            _bufferSpace.Release();
+        }
+    }
+
+    private async ValueTask WaitForBufferSpaceAsync(CancellationToken token)
+    {
+        while (Available >= BufferLimit)
+        {
+            Volatile.Write(ref _receiveLoopWaiting, 1);
+            // Re-check after announcing the wait: a reader that consumed in between saw no
+            // waiter and released nothing.
+            if (Available < BufferLimit)
+            {
+                Interlocked.Exchange(ref _receiveLoopWaiting, 0);
+                continue;
+            }
+
+            await _bufferSpace.WaitAsync(token).ConfigureAwait(false);
+        }
+    }
+
+}

@@ -1,0 +1,50 @@
+using System;
+using System.Net;
+using System.Text;
+
+namespace SockPS.Core;
+
+/// <summary>
+/// One datagram as it arrived (the seed's recvfrom): never merged with another, never split.
+/// Piping it to Send-SocketData replies to its sender on the socket it arrived on, because its
+/// RemoteEndPoint and Connection bind to the parameters of the same names.
+/// </summary>
+public sealed class SocketDatagram
+{
+    private readonly Encoding _encoding;
+    private string? _text;
+
+    internal SocketDatagram(byte[] data, EndPoint? remoteEndPoint, EndPoint? localEndPoint, SocketConnection connection, Encoding encoding)
+    {
+        Data = data;
+        RemoteEndPoint = remoteEndPoint;
+        LocalEndPoint = localEndPoint;
+        Connection = connection;
+        ReceivedAt = DateTime.Now;
+        _encoding = encoding;
+    }
+
+    /// <summary>The payload.</summary>
+    public byte[] Data { get; }
+
+    /// <summary>The payload's length in bytes.</summary>
+    public int Length => Data.Length;
+
+    /// <summary>The payload decoded with the socket's encoding (at the time it arrived).</summary>
+    public string Text => _text ??= _encoding.GetString(Data);
+
+    /// <summary>Who sent it: where a reply goes.</summary>
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>The address of the socket it arrived on.</summary>
+    public EndPoint? LocalEndPoint { get; }
+
+    /// <summary>When it was taken from the socket (local time).</summary>
+    public DateTime ReceivedAt { get; }
+
+    /// <summary>The socket it arrived on; replies go out on it.</summary>
+    public SocketConnection Connection { get; }
+
+    /// <summary>The text, as a string conversion gives it.</summary>
+    public override string ToString() => Text;
+}
