@@ -86,6 +86,12 @@ public static class SocketConnector
 
         if (IPAddress.TryParse(name.Trim('[', ']'), out IPAddress? literal))
         {
+            if (addressFamily is not null && literal.AddressFamily != addressFamily)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    $"{literal} is an {FamilyName(literal.AddressFamily)} address, but -AddressFamily asks for {FamilyName(addressFamily.Value)}.", name);
+            }
+
             return new[] { literal };
         }
 

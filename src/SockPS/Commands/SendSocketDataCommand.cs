@@ -24,6 +24,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     private readonly List<SocketConnection> _used = new();
     private readonly HashSet<SocketConnection> _failed = new();
     private MemoryStream? _pendingBytes;
+    private bool _inByteRun;
     private IReadOnlyList<SocketConnection>? _targets;
 
     /// <summary>What to send: strings, byte arrays, or any object (sent as its string form).
@@ -93,11 +94,14 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
                 }
 
                 return;
-            case byte single when !Line:
+            case byte single:
+                // A byte array unrolled by the pipeline arrives byte by byte: gather it into
+                // blocks (with -Line, the line ends after the last byte).
+                _inByteRun = true;
                 (_pendingBytes ??= new MemoryStream()).WriteByte(single);
                 if (_pendingBytes.Length >= ByteBlockSize)
                 {
-                    FlushBytes();
+                    FlushBytes(endOfRun: false);
                 }
 
                 return;
@@ -128,12 +132,23 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
         }
     }
 
-    private void FlushBytes()
+    /// <summary>Sends the gathered bytes. A run of bytes ends at the next item that is not a
+    /// byte, or at the end of input; only then does -Line add its line end.</summary>
+    private void FlushBytes(bool endOfRun = true)
     {
         if (_pendingBytes is { Length: > 0 })
         {
             SendBytes(_pendingBytes.GetBuffer(), 0, (int)_pendingBytes.Length);
             _pendingBytes.SetLength(0);
+        }
+
+        if (endOfRun && _inByteRun)
+        {
+            _inByteRun = false;
+            if (Line)
+            {
+                SendText(string.Empty);
+            }
         }
     }
 
