@@ -264,7 +264,7 @@ public static class SocketConnector
         if (usable.Length == 0)
         {
             throw new SocketOperationException(SocketFailureKind.HostNotFound,
-                $"The host name '{name}' has no {(addressFamily is null ? string.Empty : FamilyName(addressFamily.Value) + " ")}address.", name);
+                $"The host name '{name}' has no {(addressFamily is null ? string.Empty : EndPoints.Family(addressFamily.Value) + " ")}address.", name);
         }
 
         return usable;
@@ -292,11 +292,4 @@ public static class SocketConnector
         new(SocketFailureKind.ConnectTimeout,
             $"Connection to {where} timed out after {EndPointText.Seconds(timeout)}{(during is null ? string.Empty : " while " + during)}: the host did not answer. " +
             "Check the address, the port and any firewall on the way, or raise -TimeoutSeconds.", where);
-
-    private static string FamilyName(AddressFamily family) => family switch
-    {
-        AddressFamily.InterNetwork => "IPv4",
-        AddressFamily.InterNetworkV6 => "IPv6",
-        _ => family.ToString(),
-    };
 }

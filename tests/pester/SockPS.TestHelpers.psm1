@@ -11,6 +11,10 @@
     Wait semantics are expect-like: each stream has a cursor, and a successful wait moves it past
     the matched line, so waiting twice for "Got connection" needs two such lines. -FromStart
     searches every line seen so far instead.
+
+    Also: Wait-TestCondition (a bounded wait on a condition no event announces),
+    New-TestConnectionPair (a SockPS server, a client and the accepted end; needs SockPS imported
+    by the caller), New-TestRandomBytes and Get-TestSha256 (for checksummed transfers).
 #>
 Set-StrictMode -Version Latest
 
@@ -501,6 +505,105 @@ function Start-SocatEcho {
     }
 }
 
+function Wait-TestCondition {
+    <#
+    .SYNOPSIS
+        Waits, at most -TimeoutSeconds, until -Condition returns true; throws with -Description
+        when it does not. For conditions no event announces (a byte count, a server's queue).
+    .DESCRIPTION
+        Spins with [System.Threading.SpinWait], which yields and then sleeps for a millisecond at
+        a time: a bounded wait on a real condition, never a guess at how long something takes.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory)]
+        [scriptblock] $Condition,
+
+        [Parameter(Mandatory)]
+        [string] $Description,
+
+        [ValidateRange(0.1, 600)]
+        [double] $TimeoutSeconds = 20
+    )
+
+    $clock = [System.Diagnostics.Stopwatch]::StartNew()
+    $spin = [System.Threading.SpinWait]::new()
+    while (-not (& $Condition)) {
+        if ($clock.Elapsed.TotalSeconds -ge $TimeoutSeconds) {
+            throw "Wait-TestCondition: $Description did not happen within $TimeoutSeconds s."
+        }
+        $spin.SpinOnce()
+    }
+}
+
+function New-TestConnectionPair {
+    <#
+    .SYNOPSIS
+        Starts a SockPS server on a free port, connects to it and accepts: returns
+        [pscustomobject]@{ Server; Client; Accepted }. Needs SockPS imported by the caller.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        # Splatted onto Start-SocketServer (the port is always 0 unless given here).
+        [hashtable] $ServerParameters = @{},
+
+        # Splatted onto Connect-Socket.
+        [hashtable] $ClientParameters = @{}
+    )
+
+    $server = Start-SocketServer @ServerParameters -ErrorAction Stop
+    $listening = $server.LocalEndPoint.Address
+    $target = if ($listening.Equals([System.Net.IPAddress]::Any)) { '127.0.0.1' }
+    elseif ($listening.Equals([System.Net.IPAddress]::IPv6Any)) { '::1' }
+    else { $listening.ToString() }
+
+    $client = Connect-Socket -ComputerName $target -Port $server.Port @ClientParameters -ErrorAction Stop
+    $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20 -ErrorAction Stop
+
+    [pscustomobject]@{
+        PSTypeName = 'SockPS.Testing.ConnectionPair'
+        Server     = $server
+        Client     = $client
+        Accepted   = $accepted
+    }
+}
+
+function New-TestRandomBytes {
+    <#
+    .SYNOPSIS
+        -Count random bytes from a seeded generator, so a failing run can be repeated.
+    #>
+    [CmdletBinding()]
+    [OutputType([byte[]])]
+    param(
+        [Parameter(Mandatory)]
+        [int] $Count,
+
+        [int] $Seed = 12345
+    )
+
+    $bytes = [byte[]]::new($Count)
+    [System.Random]::new($Seed).NextBytes($bytes)
+    , $bytes
+}
+
+function Get-TestSha256 {
+    <#
+    .SYNOPSIS
+        The SHA-256 of a byte array as a hex string, for comparing large transfers.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)]
+        [AllowEmptyCollection()]
+        [byte[]] $Bytes
+    )
+
+    [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData($Bytes))
+}
+
 Export-ModuleMember -Function @(
     'Get-PwshCommand'
     'Start-TestProcess'
@@ -509,4 +612,8 @@ Export-ModuleMember -Function @(
     'Wait-TestProcessExit'
     'Stop-TestProcess'
     'Start-SocatEcho'
+    'Wait-TestCondition'
+    'New-TestConnectionPair'
+    'New-TestRandomBytes'
+    'Get-TestSha256'
 )

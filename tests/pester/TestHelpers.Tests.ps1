@@ -191,3 +191,37 @@ Describe 'Start-SocatEcho' {
         }
     }
 }
+
+Describe 'Wait-TestCondition' {
+    It 'returns once the condition holds' {
+        $counter = [ref]0
+
+        Wait-TestCondition -Condition { $counter.Value++; $counter.Value -ge 3 } -Description 'three checks'
+
+        $counter.Value | Should -Be 3
+    }
+
+    It 'throws with the description when the condition never holds' {
+        { Wait-TestCondition -Condition { $false } -Description 'the impossible' -TimeoutSeconds 0.2 } |
+            Should -Throw -ExpectedMessage '*the impossible did not happen within 0.2 s*'
+    }
+}
+
+Describe 'New-TestRandomBytes and Get-TestSha256' {
+    It 'makes the same bytes from the same seed, and different bytes from another' {
+        $first = New-TestRandomBytes -Count 1000 -Seed 1
+        $again = New-TestRandomBytes -Count 1000 -Seed 1
+        $other = New-TestRandomBytes -Count 1000 -Seed 2
+
+        , $first | Should -BeOfType ([byte[]])
+        $first.Length | Should -Be 1000
+        Get-TestSha256 $again | Should -Be (Get-TestSha256 $first)
+        Get-TestSha256 $other | Should -Not -Be (Get-TestSha256 $first)
+    }
+
+    It 'hashes with SHA-256' {
+        Get-TestSha256 ([System.Text.Encoding]::ASCII.GetBytes('abc')) |
+            Should -Be 'BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD'
+        Get-TestSha256 ([byte[]]@()) | Should -Be 'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855'
+    }
+}

@@ -18,7 +18,7 @@ public sealed class DisconnectSocketCommand : ConnectionCmdlet
     [ValidateSet("Send")]
     public string? Shutdown { get; set; }
 
-    /// <summary>With -Shutdown, output the connection afterwards.</summary>
+    /// <summary>Output the connection afterwards (its State shows Disconnected, or SendShutdown with -Shutdown Send).</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -32,6 +32,10 @@ public sealed class DisconnectSocketCommand : ConnectionCmdlet
                 if (ShouldProcess(connection.ToString(), "Close connection"))
                 {
                     connection.Close();
+                    if (PassThru)
+                    {
+                        WriteObject(connection);
+                    }
                 }
 
                 continue;

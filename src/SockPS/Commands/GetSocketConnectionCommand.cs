@@ -33,8 +33,10 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
     [Parameter]
     public SocketState[]? State { get; set; }
 
-    /// <summary>Only connections accepted by these servers.</summary>
-    [Parameter]
+    /// <summary>Only connections accepted by these servers; Get-SocketServer output can be piped in.</summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = AllSet)]
+    [Parameter(ParameterSetName = IdSet)]
+    [Parameter(ParameterSetName = NameSet)]
     public SocketServer[]? Server { get; set; }
 
     /// <inheritdoc/>

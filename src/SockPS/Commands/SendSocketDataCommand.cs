@@ -26,6 +26,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     private readonly List<SocketConnection> _used = new();
     private readonly HashSet<SocketConnection> _failed = new();
     private MemoryStream? _pendingBytes;
+    private bool _inByteRun;
     private IReadOnlyList<SocketConnection>? _targets;
 
     /// <summary>What to send: strings, byte arrays, or any object (sent as its string form).
@@ -103,13 +104,15 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
                 }
 
                 return;
-            case byte single when !Line:
+            case byte single:
                 // A byte array unrolled by the pipeline arrives byte by byte: gather it. Stream
                 // sockets get it in blocks; a datagram socket gets it whole, as one datagram.
+                // With -Line, the line ends after the last byte of the run.
+                _inByteRun = true;
                 (_pendingBytes ??= new MemoryStream()).WriteByte(single);
                 if (_pendingBytes.Length >= ByteBlockSize && !AnyDatagramTarget())
                 {
-                    FlushBytes();
+                    FlushBytes(endOfRun: false);
                 }
 
                 return;
@@ -139,12 +142,21 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
         }
     }
 
-    private void FlushBytes()
+    /// <summary>Sends the gathered bytes. A run of bytes ends at the next item that is not a
+    /// byte, or at the end of input; only then does -Line add its line end.</summary>
+    private void FlushBytes(bool endOfRun = true)
     {
-        if (_pendingBytes is { Length: > 0 })
+        bool lineEnd = endOfRun && _inByteRun && Line;
+        if (_pendingBytes is { Length: > 0 } || lineEnd)
         {
-            SendBytes(_pendingBytes.GetBuffer(), 0, (int)_pendingBytes.Length, appendNewLine: false);
-            _pendingBytes.SetLength(0);
+            // The line end goes in the same write, so a datagram socket gets one datagram.
+            SendBytes(_pendingBytes?.GetBuffer() ?? new byte[0], 0, (int)(_pendingBytes?.Length ?? 0), appendNewLine: lineEnd);
+            _pendingBytes?.SetLength(0);
+        }
+
+        if (endOfRun)
+        {
+            _inByteRun = false;
         }
     }
 

@@ -1,0 +1,349 @@
+#Requires -Version 7.4
+# Connect-Socket: the seed's connect. Every test talks to a SockPS server on a free loopback port.
+
+BeforeAll {
+    Import-Module $env:SOCKPS_MODULE_PATH -Force
+    Import-Module "$PSScriptRoot/SockPS.TestHelpers.psm1" -Force
+
+    # A loopback port nothing listens on: bind a free one, then stop listening.
+    function Get-ClosedPort {
+        $probe = Start-SocketServer
+        $port = $probe.Port
+        Stop-SocketServer -Server $probe
+        $port
+    }
+
+    # The OS socket behind a connection, for options no public property shows (NoDelay,
+    # KeepAlive). Found by type, not by field name.
+    function Get-OsSocket([SockPS.Core.SocketConnection] $Connection) {
+        $field = $Connection.GetType().GetFields([System.Reflection.BindingFlags]'NonPublic, Instance') |
+            Where-Object FieldType -EQ ([System.Net.Sockets.Socket]) |
+            Select-Object -First 1
+        $field | Should -Not -BeNullOrEmpty -Because 'SocketConnection keeps its Socket in a private field'
+        $field.GetValue($Connection)
+    }
+
+    function Test-IPv6Loopback {
+        try {
+            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
+            $listener.Start()
+            $listener.Stop()
+            $true
+        }
+        catch {
+            $false
+        }
+    }
+}
+
+Describe 'Connect-Socket' {
+    BeforeEach {
+        $server = Start-SocketServer
+    }
+
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    Context 'connecting' {
+        It 'connects by address and port and returns a live, listed connection' {
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            $connection | Should -BeOfType ([SockPS.Core.SocketConnection])
+            $connection.State | Should -Be 'Open'
+            $connection.Protocol | Should -Be 'Tcp'
+            $connection.Id | Should -BeGreaterThan 0
+            $connection.InstanceId | Should -Not -Be ([guid]::Empty)
+            $connection.Name | Should -Be "Connection$($connection.Id)"
+            $connection.RemoteEndPoint.Address | Should -Be ([System.Net.IPAddress]::Loopback)
+            $connection.RemoteEndPoint.Port | Should -Be $server.Port
+            $connection.Server | Should -BeNullOrEmpty
+            $connection.CloseReason | Should -BeNullOrEmpty
+            $connection.BytesSent | Should -Be 0
+            $connection.BytesReceived | Should -Be 0
+            $connection.ConnectedAt | Should -BeOfType ([datetime])
+            $connection.ConnectedAt | Should -BeLessOrEqual (Get-Date)
+            # The two ends see each other.
+            $accepted.RemoteEndPoint | Should -Be $connection.LocalEndPoint
+            (Get-SocketConnection -Id $connection.Id).InstanceId | Should -Be $connection.InstanceId
+        }
+
+        It 'takes the computer name and port by position, the port as a numeric string' {
+            $connection = Connect-Socket '127.0.0.1' ([string]$server.Port)
+
+            $connection.RemoteEndPoint.Port | Should -Be $server.Port
+            Wait-SocketConnection -Server $server -TimeoutSeconds 20 | Should -Not -BeNullOrEmpty
+        }
+
+        It 'resolves a host name (localhost)' {
+            $connection = Connect-Socket -ComputerName localhost -Port $server.Port -AddressFamily InterNetwork
+
+            [System.Net.IPAddress]::IsLoopback($connection.RemoteEndPoint.Address) | Should -BeTrue
+            $connection.RemoteEndPoint.AddressFamily | Should -Be 'InterNetwork'
+            $connection.RemoteEndPoint.Port | Should -Be $server.Port
+        }
+
+        It 'carries data both ways' {
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            Send-SocketData -Connection $connection -InputObject 'ping' -Line
+            Receive-SocketData -Connection $accepted -Line | Should -BeExactly 'ping'
+            Send-SocketData -Connection $accepted -InputObject 'pong' -Line
+            Receive-SocketData -Connection $connection -Line | Should -BeExactly 'pong'
+        }
+
+        It 'connects to the IPv6 loopback given as an address' {
+            if (-not (Test-IPv6Loopback)) {
+                Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
+                return
+            }
+            $v6 = Start-SocketServer -Address '::1'
+
+            $connection = Connect-Socket -ComputerName '::1' -Port $v6.Port -AddressFamily InterNetworkV6
+
+            $connection.RemoteEndPoint.Address | Should -Be ([System.Net.IPAddress]::IPv6Loopback)
+            $connection.RemoteEndPoint.Port | Should -Be $v6.Port
+        }
+
+        It 'honours -AddressFamily for an address literal of the other family' {
+            # A literal 127.0.0.1 has no IPv6 address: asking for InterNetworkV6 must not connect
+            # over IPv4 behind the user's back.
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -AddressFamily InterNetworkV6 `
+                -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $connection | Should -BeNullOrEmpty -Because '127.0.0.1 is not an IPv6 address'
+            $failures.Count | Should -Be 1
+            $failures[0].Exception.Message | Should -Match 'IPv6'
+        }
+    }
+
+    Context 'ports' {
+        It 'resolves a service name: -Port http means 80' {
+            # Nothing here listens on 80, so this is refused; either way the target is port 80.
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port http -TimeoutSeconds 10 `
+                -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            if ($connection) {
+                $connection.RemoteEndPoint.Port | Should -Be 80
+            }
+            else {
+                $failures[0].FullyQualifiedErrorId | Should -Be 'ConnectionRefused,SockPS.Commands.ConnectSocketCommand'
+                $failures[0].Exception.Message | Should -Match '127\.0\.0\.1:80\b'
+            }
+        }
+
+        It 'rejects an unknown service name with a terminating InvalidArgument error' {
+            $err = { Connect-Socket -ComputerName 127.0.0.1 -Port 'no-such-service' -ErrorAction SilentlyContinue } |
+                Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.ConnectSocketCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -Match "'no-such-service' is not a known tcp service name"
+        }
+
+        It 'rejects port <Port> with a terminating InvalidArgument error' -TestCases @(
+            @{ Port = '0' }
+            @{ Port = '65536' }
+            @{ Port = '-1' }
+        ) {
+            $err = { Connect-Socket -ComputerName 127.0.0.1 -Port $Port -ErrorAction SilentlyContinue } |
+                Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.ConnectSocketCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -Match '1 to 65535'
+            Get-SocketConnection | Should -BeNullOrEmpty
+        }
+    }
+
+    Context '-Uri' {
+        It 'connects with tcp://host:port' {
+            $connection = Connect-Socket -Uri "tcp://127.0.0.1:$($server.Port)"
+
+            $connection.RemoteEndPoint.Port | Should -Be $server.Port
+            $connection.State | Should -Be 'Open'
+        }
+
+        It 'connects with an IPv6 literal in brackets' {
+            if (-not (Test-IPv6Loopback)) {
+                Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
+                return
+            }
+            $v6 = Start-SocketServer -Address '::1'
+
+            $connection = Connect-Socket -Uri "tcp://[::1]:$($v6.Port)"
+
+            $connection.RemoteEndPoint.Address | Should -Be ([System.Net.IPAddress]::IPv6Loopback)
+            (Wait-SocketConnection -Server $v6 -TimeoutSeconds 20).LocalEndPoint.Port | Should -Be $v6.Port
+        }
+
+        It 'rejects <Uri> with a terminating InvalidUri error' -TestCases @(
+            @{ Uri = 'http://127.0.0.1:8080'; Says = 'not supported' }
+            @{ Uri = 'tcp://127.0.0.1'; Says = 'has no port' }
+            @{ Uri = 'relative/path'; Says = 'not supported' }
+        ) {
+            $err = { Connect-Socket -Uri $Uri -ErrorAction SilentlyContinue } |
+                Should -Throw -ErrorId 'InvalidUri,SockPS.Commands.ConnectSocketCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -BeLike "*$Says*tcp://host:port*"
+        }
+    }
+
+    Context 'pipeline input by property name' {
+        It 'binds ComputerName, Port and Name from objects' {
+            $rows = @(
+                [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = $server.Port; Name = 'first' }
+                [pscustomobject]@{ ComputerName = 'localhost'; Port = [string]$server.Port; Name = 'second' }
+            )
+
+            $connections = $rows | Connect-Socket -AddressFamily InterNetwork
+
+            $connections.Count | Should -Be 2
+            $connections.Name | Should -Be @('first', 'second')
+            $connections.RemoteEndPoint.Port | Should -Be @($server.Port, $server.Port)
+        }
+
+        It 'binds Uri and Name from CSV rows' {
+            $csv = "Uri,Name`ntcp://127.0.0.1:$($server.Port),csv-one`ntcp://127.0.0.1:$($server.Port),csv-two"
+
+            $connections = $csv | ConvertFrom-Csv | Connect-Socket
+
+            $connections.Name | Should -Be @('csv-one', 'csv-two')
+            (Get-SocketConnection -Name 'csv-*').Count | Should -Be 2
+        }
+    }
+
+    Context 'options' {
+        It 'applies -Name, -NewLine, -ReceiveTimeoutSeconds and -Encoding' {
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -Name 'opts' -NewLine "`r`n" `
+                -ReceiveTimeoutSeconds 7 -Encoding unicode
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            $connection.Name | Should -Be 'opts'
+            $connection.NewLine | Should -Be "`r`n"
+            $connection.ReceiveTimeoutSeconds | Should -Be 7
+            $connection.Encoding.WebName | Should -Be 'utf-16'
+
+            Send-SocketData -Connection $connection -InputObject 'hé' -Line
+            # UTF-16LE for h, é, CR, LF: two bytes each.
+            $bytes = Receive-SocketData -Connection $accepted -ByteCount 8
+            [System.Convert]::ToHexString($bytes) | Should -Be '6800E9000D000A00'
+        }
+
+        It 'defaults to UTF-8 without BOM, "`n" and a 30 s receive timeout' {
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            $connection.NewLine | Should -Be "`n"
+            $connection.ReceiveTimeoutSeconds | Should -Be 30
+            Send-SocketData -Connection $connection -InputObject '€' -Line
+            $bytes = Receive-SocketData -Connection $accepted -ByteCount 4
+            [System.Convert]::ToHexString($bytes) | Should -Be 'E282AC0A'
+        }
+
+        It 'takes an Encoding object for -Encoding' {
+            $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -Encoding ([System.Text.Encoding]::Latin1)
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            Send-SocketData -Connection $connection -InputObject 'é'
+            $bytes = Receive-SocketData -Connection $accepted -ByteCount 1
+            [System.Convert]::ToHexString($bytes) | Should -Be 'E9'
+        }
+
+        It 'rejects an unknown encoding name' {
+            $err = { Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -Encoding 'no-such-encoding' } |
+                Should -Throw -ErrorId 'ParameterArgumentTransformationError,SockPS.Commands.ConnectSocketCommand' -PassThru
+
+            $err.Exception.Message | Should -Match 'no-such-encoding'
+            Get-SocketConnection | Should -BeNullOrEmpty
+        }
+
+        It 'sets TCP_NODELAY and SO_KEEPALIVE only when asked' {
+            $plain = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+            $tuned = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -NoDelay -KeepAlive
+
+            (Get-OsSocket $plain).NoDelay | Should -BeFalse
+            (Get-OsSocket $plain).GetSocketOption('Socket', 'KeepAlive') | Should -Be 0
+            (Get-OsSocket $tuned).NoDelay | Should -BeTrue
+            (Get-OsSocket $tuned).GetSocketOption('Socket', 'KeepAlive') | Should -Not -Be 0
+        }
+    }
+
+    Context 'errors' {
+        It 'reports a refused connection as a non-terminating ConnectionRefused error' {
+            $closedPort = Get-ClosedPort
+
+            $err = { Connect-Socket -ComputerName 127.0.0.1 -Port $closedPort -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionRefused,SockPS.Commands.ConnectSocketCommand' -PassThru
+
+            $err.FullyQualifiedErrorId | Should -BeExactly 'ConnectionRefused,SockPS.Commands.ConnectSocketCommand'
+            $err.CategoryInfo.Category | Should -Be 'ConnectionError'
+            $err.Exception.Message | Should -Match "127\.0\.0\.1:$closedPort"
+            $err.Exception.Message | Should -Match 'refused'
+            $err.TargetObject | Should -Match "127\.0\.0\.1:$closedPort"
+        }
+
+        It 'goes on with the next input after a refused connection' {
+            $closedPort = Get-ClosedPort
+            $rows = @(
+                [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = $closedPort }
+                [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = $server.Port }
+            )
+
+            $connections = $rows | Connect-Socket -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            @($connections).Count | Should -Be 1
+            $connections.RemoteEndPoint.Port | Should -Be $server.Port
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'ConnectionRefused,SockPS.Commands.ConnectSocketCommand'
+        }
+
+        It 'reports an unknown host as a non-terminating HostNotFound error' {
+            $connection = Connect-Socket -ComputerName 'no-such-host.invalid' -Port 80 -TimeoutSeconds 20 `
+                -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $connection | Should -BeNullOrEmpty
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'HostNotFound,SockPS.Commands.ConnectSocketCommand'
+            $failures[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $failures[0].Exception.Message | Should -Match 'no-such-host\.invalid'
+            $failures[0].Exception | Should -BeOfType ([SockPS.Core.SocketOperationException])
+        }
+
+        It 'reports a connect nobody answers as a non-terminating ConnectTimeout error' {
+            # A raw listener that never accepts, with the smallest queue: once the queue is full
+            # the OS leaves further connects unanswered (Linux drops the SYN). Connect until one
+            # times out; those that succeed are what fills the queue.
+            $listener = [System.Net.Sockets.Socket]::new('InterNetwork', 'Stream', 'Tcp')
+            try {
+                $listener.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
+                $listener.Listen(0)
+                $port = $listener.LocalEndPoint.Port
+                $failure = $null
+                for ($attempt = 0; $attempt -lt 20 -and -not $failure; $attempt++) {
+                    $null = Connect-Socket -ComputerName 127.0.0.1 -Port $port -TimeoutSeconds 0.5 `
+                        -ErrorAction SilentlyContinue -ErrorVariable failures
+                    if ($failures) { $failure = $failures[0] }
+                }
+                if (-not $failure -or $failure.FullyQualifiedErrorId -like 'ConnectionRefused,*') {
+                    Set-ItResult -Skipped -Because 'this OS never leaves a loopback connect unanswered (it accepts or refuses)'
+                    return
+                }
+
+                $failure.FullyQualifiedErrorId | Should -BeExactly 'ConnectTimeout,SockPS.Commands.ConnectSocketCommand'
+                $failure.CategoryInfo.Category | Should -Be 'OperationTimeout'
+                $failure.Exception.Message | Should -Match "127\.0\.0\.1:$port timed out after 0\.5 seconds"
+            }
+            finally {
+                $listener.Dispose()
+            }
+        }
+
+        It 'rejects a negative -TimeoutSeconds' {
+            { Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -TimeoutSeconds -1 } |
+                Should -Throw -ErrorId 'ParameterArgumentValidationError,SockPS.Commands.ConnectSocketCommand'
+        }
+    }
+}
