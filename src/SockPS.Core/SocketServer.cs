@@ -53,7 +53,9 @@ public sealed class SocketServer : IDisposable
         {
             // A datagram server has no connections to accept: its one socket receives every
             // client's datagrams, and replies go out on it.
-            _datagramSocket = new SocketConnection(listener, options.Clone(), this, ownedSocketPath: null);
+            ConnectionOptions socketOptions = options.Clone();
+            socketOptions.Name = Name;
+            _datagramSocket = new SocketConnection(listener, socketOptions, this, ownedSocketPath: null);
         }
     }
 

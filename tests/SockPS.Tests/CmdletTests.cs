@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 
 namespace SockPS.Tests;
 
+[Collection("Module")]
 public class CmdletTests : IDisposable
 {
     private readonly PowerShellHost _host = new();
@@ -35,13 +36,13 @@ public class CmdletTests : IDisposable
     }
 
     [Fact]
-    public void TheModuleExportsTheTenCmdlets()
+    public void TheModuleExportsItsCmdlets()
     {
         var names = _host.RunClean("(Get-Command -Module SockPS).Name | Sort-Object").Select(o => o.ToString()).ToArray();
         Assert.Equal(new[]
         {
             "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketServer",
-            "Receive-SocketData", "Send-SocketData", "Start-SocketServer", "Stop-SocketServer", "Wait-SocketConnection",
+            "Receive-SocketData", "Resolve-SocketAddress", "Send-SocketData", "Start-SocketServer", "Stop-SocketServer", "Wait-SocketConnection",
         }, names);
     }
 

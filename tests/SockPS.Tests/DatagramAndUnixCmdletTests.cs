@@ -8,6 +8,7 @@ using Xunit;
 
 namespace SockPS.Tests;
 
+[Collection("Module")]
 public sealed class DatagramAndUnixCmdletTests : IDisposable
 {
     private readonly PowerShellHost _host = new();

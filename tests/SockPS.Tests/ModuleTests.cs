@@ -5,12 +5,7 @@ using Xunit;
 namespace SockPS.Tests;
 
 // Remove-Module closes every socket in the process, so this class must not run beside others.
-[CollectionDefinition("Module removal", DisableParallelization = true)]
-public class ModuleRemovalCollection
-{
-}
-
-[Collection("Module removal")]
+[Collection("Module")]
 public class ModuleTests
 {
     [Fact]

@@ -9,6 +9,15 @@ using Xunit;
 namespace SockPS.Tests;
 
 /// <summary>
+/// Test classes that use the module share one collection: the registry is process-wide, and
+/// each class's clean-up closes every socket, so they must not run side by side.
+/// </summary>
+[CollectionDefinition("Module", DisableParallelization = true)]
+public class ModuleCollection
+{
+}
+
+/// <summary>
 /// A runspace from InitialSessionState.CreateDefault2() that imports the built module from
 /// out/SockPS, as users import it. build.ps1 builds that folder before running tests.
 /// </summary>

@@ -7,7 +7,7 @@ BeforeDiscovery {
     # Test cases are built at discovery, before any BeforeAll runs.
     $cmdletCases = @(
         'Connect-Socket', 'Disconnect-Socket', 'Get-SocketConnection', 'Get-SocketHostName', 'Get-SocketServer',
-        'Receive-SocketData', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection'
+        'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -22,6 +22,7 @@ BeforeAll {
         'Get-SocketHostName'
         'Get-SocketServer'
         'Receive-SocketData'
+        'Resolve-SocketAddress'
         'Send-SocketData'
         'Start-SocketServer'
         'Stop-SocketServer'
@@ -54,7 +55,7 @@ Describe 'SockPS module' {
     }
 
     Context 'exports and manifest' {
-        It 'exports exactly the ten cmdlets and nothing else' {
+        It 'exports exactly its cmdlets and nothing else' {
             $module = Get-Module -Name SockPS
 
             @($module.ExportedCmdlets.Keys | Sort-Object) | Should -Be $expectedCmdlets
