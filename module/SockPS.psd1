@@ -6,7 +6,7 @@
     Author               = 'SockPS contributors'
     CompanyName          = 'SockPS contributors'
     Copyright            = '(c) SockPS contributors. MIT License.'
-    Description          = 'Sockets as PowerShell objects: connect, listen, accept, send and receive over TCP, UDP and Unix domain sockets, with every step returning a live object for the next cmdlet. What netcat, socat and Python''s socket module give other shells.'
+    Description          = 'Sockets as PowerShell objects: connect, listen, accept, send and receive over TCP, TLS, UDP and Unix domain sockets, with every step returning a live object for the next cmdlet. What netcat, socat and Python''s socket module give other shells.'
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('SockPS.Format.ps1xml')
     CmdletsToExport      = @(
@@ -15,6 +15,7 @@
         'Get-SocketConnection'
         'Get-SocketHostName'
         'Get-SocketServer'
+        'Protect-SocketConnection'
         'Receive-SocketData'
         'Resolve-SocketAddress'
         'Send-SocketData'
@@ -27,7 +28,7 @@
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags       = @('socket', 'tcp', 'udp', 'unix-socket', 'netcat', 'socat', 'network', 'PSEdition_Core', 'PSEdition_Desktop', 'Linux', 'MacOS', 'Windows')
+            Tags       = @('socket', 'tcp', 'tls', 'starttls', 'udp', 'unix-socket', 'netcat', 'socat', 'network', 'PSEdition_Core', 'PSEdition_Desktop', 'Linux', 'MacOS', 'Windows')
         }
     }
 }

@@ -33,6 +33,9 @@ public sealed class ConnectionOptions
     /// <summary>Socket options applied before bind or connect.</summary>
     public SocketOptionSet? SocketOptions { get; set; }
 
+    /// <summary>For clients: authenticate the server with TLS right after connecting.</summary>
+    public TlsClientOptions? Tls { get; set; }
+
     /// <summary>A copy, so a server's template is not changed by one connection.</summary>
     public ConnectionOptions Clone() => (ConnectionOptions)MemberwiseClone();
 }

@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.IO;
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
@@ -27,7 +28,13 @@ public sealed partial class SocketConnection
 
     private static readonly byte[] s_empty = new byte[0];
 
-    private readonly Stream? _stream;
+    // NetworkStream, or the SslStream over it once TLS is on; swapped only by an upgrade, which
+    // holds both locks and has stopped the receive loop.
+    private Stream? _stream;
+    private readonly NetworkStream? _networkStream;
+    private CancellationTokenSource? _loopStop;
+    private Task? _loop;
+    private int _pausing;
     private readonly Pipe? _pipe;
     private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly SemaphoreSlim _bufferSpace = new(0);
@@ -51,11 +58,26 @@ public sealed partial class SocketConnection
             $"{Describe()} is a datagram socket: every receive returns one whole datagram, so -Line, -Delimiter, -ByteCount and -ToEnd do not apply.",
             _peerText);
 
-    private async Task StreamReceiveLoopAsync()
+    private void StartStreamReceiving()
+    {
+        _loopStop = CancellationTokenSource.CreateLinkedTokenSource(_receiveLoopCts.Token);
+        _loop = StreamReceiveLoopAsync(_stream!, _loopStop.Token);
+    }
+
+    /// <summary>Stops the receive loop without ending the stream, so an upgrade can take over
+    /// the socket: bytes already read stay in the pipe.</summary>
+    private async Task PauseStreamReceivingAsync()
+    {
+        Volatile.Write(ref _pausing, 1);
+        _loopStop!.Cancel();
+        await _loop!.ConfigureAwait(false);
+        _loopStop.Dispose();
+        Volatile.Write(ref _pausing, 0);
+    }
+
+    private async Task StreamReceiveLoopAsync(Stream stream, CancellationToken token)
     {
         PipeWriter writer = _pipe!.Writer;
-        Stream stream = _stream!;
-        CancellationToken token = _receiveLoopCts.Token;
         Exception? failure = null;
         try
         {
@@ -87,6 +109,11 @@ public sealed partial class SocketConnection
                     break;
                 }
             }
+        }
+        catch (OperationCanceledException) when (Volatile.Read(ref _pausing) == 1 && Volatile.Read(ref _closing) == 0)
+        {
+            // Paused for an upgrade: the stream goes on under TLS.
+            return;
         }
         catch (Exception ex)
         {

@@ -4,6 +4,7 @@ using System.IO;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -47,7 +48,10 @@ public sealed partial class SocketConnection : IDisposable
     /// <param name="options">Settings.</param>
     /// <param name="server">The server that accepted or owns it.</param>
     /// <param name="ownedSocketPath">A Unix socket file this connection created and deletes on close.</param>
-    internal SocketConnection(Socket socket, ConnectionOptions options, SocketServer? server, string? ownedSocketPath = null)
+    /// <param name="networkStream">For a connection whose TLS handshake already ran: the stream it ran on.</param>
+    /// <param name="tls">For such a connection: the authenticated stream.</param>
+    internal SocketConnection(Socket socket, ConnectionOptions options, SocketServer? server, string? ownedSocketPath = null,
+        NetworkStream? networkStream = null, SslStream? tls = null)
     {
         _socket = socket;
         _ownedSocketPath = ownedSocketPath;
@@ -62,7 +66,13 @@ public sealed partial class SocketConnection : IDisposable
         }
         else
         {
-            _stream = new NetworkStream(socket, ownsSocket: false);
+            _networkStream = networkStream ?? new NetworkStream(socket, ownsSocket: false);
+            _stream = tls ?? (Stream)_networkStream;
+            if (tls is not null)
+            {
+                _tls = new TlsDetails(tls);
+            }
+
             // The pipe's own pause threshold is off: the receive loop enforces the bound itself
             // (WaitForBufferSpaceAsync), because a receive waiting for a long frame must be able
             // to raise the limit, and a Pipe's threshold is fixed when it is created.
@@ -146,6 +156,9 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>Bytes read from the socket, whether or not a receive has taken them yet.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
+    /// <summary>The host name given to Connect-Socket; null for accepted connections and Unix sockets.</summary>
+    public string? ComputerName { get; internal set; }
+
     /// <summary>When the connection was established (local time).</summary>
     public DateTime ConnectedAt { get; }
 
@@ -190,7 +203,14 @@ public sealed partial class SocketConnection : IDisposable
     internal void Start()
     {
         SocketRegistry.Add(this);
-        _ = IsDatagram ? DatagramReceiveLoopAsync() : StreamReceiveLoopAsync();
+        if (IsDatagram)
+        {
+            _ = DatagramReceiveLoopAsync();
+        }
+        else
+        {
+            StartStreamReceiving();
+        }
     }
 
     private void OnReceiveEnded(Exception? failure)
@@ -248,6 +268,8 @@ public sealed partial class SocketConnection : IDisposable
 
         Interlocked.CompareExchange(ref _closeReason, reason, null);
         Volatile.Write(ref _state, (int)SocketState.Disconnected);
+        // TLS peers expect close_notify; without it some (OpenSSL) report a truncated stream.
+        SendCloseNotify();
         try
         {
             // Shutdown first so data still queued for sending goes out with the FIN.
@@ -260,6 +282,7 @@ public sealed partial class SocketConnection : IDisposable
 
         _receiveLoopCts.Cancel();
         _stream?.Dispose();
+        _networkStream?.Dispose();
         _socket.Dispose();
         _datagrams?.Writer.TryComplete();
         if (_ownedSocketPath is not null)
@@ -281,6 +304,7 @@ public sealed partial class SocketConnection : IDisposable
         _sendLock.Wait();
         try
         {
+            SendCloseNotify();
             _socket.Shutdown(SocketShutdown.Send);
             Interlocked.CompareExchange(ref _state, (int)SocketState.SendShutdown, (int)SocketState.Open);
         }
@@ -529,10 +553,10 @@ public sealed partial class SocketConnection : IDisposable
         ? $"{Transport} {EndPointText.Format(LocalEndPoint)} ({State})"
         : $"{Transport} {EndPointText.Format(LocalEndPoint)} -> {_peerText} ({State})";
 
-    /// <summary>What the table view shows: Tcp, Udp, Unix or Unix-Dgram.</summary>
+    /// <summary>What the table view shows: Tcp, Tls, Udp, Unix, Unix+Tls or Unix-Dgram.</summary>
     public string Transport => AddressFamily == AddressFamily.Unix
-        ? (IsDatagram ? "Unix-Dgram" : "Unix")
-        : Protocol.ToString();
+        ? (IsDatagram ? "Unix-Dgram" : IsTls ? "Unix+Tls" : "Unix")
+        : IsTls ? "Tls" : Protocol.ToString();
 
     /// <summary>"The connection to 127.0.0.1:80", "The socket udp 0.0.0.0:514" for messages.</summary>
     private string Describe() => RemoteEndPoint is null

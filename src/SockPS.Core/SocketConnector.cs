@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
@@ -61,7 +62,18 @@ public static class SocketConnector
             {
                 options.SocketOptions?.Apply(socket);
                 await ConnectOneAsync(socket, new IPEndPoint(address, port), token).ConfigureAwait(false);
-                SocketConnection connection = new(socket, options, server: null);
+                NetworkStream? network = null;
+                SslStream? tls = null;
+                if (options.Tls is not null)
+                {
+                    // Nothing is sent before the handshake succeeds: the connection object, and
+                    // with it every send, exists only after.
+                    network = new NetworkStream(socket, ownsSocket: false);
+                    tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, addresses.Count > 1 ? $"{where} ({attempt})" : where,
+                        TimeSpan.Zero, token).ConfigureAwait(false);
+                }
+
+                SocketConnection connection = new(socket, options, server: null, networkStream: network, tls: tls) { ComputerName = host };
                 connection.Start();
                 return connection;
             }
@@ -70,9 +82,10 @@ public static class SocketConnector
                 socket.Dispose();
                 throw TimedOut(addresses.Count > 1 ? $"{where} ({attempt})" : where, timeout, null);
             }
-            catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.InvalidArgument)
+            catch (SocketOperationException ex) when (ex.Kind is SocketFailureKind.InvalidArgument or SocketFailureKind.TlsAuthentication)
             {
-                // A bad socket option fails on every address alike.
+                // A bad socket option fails on every address alike; a TLS failure is about the
+                // service, not the address.
                 socket.Dispose();
                 throw;
             }
@@ -116,7 +129,7 @@ public static class SocketConnector
         {
             PrepareDatagram(socket, options);
             socket.Connect(new IPEndPoint(address, port));
-            SocketConnection connection = new(socket, options, server: null);
+            SocketConnection connection = new(socket, options, server: null) { ComputerName = host };
             connection.Start();
             return connection;
         }

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Channels;
@@ -23,18 +25,22 @@ public sealed class SocketServer : IDisposable
     private readonly SocketConnection? _datagramSocket;
     private readonly string? _socketPath;
     private readonly ConnectionOptions _options;
+    private readonly TlsServerOptions? _tlsOptions;
     private readonly Channel<SocketConnection> _pending;
     private readonly CancellationTokenSource _stopping = new();
     private int _state;
     private int _connectionCount;
     private long _acceptedCount;
     private long _acceptErrorCount;
+    private long _tlsFailureCount;
+    private string? _lastTlsError;
     private string? _lastAcceptError;
 
-    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name, string? socketPath)
+    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name, string? socketPath, TlsServerOptions? tls)
     {
         _listener = listener;
         _options = options;
+        _tlsOptions = tls;
         _socketPath = socketPath;
         Backlog = backlog;
         Protocol = listener.SocketType == SocketType.Dgram ? SocketProtocol.Udp : SocketProtocol.Tcp;
@@ -47,7 +53,7 @@ public sealed class SocketServer : IDisposable
         _pending = Channel.CreateBounded<SocketConnection>(new BoundedChannelOptions(PendingLimit)
         {
             FullMode = BoundedChannelFullMode.Wait,
-            SingleWriter = true,
+            SingleWriter = false,
         });
         if (Protocol == SocketProtocol.Udp)
         {
@@ -74,10 +80,10 @@ public sealed class SocketServer : IDisposable
     /// <summary>InterNetwork (IPv4), InterNetworkV6 or Unix.</summary>
     public AddressFamily AddressFamily { get; }
 
-    /// <summary>What the table view shows: Tcp, Udp, Unix or Unix-Dgram.</summary>
+    /// <summary>What the table view shows: Tcp, Tls, Udp, Unix, Unix+Tls or Unix-Dgram.</summary>
     public string Transport => AddressFamily == AddressFamily.Unix
-        ? (Protocol == SocketProtocol.Udp ? "Unix-Dgram" : "Unix")
-        : Protocol.ToString();
+        ? (Protocol == SocketProtocol.Udp ? "Unix-Dgram" : IsTls ? "Unix+Tls" : "Unix")
+        : IsTls ? "Tls" : Protocol.ToString();
 
     /// <summary>For a UDP or Unix datagram server, the socket that receives every client's
     /// datagrams (Receive-SocketData -Connection $server uses it); null for stream servers.</summary>
@@ -114,6 +120,18 @@ public sealed class SocketServer : IDisposable
     /// <summary>Accepts that failed (the server keeps listening).</summary>
     public long AcceptErrorCount => Interlocked.Read(ref _acceptErrorCount);
 
+    /// <summary>True when every accepted connection is TLS before it is handed out.</summary>
+    public bool IsTls => _tlsOptions is not null;
+
+    /// <summary>The certificate a TLS server presents; null without TLS.</summary>
+    public X509Certificate2? Certificate => _tlsOptions?.Certificate;
+
+    /// <summary>TLS handshakes that failed; those clients were dropped and never handed out.</summary>
+    public long TlsFailureCount => Interlocked.Read(ref _tlsFailureCount);
+
+    /// <summary>Why the last TLS handshake failed, if one did.</summary>
+    public string? LastTlsError => Volatile.Read(ref _lastTlsError);
+
     /// <summary>The last accept failure, if any.</summary>
     public string? LastAcceptError => Volatile.Read(ref _lastAcceptError);
 
@@ -135,9 +153,11 @@ public sealed class SocketServer : IDisposable
     /// <param name="protocol">Tcp to listen and accept; Udp to bind one datagram socket.</param>
     /// <param name="multicastGroups">UDP only: groups to join, each with the local interface
     /// address to join on (null lets the OS choose).</param>
+    /// <param name="tls">TCP only: make every accepted connection TLS before handing it out.</param>
     public static SocketServer Start(IPEndPoint endPoint, int backlog, ConnectionOptions options, string? name = null,
-        SocketProtocol protocol = SocketProtocol.Tcp, IReadOnlyList<(IPAddress Group, IPAddress? Interface)>? multicastGroups = null)
+        SocketProtocol protocol = SocketProtocol.Tcp, IReadOnlyList<(IPAddress Group, IPAddress? Interface)>? multicastGroups = null, TlsServerOptions? tls = null)
     {
+        RequireStreamForTls(protocol, tls);
         string where = EndPointText.Format(endPoint.Address, endPoint.Port);
         bool datagram = protocol == SocketProtocol.Udp;
         Socket listener = datagram
@@ -187,14 +207,16 @@ public sealed class SocketServer : IDisposable
             throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-MulticastGroup needs -Protocol Udp: only datagram sockets join multicast groups.", where);
         }
 
-        return Launch(new SocketServer(listener, options, backlog, name, socketPath: null));
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: null, tls));
     }
 
     /// <summary>Listens on a Unix domain socket file (stream), or binds a Unix datagram socket
     /// there. A stale file (nothing listens on it) is replaced; a live one is AddressInUse;
     /// anything that is not a socket is left alone. The file is removed when the server stops.</summary>
-    public static SocketServer StartUnix(string path, int backlog, ConnectionOptions options, string? name = null, SocketProtocol protocol = SocketProtocol.Tcp)
+    public static SocketServer StartUnix(string path, int backlog, ConnectionOptions options, string? name = null, SocketProtocol protocol = SocketProtocol.Tcp,
+        TlsServerOptions? tls = null)
     {
+        RequireStreamForTls(protocol, tls);
         EndPoint endPoint = UnixSockets.CreateEndPoint(path);
         SocketType type = protocol == SocketProtocol.Udp ? SocketType.Dgram : SocketType.Stream;
         Socket listener = new(AddressFamily.Unix, type, ProtocolType.Unspecified);
@@ -232,7 +254,21 @@ public sealed class SocketServer : IDisposable
             throw;
         }
 
-        return Launch(new SocketServer(listener, options, backlog, name, socketPath: path));
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: path, tls));
+    }
+
+    private static void RequireStreamForTls(SocketProtocol protocol, TlsServerOptions? tls)
+    {
+        if (tls is not null && protocol == SocketProtocol.Udp)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                "TLS runs over stream sockets; a UDP server cannot take -Certificate (DTLS is not supported).");
+        }
+
+        if (tls is not null)
+        {
+            TlsCertificates.RequirePrivateKey(tls.Certificate, "server");
+        }
     }
 
     private static SocketServer Launch(SocketServer server)
@@ -342,33 +378,98 @@ public sealed class SocketServer : IDisposable
                 continue;
             }
 
-            SocketConnection connection;
-            try
-            {
-                connection = new SocketConnection(client, _options.Clone(), this);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                // The client reset before we could read its endpoints.
-                client.Dispose();
-                Interlocked.Increment(ref _acceptErrorCount);
-                Volatile.Write(ref _lastAcceptError, ex.Message);
-                continue;
-            }
-
-            Interlocked.Increment(ref _connectionCount);
             Interlocked.Increment(ref _acceptedCount);
-            connection.Start();
-            try
+            if (_tlsOptions is null)
             {
-                await _pending.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
+                if (!await AdmitAsync(client, null, null, stopping).ConfigureAwait(false))
+                {
+                    break;
+                }
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+            else
             {
-                connection.Close("The server stopped before the connection was handed out.");
-                break;
+                // Handshakes run beside the accept loop, so one slow client does not hold up
+                // the others; accepting waits while the queue of finished ones is full.
+                _ = HandshakeThenAdmitAsync(client, stopping);
+                try
+                {
+                    await _pending.Writer.WaitToWriteAsync(stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
         }
+    }
+
+    /// <summary>Makes the connection and queues it for Wait-SocketConnection; false when the
+    /// server stopped meanwhile.</summary>
+    private async Task<bool> AdmitAsync(Socket client, NetworkStream? network, SslStream? tls, CancellationToken stopping)
+    {
+        SocketConnection connection;
+        try
+        {
+            connection = new SocketConnection(client, _options.Clone(), this, networkStream: network, tls: tls);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // The client reset before we could read its endpoints.
+            tls?.Dispose();
+            client.Dispose();
+            Interlocked.Increment(ref _acceptErrorCount);
+            Volatile.Write(ref _lastAcceptError, ex.Message);
+            return true;
+        }
+
+        Interlocked.Increment(ref _connectionCount);
+        connection.Start();
+        try
+        {
+            await _pending.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+            connection.Close("The server stopped before the connection was handed out.");
+            return false;
+        }
+    }
+
+    /// <summary>Every connection a TLS server hands out is TLS already. A failed handshake is
+    /// counted and kept as LastTlsError, the client is dropped, and the server goes on.</summary>
+    private async Task HandshakeThenAdmitAsync(Socket client, CancellationToken stopping)
+    {
+        NetworkStream network = new(client, ownsSocket: false);
+        string where;
+        try
+        {
+            where = EndPointText.Format(client.RemoteEndPoint);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            where = "(a client that left)";
+        }
+
+        SslStream tls;
+        try
+        {
+            tls = await TlsHandshake.AuthenticateAsServerAsync(network, _tlsOptions!, where, stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            network.Dispose();
+            client.Dispose();
+            if (ex is not OperationCanceledException)
+            {
+                Interlocked.Increment(ref _tlsFailureCount);
+                Volatile.Write(ref _lastTlsError, ex.Message);
+            }
+
+            return;
+        }
+
+        await AdmitAsync(client, network, tls, stopping).ConfigureAwait(false);
     }
 
     internal void OnConnectionClosed(SocketConnection connection)

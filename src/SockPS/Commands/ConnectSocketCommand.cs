@@ -9,7 +9,7 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Opens a connection (the seed's connect): TCP, UDP or a Unix domain socket, returned as a live object.</para>
+/// <para type="synopsis">Opens a connection (the seed's connect): TCP (optionally with TLS), UDP or a Unix domain socket, returned as a live object.</para>
 /// <para type="description">TCP resolves the name and tries each address until one connects. UDP
 /// makes a datagram socket connected to one peer. -Path connects to a Unix domain socket. The
 /// returned SocketConnection is what the other cmdlets act on; incoming data is buffered in the
@@ -34,8 +34,8 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public string Port { get; set; } = null!;
 
-    /// <summary>Where to connect as a URI: tcp://host:port, udp://host:port (IPv6 in brackets:
-    /// tcp://[::1]:8080), or unix:///path/to.sock.</summary>
+    /// <summary>Where to connect as a URI: tcp://host:port, tls://host:port (TCP with TLS),
+    /// udp://host:port (IPv6 in brackets: tcp://[::1]:8080), or unix:///path/to.sock.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = UriSet)]
     [ValidateNotNull]
     public Uri Uri { get; set; } = null!;
@@ -96,6 +96,45 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
     [Parameter]
     public SwitchParameter Broadcast { get; set; }
 
+    /// <summary>Encrypt with TLS right after connecting (also: -Uri tls://host:port). The server's
+    /// certificate chain and name are checked against the system's trusted roots and -CaCertificate.</summary>
+    [Parameter]
+    public SwitchParameter UseTls { get; set; }
+
+    /// <summary>TLS: the name sent as SNI and checked against the certificate, when it differs from -ComputerName.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ServerName { get; set; }
+
+    /// <summary>TLS: CA certificates to trust for this connection only: paths to PEM or DER files, or X509Certificate2 objects.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? CaCertificate { get; set; }
+
+    /// <summary>TLS: accept any certificate (writes a warning). For test servers only: the connection is encrypted but the server is not authenticated.</summary>
+    [Parameter]
+    public SwitchParameter SkipCertificateCheck { get; set; }
+
+    /// <summary>TLS: a certificate with its private key to present when the server asks for one.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; set; }
+
+    /// <summary>TLS: a PFX file holding the client certificate and its key (see -CertificatePassword).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ClientCertificatePath { get; set; }
+
+    /// <summary>TLS: the password of the -ClientCertificatePath file.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Security.SecureString? CertificatePassword { get; set; }
+
+    /// <summary>TLS: the versions to allow (Tls12, Tls13; Tls10 and Tls11 only for old devices). Default: TLS 1.2 and later.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public TlsVersion[]? TlsProtocol { get; set; }
+
     /// <summary>Socket options set before connecting: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
     /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
     [Parameter]
@@ -112,7 +151,7 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
             target = ParameterSetName switch
             {
                 UriSet => FromUri(Uri),
-                PathSet => (null, null, Path, Protocol),
+                PathSet => (null, null, TlsParameters.Resolve(this, Path), Protocol),
                 _ => (ComputerName, Port, null, Protocol),
             };
         }
@@ -129,8 +168,26 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Broadcast needs -Protocol Udp: only datagram sockets send to broadcast addresses.");
             }
 
+            bool tls = UseTls || (ParameterSetName == UriSet && string.Equals(Uri.Scheme, "tls", StringComparison.OrdinalIgnoreCase));
+            bool tlsSettings = ServerName is not null || ClientCertificatePath is not null || CaCertificate is not null
+                || ClientCertificate is not null || TlsProtocol is not null || SkipCertificateCheck;
+            if (!tls && tlsSettings)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-ServerName, -CaCertificate, -SkipCertificateCheck, -ClientCertificate and -TlsProtocol are TLS settings: add -UseTls (or use a tls:// URI).");
+            }
+
+            if (tls && (target.protocol == SocketProtocol.Udp || target.path is not null))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-UseTls is for TCP connections. For a Unix stream socket, connect and then run Protect-SocketConnection -ServerName <name>.");
+            }
+
             options = new ConnectionOptions
             {
+                Tls = tls
+                    ? TlsParameters.Client(this, ServerName, CaCertificate, SkipCertificateCheck, ClientCertificate, ClientCertificatePath, CertificatePassword, TlsProtocol)
+                    : null,
                 Name = Name,
                 Encoding = Encoding,
                 NewLine = NewLine,
@@ -145,6 +202,11 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
         {
             ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? (object?)Uri ?? Port));
             return;
+        }
+
+        if (options.Tls?.SkipCertificateCheck == true)
+        {
+            WriteWarning($"Certificate checks are off for {target.host}: the connection is encrypted, but nothing proves who is at the other end. Use -CaCertificate to trust a private CA instead.");
         }
 
         TimeSpan timeout = Seconds(TimeoutSeconds, nameof(TimeoutSeconds));
@@ -193,9 +255,9 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
             return (null, null, path, SocketProtocol.Tcp);
         }
 
-        if (scheme is not ("tcp" or "udp"))
+        if (scheme is not ("tcp" or "udp" or "tls"))
         {
-            throw InvalidUri(uri, "Use tcp://host:port, udp://host:port or unix:///path.");
+            throw InvalidUri(uri, "Use tcp://host:port, tls://host:port, udp://host:port or unix:///path.");
         }
 
         if (uri.Port <= 0)

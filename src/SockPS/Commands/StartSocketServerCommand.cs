@@ -15,7 +15,9 @@ namespace SockPS.Commands;
 /// hands out the connections. A UDP server (-Protocol Udp) is one datagram socket:
 /// Receive-SocketData -Connection $server returns each datagram with its sender. -Path listens
 /// on a Unix domain socket file instead. -Port 0 (the default) lets the OS pick a free port; the
-/// returned object shows it.</para>
+/// returned object shows it. With -Certificate or -CertificatePath every accepted connection
+/// completes a TLS handshake before it is handed out; failed handshakes are counted on the
+/// server (TlsFailureCount, LastTlsError) and the server goes on.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
 [OutputType(typeof(SocketServer))]
@@ -64,6 +66,40 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [Parameter(ParameterSetName = PortSet)]
     [ValidateNotNull]
     public IPAddress? MulticastInterface { get; set; }
+
+    /// <summary>TLS: the server certificate with its private key; every accepted connection is TLS before it is handed out.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
+
+    /// <summary>TLS: a PFX file with the server certificate and key (see -CertificatePassword), or a PEM certificate with -KeyPath.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? CertificatePath { get; set; }
+
+    /// <summary>TLS: the PEM private key for a PEM -CertificatePath.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KeyPath { get; set; }
+
+    /// <summary>TLS: the password of the -CertificatePath PFX file.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Security.SecureString? CertificatePassword { get; set; }
+
+    /// <summary>TLS: refuse clients that present no valid certificate (mutual TLS). Client certificates are checked against the system's roots and -CaCertificate.</summary>
+    [Parameter]
+    public SwitchParameter RequireClientCertificate { get; set; }
+
+    /// <summary>TLS: CA certificates to trust for client certificates: paths to PEM or DER files, or X509Certificate2 objects.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public object[]? CaCertificate { get; set; }
+
+    /// <summary>TLS: the versions to allow (Tls12, Tls13). Default: TLS 1.2 and later.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public TlsVersion[]? TlsProtocol { get; set; }
 
     /// <summary>Socket options set before binding: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
     /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
@@ -128,10 +164,16 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 SocketOptions = SocketParameters.Options(SocketOption),
             };
 
+            TlsServerOptions? tls = TlsParameters.Server(this, Certificate, CertificatePath, KeyPath, CertificatePassword, RequireClientCertificate, CaCertificate, TlsProtocol);
+            if (tls is null && (CaCertificate is not null || TlsProtocol is not null))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-CaCertificate and -TlsProtocol are TLS settings: give the server certificate with -Certificate or -CertificatePath.");
+            }
+
             SocketServer server;
             if (ParameterSetName == PathSet)
             {
-                server = SocketServer.StartUnix(Path, Backlog, options, Name, Protocol);
+                server = SocketServer.StartUnix(TlsParameters.Resolve(this, Path), Backlog, options, Name, Protocol, tls);
             }
             else
             {
@@ -155,7 +197,7 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                     }
                 }
 
-                server = SocketServer.Start(new IPEndPoint(address, port), Backlog, options, Name, Protocol, groups);
+                server = SocketServer.Start(new IPEndPoint(address, port), Backlog, options, Name, Protocol, groups, tls);
             }
 
             WriteVerbose($"Listening on {server}.");

@@ -1,0 +1,129 @@
+using System;
+using System.IO;
+using System.Reflection;
+using System.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace SockPS.Core;
+
+/// <summary>
+/// Loads certificates from files: DER and PEM certificates, PFX/PKCS#12 files with their keys,
+/// and PEM certificate + key pairs. netstandard2.0 cannot read PEM keys; the runtimes PowerShell 7
+/// runs on can (X509Certificate2.CreateFromPemFile, .NET 5+), so that one method is looked up at
+/// run time, and where it is absent the error says to use a PFX file instead.
+/// </summary>
+public static class TlsCertificates
+{
+    private static readonly Lazy<MethodInfo?> s_createFromPemFile = new(() =>
+        typeof(X509Certificate2).GetMethod("CreateFromPemFile", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(string), typeof(string) }, null));
+
+    /// <summary>Every certificate in a PEM or DER file (a CA bundle may hold several), without keys.</summary>
+    public static X509Certificate2Collection LoadCertificates(string path)
+    {
+        byte[] data = Read(path);
+        X509Certificate2Collection found = new();
+        string text = Encoding.ASCII.GetString(data);
+        const string Begin = "-----BEGIN CERTIFICATE-----";
+        const string End = "-----END CERTIFICATE-----";
+        int start = text.IndexOf(Begin, StringComparison.Ordinal);
+        try
+        {
+            if (start < 0)
+            {
+                found.Add(new X509Certificate2(data));
+                return found;
+            }
+
+            while (start >= 0)
+            {
+                int end = text.IndexOf(End, start, StringComparison.Ordinal);
+                if (end < 0)
+                {
+                    break;
+                }
+
+                string base64 = text.Substring(start + Begin.Length, end - start - Begin.Length);
+                found.Add(new X509Certificate2(Convert.FromBase64String(base64.Replace("\r", string.Empty).Replace("\n", string.Empty).Trim())));
+                start = text.IndexOf(Begin, end, StringComparison.Ordinal);
+            }
+        }
+        catch (Exception ex) when (ex is CryptographicException or FormatException)
+        {
+            throw Invalid($"'{path}' is not a PEM or DER certificate: {ex.Message}", path, ex);
+        }
+
+        return found.Count > 0 ? found : throw Invalid($"'{path}' holds no certificate.", path, null);
+    }
+
+    /// <summary>A certificate with its private key: a PFX/PKCS#12 file (with its password), or a
+    /// PEM certificate with a PEM key file.</summary>
+    public static X509Certificate2 LoadWithKey(string certificatePath, SecureString? password, string? keyPath)
+    {
+        X509Certificate2 certificate;
+        if (keyPath is not null)
+        {
+            MethodInfo create = s_createFromPemFile.Value ?? throw new SocketOperationException(SocketFailureKind.NotSupported,
+                "This runtime cannot read PEM private keys (it needs .NET 5 or later, as in PowerShell 7). Convert the certificate and key to a PFX file and use -CertificatePath with -CertificatePassword.");
+            Read(certificatePath);
+            Read(keyPath);
+            try
+            {
+                certificate = (X509Certificate2)create.Invoke(null, new object[] { certificatePath, keyPath })!;
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is CryptographicException or ArgumentException)
+            {
+                throw Invalid($"Cannot read the certificate '{certificatePath}' with the key '{keyPath}': {ex.InnerException!.Message} " +
+                    "The key must be a PEM private key (BEGIN PRIVATE KEY or BEGIN RSA/EC PRIVATE KEY) that matches the certificate.", certificatePath, ex.InnerException);
+            }
+
+            // Keys read from PEM are ephemeral, which Windows' TLS stack cannot use; a PKCS#12
+            // round trip gives a key every platform's SslStream accepts.
+            using (certificate)
+            {
+                return new X509Certificate2(certificate.Export(X509ContentType.Pkcs12), (string?)null, X509KeyStorageFlags.Exportable);
+            }
+        }
+
+        byte[] data = Read(certificatePath);
+        try
+        {
+            certificate = password is null
+                ? new X509Certificate2(data, (string?)null, X509KeyStorageFlags.Exportable)
+                : new X509Certificate2(data, password, X509KeyStorageFlags.Exportable);
+        }
+        catch (CryptographicException ex)
+        {
+            throw Invalid($"Cannot read '{certificatePath}' as a PFX file: {ex.Message} Check -CertificatePassword, or give a PEM certificate with -KeyPath.", certificatePath, ex);
+        }
+
+        return certificate.HasPrivateKey
+            ? certificate
+            : throw Invalid($"'{certificatePath}' holds a certificate without a private key. Use a PFX file that includes the key, or a PEM certificate with -KeyPath.", certificatePath, null);
+    }
+
+    /// <summary>Refuses a certificate that cannot prove its identity in a handshake.</summary>
+    public static void RequirePrivateKey(X509Certificate2 certificate, string role)
+    {
+        if (!certificate.HasPrivateKey)
+        {
+            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate. Use a certificate with its key (a PFX file, or a PEM certificate with -KeyPath).", certificate.Subject, null);
+        }
+    }
+
+    private static byte[] Read(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw Invalid($"Cannot read '{path}': {ex.Message}", path, ex);
+        }
+    }
+
+    private static SocketOperationException Invalid(string message, string? target, Exception? inner) =>
+        new(SocketFailureKind.InvalidArgument, message, target, inner);
+}
