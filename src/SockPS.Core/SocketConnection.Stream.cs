@@ -35,6 +35,7 @@ public sealed partial class SocketConnection
     private CancellationTokenSource? _loopStop;
     private Task? _loop;
     private int _pausing;
+    private int _streamEnded;
     private readonly Pipe? _pipe;
     private readonly SemaphoreSlim _readLock = new(1, 1);
     private readonly SemaphoreSlim _bufferSpace = new(0);
@@ -62,6 +63,29 @@ public sealed partial class SocketConnection
     {
         _loopStop = CancellationTokenSource.CreateLinkedTokenSource(_receiveLoopCts.Token);
         _loop = StreamReceiveLoopAsync(_stream!, _loopStop.Token);
+    }
+
+    /// <summary>Restarts the loop after a pause, unless the stream ended or the connection
+    /// closed meanwhile.</summary>
+    private void ResumeStreamReceiving()
+    {
+        if (Volatile.Read(ref _streamEnded) == 0 && Volatile.Read(ref _closing) == 0)
+        {
+            StartStreamReceiving();
+        }
+    }
+
+    /// <summary>Records the end of the stream, from the loop or from a direct read: the reason,
+    /// and a completed pipe so waiting receives see it. Only once.</summary>
+    private void EndStream(Exception? failure)
+    {
+        if (Interlocked.Exchange(ref _streamEnded, 1) != 0)
+        {
+            return;
+        }
+
+        OnReceiveEnded(failure);
+        _pipe!.Writer.Complete();
     }
 
     /// <summary>Stops the receive loop without ending the stream, so an upgrade can take over
@@ -120,8 +144,7 @@ public sealed partial class SocketConnection
             failure = ex;
         }
 
-        OnReceiveEnded(failure);
-        writer.Complete();
+        EndStream(failure);
     }
 
     /// <summary>Receives one frame: a string, a byte array, or null at end of stream. When the

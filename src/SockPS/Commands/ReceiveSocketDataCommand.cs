@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
 using System.Management.Automation;
 using SockPS.Core;
 
@@ -27,10 +29,10 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     [ValidateNotNullOrEmpty]
     public string? Delimiter { get; set; }
 
-    /// <summary>Return exactly this many bytes, as a byte array.</summary>
+    /// <summary>Return exactly this many bytes, as a byte array (with -OutFile: write that many to the file).</summary>
     [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int ByteCount { get; set; }
+    [ValidateRange(1, long.MaxValue)]
+    public long ByteCount { get; set; }
 
     /// <summary>Read until the peer closes the connection and return everything as one value.
     /// The timeout restarts whenever data arrives.</summary>
@@ -45,6 +47,12 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     /// <summary>Return byte arrays instead of text.</summary>
     [Parameter]
     public SwitchParameter AsByteArray { get; set; }
+
+    /// <summary>Write what arrives straight to this file (replacing it), until the peer closes or,
+    /// with -ByteCount, that many bytes. Shows progress when the transfer runs longer than a second.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? OutFile { get; set; }
 
     /// <summary>Seconds to wait for data. Default: the connection's ReceiveTimeoutSeconds (30 unless set); 0 waits forever.</summary>
     [Parameter]
@@ -69,6 +77,16 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
             ThrowInvalidArgument("-ToEnd already reads until the peer closes; leave out -Continuous.");
         }
 
+        if (OutFile is not null && (Line || Delimiter is not null || Continuous || AsByteArray))
+        {
+            ThrowInvalidArgument("-OutFile writes bytes to a file until the peer closes or -ByteCount bytes arrived; leave out -Line, -Delimiter, -Continuous and -AsByteArray.");
+        }
+
+        if (ByteCount > int.MaxValue && OutFile is null)
+        {
+            ThrowInvalidArgument($"A byte array holds at most {int.MaxValue} bytes; to receive {ByteCount}, write them to a file with -OutFile.");
+        }
+
         _mode = Line ? ReceiveMode.Line : Delimiter is not null ? ReceiveMode.Delimiter : ByteCount > 0 ? ReceiveMode.Count : ReceiveMode.Available;
         _asText = !AsByteArray && _mode != ReceiveMode.Count;
         if (MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSeconds)))
@@ -80,11 +98,21 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
-        foreach (SocketConnection connection in TargetConnections())
+        IReadOnlyList<SocketConnection> targets = TargetConnections();
+        if (OutFile is not null && targets.Count > 1)
+        {
+            ThrowInvalidArgument("-OutFile takes one connection at a time; otherwise every connection would overwrite the same file.");
+        }
+
+        foreach (SocketConnection connection in targets)
         {
             try
             {
-                if (ToEnd)
+                if (OutFile is not null)
+                {
+                    ReceiveToFile(connection);
+                }
+                else if (ToEnd)
                 {
                     ReceiveToEnd(connection);
                 }
@@ -92,7 +120,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                 {
                     // Waiting forever between records is the point of -Continuous; an explicit
                     // -TimeoutSeconds turns it into an idle timeout.
-                    ReceiveRequest request = new(_mode, _asText, _timeout ?? TimeSpan.Zero, ByteCount, Delimiter);
+                    ReceiveRequest request = new(_mode, _asText, _timeout ?? TimeSpan.Zero, (int)ByteCount, Delimiter);
                     object? value;
                     while ((value = Await(connection.ReceiveAsync(request, StopToken))) is not null)
                     {
@@ -101,7 +129,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                 }
                 else
                 {
-                    ReceiveRequest request = new(_mode, _asText, _timeout ?? connection.ReceiveTimeout, ByteCount, Delimiter);
+                    ReceiveRequest request = new(_mode, _asText, _timeout ?? connection.ReceiveTimeout, (int)ByteCount, Delimiter);
                     object? value = Await(connection.ReceiveAsync(request, StopToken));
                     if (value is null)
                     {
@@ -127,6 +155,15 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 
     /// <summary>Datagrams come out whole, as SocketDatagram objects (or their bytes with -AsByteArray).</summary>
     private void Emit(object value) => WriteObject(AsByteArray && value is SocketDatagram datagram ? datagram.Data : value);
+
+    private void ReceiveToFile(SocketConnection connection)
+    {
+        string path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(OutFile);
+        TransferProgress progress = new();
+        Task receive = connection.ReceiveToFileAsync(path, ByteCount > 0 ? ByteCount : null, _timeout ?? connection.ReceiveTimeout, progress, StopToken);
+        WaitWithProgress(receive, progress, $"Receiving from {connection.PeerText} into {path}");
+        WriteVerbose($"Wrote {progress.Bytes} bytes from {connection.PeerText} to {path}.");
+    }
 
     private void ReceiveToEnd(SocketConnection connection)
     {

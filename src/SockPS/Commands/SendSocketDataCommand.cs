@@ -45,6 +45,13 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     [ValidateNotNull]
     public EndPoint? RemoteEndPoint { get; set; }
 
+    /// <summary>Send the contents of files, streamed in 1 MiB blocks (wildcards allowed). Shows
+    /// progress when a transfer runs longer than a second.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[]? Path { get; set; }
+
     /// <summary>Append the connection's NewLine to every item.</summary>
     [Parameter]
     public SwitchParameter Line { get; set; }
@@ -72,9 +79,60 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
             }
         }
 
+        if (Path is not null)
+        {
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
+            {
+                ThrowInvalidArgument("Give either -Path (files to send) or -InputObject (data to send), not both.");
+            }
+
+            SendFiles();
+            return;
+        }
+
         if (MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
         {
             SendItem(InputObject);
+        }
+    }
+
+    private void SendFiles()
+    {
+        foreach (string pattern in Path!)
+        {
+            System.Collections.ObjectModel.Collection<string> files;
+            try
+            {
+                files = GetResolvedProviderPathFromPSPath(pattern, out _);
+            }
+            catch (Exception ex) when (ex is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException)
+            {
+                WriteError(new ErrorRecord(ex, "PathNotFound", ErrorCategory.ObjectNotFound, pattern));
+                continue;
+            }
+
+            foreach (string file in files)
+            {
+                foreach (SocketConnection connection in _targets!)
+                {
+                    if (_failed.Contains(connection))
+                    {
+                        continue;
+                    }
+
+                    TransferProgress progress = new();
+                    try
+                    {
+                        System.Threading.Tasks.Task send = connection.SendFileAsync(file, progress, StopToken);
+                        WaitWithProgress(send, progress, $"Sending {file} to {connection.PeerText}");
+                        WriteVerbose($"Sent {progress.Bytes} bytes of {file} to {connection.PeerText}.");
+                    }
+                    catch (SocketOperationException ex)
+                    {
+                        Fail(connection, ex);
+                    }
+                }
+            }
         }
     }
 

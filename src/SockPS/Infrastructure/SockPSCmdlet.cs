@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -66,6 +67,68 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
             throw new PipelineStoppedException();
         }
     }
+
+    /// <summary>
+    /// Waits for a bulk transfer on the pipeline thread, writing progress (bytes, rate, percent
+    /// when the size is known) every half second once it has run for a second, and a Completed
+    /// record only if progress was shown: the loop of PowerShell's WebCmdlet StreamHelper.
+    /// Write-Progress honours $ProgressPreference by itself.
+    /// </summary>
+    protected void WaitWithProgress(Task transfer, TransferProgress progress, string activity)
+    {
+        Stopwatch watch = Stopwatch.StartNew();
+        ProgressRecord? record = null;
+        try
+        {
+            while (!transfer.Wait(500, StopToken))
+            {
+                if (watch.Elapsed < TimeSpan.FromSeconds(1))
+                {
+                    continue;
+                }
+
+                record ??= new ProgressRecord(ProgressActivityId, activity, "Starting");
+                long bytes = progress.Bytes;
+                double rate = bytes / Math.Max(watch.Elapsed.TotalSeconds, 0.001);
+                record.StatusDescription = progress.Total is long total && total > 0
+                    ? $"{Size(bytes)} of {Size(total)} ({Size((long)rate)}/s)"
+                    : $"{Size(bytes)} ({Size((long)rate)}/s)";
+                if (progress.Total is long known && known > 0)
+                {
+                    record.PercentComplete = (int)Math.Min(100, bytes * 100 / known);
+                    record.SecondsRemaining = rate > 0 ? (int)((known - bytes) / rate) : -1;
+                }
+
+                WriteProgress(record);
+            }
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+        finally
+        {
+            if (record is not null)
+            {
+                record.RecordType = ProgressRecordType.Completed;
+                WriteProgress(record);
+            }
+        }
+
+        Await(transfer);
+    }
+
+    /// <summary>The progress bar's id: one per cmdlet type, so nested transfers do not collide.</summary>
+    private int ProgressActivityId => GetType().Name.GetHashCode() & 0x7fffffff;
+
+    /// <summary>"512 B", "1.5 MiB", "2.0 GiB".</summary>
+    protected static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.0} KiB",
+        < 1024L * 1024 * 1024 => $"{bytes / (1024.0 * 1024):0.0} MiB",
+        _ => $"{bytes / (1024.0 * 1024 * 1024):0.00} GiB",
+    };
 
     /// <summary>Writes a non-terminating error for a failure that concerns one target.</summary>
     protected void WriteSocketError(SocketOperationException exception, object? target, string? errorIdForClosed = null) =>
