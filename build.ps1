@@ -9,13 +9,16 @@
            printed is "N passed, N failed, N skipped"; the exit code is 1 when anything failed,
            a runner crashed or produced no results, or nothing passed.
     Demo   Build, then examples/demo.ps1 in a fresh pwsh.
+    Bench  Build, then bench/Invoke-Benchmark.ps1 in a fresh pwsh: SockPS against C#, pwsh, socat,
+           ncat and iperf3 on loopback; the report goes to bench/results/latest.md. For other
+           options (-Quick, -Case, sizes) run the script itself.
     Clean  Removes out/ and every bin/ and obj/ folder.
 
     From a fresh clone: dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [string] $Configuration = 'Release'
@@ -41,6 +44,7 @@ $PesterRestoreProject = 'tests/pester/Pester.restore.csproj'
 $XunitHangTimeout = '5m'                             # per test, enforced by `dotnet test --blame-hang`
 $PesterTimeout = [timespan]::FromMinutes(12)         # the whole Pester suite
 $DemoTimeout = [timespan]::FromMinutes(5)
+$BenchTimeout = [timespan]::FromMinutes(30)
 
 function Invoke-Dotnet {
     # Runs dotnet with its output on the console; throws when it fails.
@@ -345,6 +349,18 @@ function Invoke-Demo {
     return $exitCode
 }
 
+function Invoke-Bench {
+    Invoke-Build
+
+    $bench = Join-Path -Path $RepoRoot -ChildPath 'bench/Invoke-Benchmark.ps1'
+    $exitCode = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $BenchTimeout -ArgumentList @(
+        'pwsh', '-NoProfile', '-File', $bench, '-ModulePath', $ModuleOutput)
+    if ($exitCode -ne 0) {
+        Write-Host "bench/Invoke-Benchmark.ps1 exited with code $exitCode."
+    }
+    return $exitCode
+}
+
 Push-Location -LiteralPath $RepoRoot
 try {
     $exitCode = switch ($Task) {
@@ -352,6 +368,7 @@ try {
         'Build' { Invoke-Build; 0 }
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
     }
 }
 finally {

@@ -80,6 +80,8 @@ public sealed partial class SocketConnection : IDisposable
                 pauseWriterThreshold: 0,
                 resumeWriterThreshold: 0,
                 minimumSegmentSize: 4096,
+                readerScheduler: PipeScheduler.Inline,
+                writerScheduler: PipeScheduler.Inline,
                 useSynchronizationContext: false));
         }
 

@@ -1,0 +1,82 @@
+#Requires -Version 7.4
+# bench/Invoke-Benchmark.ps1 -Quick in a fresh pwsh, so the harness never rots: every case and
+# every contender runs with tiny sizes. Nothing here looks at a number (DESIGN.md section 6: no
+# timed assertion in tests); only that the run succeeds and the report has all its parts.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/SockPS.TestHelpers.psm1" -Force
+
+    $benchmark = Join-Path -Path $PSScriptRoot -ChildPath '../../bench/Invoke-Benchmark.ps1' -Resolve
+    $resultPath = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath "sockps-bench-test-$PID-$([guid]::NewGuid().ToString('N')).md"
+}
+
+AfterAll {
+    Stop-TestProcess -All
+    if ($resultPath -and (Test-Path -LiteralPath $resultPath)) {
+        Remove-Item -LiteralPath $resultPath -Force
+    }
+}
+
+Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
+    BeforeAll {
+        $run = Start-TestPwsh -File $benchmark -ArgumentList @(
+            '-Quick', '-ModulePath', $env:SOCKPS_MODULE_PATH, '-ResultPath', $resultPath)
+        try {
+            # The C# baselines build first (a few seconds when up to date, longer from clean).
+            $exitCode = Wait-TestProcessExit -Process $run -TimeoutSeconds 300
+            $transcript = $run.Transcript()
+        }
+        finally {
+            Stop-TestProcess -Process $run
+        }
+        $report = if (Test-Path -LiteralPath $resultPath) { Get-Content -LiteralPath $resultPath -Raw } else { '' }
+    }
+
+    It 'exits 0' {
+        $exitCode | Should -Be 0 -Because $transcript
+    }
+
+    It 'writes the report to -ResultPath with the machine it ran on' {
+        $resultPath | Should -Exist
+        $report | Should -Match '(?m)^# SockPS benchmark$'
+        $report | Should -Match '(?m)^- Machine: .+ logical cores'
+        $report | Should -Match '(?m)^- Runtime: .+PowerShell'
+    }
+
+    It 'has the section of case <Title>' -ForEach @(
+        @{ Title = 'a. Bulk transfer' }
+        @{ Title = 'b. Request/response' }
+        @{ Title = 'c. Idle connections' }
+        @{ Title = 'd. UDP' }
+    ) {
+        $report | Should -Match "(?m)^## $([regex]::Escape($Title))"
+    }
+
+    It 'lists every contender of every case with a result' {
+        foreach ($contender in @(
+                'SockPS: Send-SocketData -Path', 'C# NetworkStream copy, 64 KiB', 'C# NetworkStream copy, 1 MiB',
+                'pwsh TcpClient streams', 'socat (defaults', 'socat -b65536', 'ncat', 'iperf3 (default', 'iperf3 -l 1M',
+                'SockPS cmdlets', 'SockPS methods', 'pwsh raw: NetworkStream', 'C# rr-client',
+                'SockPS Start-SocketServer', 'C# idle-server',
+                'SockPS: $payloads \| Send-SocketData', 'pwsh raw: UdpClient', 'C# udp-send')) {
+            $report | Should -Match "(?m)^\| $([regex]::Escape($contender))" -Because "the report should have a row for $contender"
+        }
+        # "not installed" is an answer; "failed" is not.
+        $report | Should -Not -Match '\|\s*failed\s*\|'
+        $report | Should -Not -Match '(?m)^## Failures'
+    }
+
+    It 'checks the SockPS bulk transfer by SHA-256' {
+        $report | Should -Match 'SHA-256 matches'
+    }
+
+    It 'ends with the summary of every target' {
+        $report | Should -Match '(?m)^## Summary: the targets of issue 5$'
+        foreach ($target in @(
+                'Bulk: SockPS vs the fastest C# baseline', 'Bulk: SockPS vs ncat',
+                'Request/response: cmdlets vs raw pwsh', 'Request/response: methods vs raw pwsh',
+                'Idle: server memory', 'Idle: SockPS accept rate vs C#', 'UDP: SockPS vs the raw pwsh loop')) {
+            $report | Should -Match "(?m)^\| $([regex]::Escape($target))" -Because "the summary should have a row for $target"
+        }
+    }
+}
