@@ -69,8 +69,17 @@ public static class SocketConnector
                     // Nothing is sent before the handshake succeeds: the connection object, and
                     // with it every send, exists only after.
                     network = new NetworkStream(socket, ownsSocket: false);
-                    tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, addresses.Count > 1 ? $"{where} ({attempt})" : where,
-                        TimeSpan.Zero, token).ConfigureAwait(false);
+                    string peer = addresses.Count > 1 ? $"{where} ({attempt})" : where;
+                    try
+                    {
+                        tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, peer, TimeSpan.Zero, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !callerToken.IsCancellationRequested)
+                    {
+                        // The TCP connection was made; it is the handshake that stalled.
+                        throw new SocketOperationException(SocketFailureKind.TlsAuthentication,
+                            $"Connected to {peer}, but the TLS handshake did not finish within {EndPointText.Seconds(timeout)}. The service may not speak TLS on this port.", peer);
+                    }
                 }
 
                 SocketConnection connection = new(socket, options, server: null, networkStream: network, tls: tls) { ComputerName = host };
