@@ -461,7 +461,9 @@ public sealed partial class SocketConnection
 
     private SocketOperationException ReceiveTimedOut(TimeSpan timeout) =>
         new(SocketFailureKind.ReceiveTimeout,
-            $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; " +
+            (RemoteEndPoint is null
+                ? $"No datagram arrived on {Transport.ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open; "
+                : $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; ") +
             "try again, or raise -TimeoutSeconds (0 waits forever).", _peerText);
 
     // ------------------------------------------------------------------ back-pressure

@@ -769,7 +769,7 @@ Describe 'Receive-SocketData on datagram sockets' {
             $tcp = Start-SocketServer
 
             $err = { Receive-SocketData -Connection $tcp } |
-                Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,SockPS.Commands.ReceiveSocketDataCommand' -PassThru
+                Should -Throw -ErrorId 'ParameterArgumentTransformationError,SockPS.Commands.ReceiveSocketDataCommand' -PassThru
 
             $err.Exception.Message | Should -Match 'Wait-SocketConnection'
         }

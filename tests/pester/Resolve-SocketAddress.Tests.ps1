@@ -193,7 +193,7 @@ Describe 'Resolve-SocketAddress' {
             (Resolve-SocketAddress -ComputerName '::1' -AddressFamily InterNetworkV6).Address | Should -Be ([System.Net.IPAddress]::IPv6Loopback)
         }
 
-        It 'writes a non-terminating InvalidArgument error for <Literal> with -AddressFamily <Family>, and goes on' -TestCases @(
+        It 'writes a non-terminating HostNotFound error for <Literal> with -AddressFamily <Family>, and goes on' -TestCases @(
             @{ Literal = '127.0.0.1'; Family = 'InterNetworkV6'; Says = 'IPv4 address, but -AddressFamily asks for IPv6'; Other = '::1' }
             @{ Literal = '::1'; Family = 'InterNetwork'; Says = 'IPv6 address, but -AddressFamily asks for IPv4'; Other = '127.0.0.1' }
         ) {
@@ -202,8 +202,8 @@ Describe 'Resolve-SocketAddress' {
             @($resolved).Count | Should -Be 1
             $resolved.ComputerName | Should -Be $Other
             $failures.Count | Should -Be 1
-            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidArgument,SockPS.Commands.ResolveSocketAddressCommand'
-            $failures[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'HostNotFound,SockPS.Commands.ResolveSocketAddressCommand'
+            $failures[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
             $failures[0].Exception.Message | Should -Match ([regex]::Escape($Says))
             $failures[0].TargetObject | Should -Be $Literal
         }

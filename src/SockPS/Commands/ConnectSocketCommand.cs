@@ -112,7 +112,7 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
             target = ParameterSetName switch
             {
                 UriSet => FromUri(Uri),
-                PathSet => (null, null, Path, Protocol),
+                PathSet => (null, null, SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path), Protocol),
                 _ => (ComputerName, Port, null, Protocol),
             };
         }

@@ -131,7 +131,7 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
             SocketServer server;
             if (ParameterSetName == PathSet)
             {
-                server = SocketServer.StartUnix(Path, Backlog, options, Name, Protocol);
+                server = SocketServer.StartUnix(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path), Backlog, options, Name, Protocol);
             }
             else
             {
