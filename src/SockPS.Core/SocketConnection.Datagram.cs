@@ -214,7 +214,8 @@ public sealed partial class SocketConnection
         if (target is null && RemoteEndPoint is null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received.",
+                $"{Describe()} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received. " +
+                "A datagram from an unnamed Unix socket (a sender that never bound a path) has no address to reply to.",
                 _peerText);
         }
 
