@@ -80,8 +80,10 @@ public sealed partial class SocketConnection
                 }
 
                 writer.Advance(read);
-                Interlocked.Add(ref _bytesReceived, read);
                 FlushResult flushed = await writer.FlushAsync(token).ConfigureAwait(false);
+
+                // Counted once readable, so whoever sees BytesReceived grow can receive the bytes.
+                Interlocked.Add(ref _bytesReceived, read);
                 if (flushed.IsCompleted)
                 {
                     break;
