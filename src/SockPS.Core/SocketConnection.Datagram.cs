@@ -83,18 +83,22 @@ public sealed partial class SocketConnection
             int length = received.ReceivedBytes;
             byte[] data = new byte[length];
             Buffer.BlockCopy(buffer, 0, data, 0, length);
-            Interlocked.Add(ref _bytesReceived, length);
-            Interlocked.Increment(ref _datagramsReceived);
 
             EndPoint? sender = AddressFamily == AddressFamily.Unix && UnixSockets.IsUnnamed(received.RemoteEndPoint) ? null : received.RemoteEndPoint;
             SocketDatagram datagram = new(data, sender, LocalEndPoint, this, Encoding);
             if (Interlocked.Read(ref _datagramBytesQueued) + length > DatagramBufferLimit || !queue.TryWrite(datagram))
             {
                 Interlocked.Increment(ref _droppedCount);
-                continue;
+            }
+            else
+            {
+                Interlocked.Add(ref _datagramBytesQueued, length);
             }
 
-            Interlocked.Add(ref _datagramBytesQueued, length);
+            // Counted last, so whoever sees DatagramsReceived grow also sees the datagram
+            // queued (Available) or dropped (DroppedCount).
+            Interlocked.Add(ref _bytesReceived, length);
+            Interlocked.Increment(ref _datagramsReceived);
         }
 
         queue.TryComplete();
@@ -214,7 +218,8 @@ public sealed partial class SocketConnection
         if (target is null && RemoteEndPoint is null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received.",
+                $"{Describe()} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received. " +
+                "A datagram from an unnamed Unix socket (a sender that never bound a path) has no address to reply to.",
                 _peerText);
         }
 

@@ -126,8 +126,13 @@ public sealed partial class SocketConnection
                 }
 
                 writer.Advance(read);
+                // No token: once bytes are read they must reach the reader. A cancelled flush
+                // (a pause for TLS or a bulk read) would leave them unflushed, invisible to the
+                // code that takes over the socket. With no pause threshold it never waits.
+                FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
+
+                // Counted once readable, so whoever sees BytesReceived grow can receive the bytes.
                 Interlocked.Add(ref _bytesReceived, read);
-                FlushResult flushed = await writer.FlushAsync(token).ConfigureAwait(false);
                 if (flushed.IsCompleted)
                 {
                     break;
@@ -511,7 +516,9 @@ public sealed partial class SocketConnection
 
     private SocketOperationException ReceiveTimedOut(TimeSpan timeout) =>
         new(SocketFailureKind.ReceiveTimeout,
-            $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; " +
+            (RemoteEndPoint is null
+                ? $"No datagram arrived on {Transport.ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open; "
+                : $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; ") +
             "try again, or raise -TimeoutSeconds (0 waits forever).", _peerText);
 
     // ------------------------------------------------------------------ back-pressure

@@ -303,6 +303,14 @@ public sealed partial class SocketConnection : IDisposable
     public void ShutdownSend()
     {
         ThrowIfDisconnected();
+        if (IsDatagram && RemoteEndPoint is null)
+        {
+            // A connected datagram socket can stop sending (shutdown(SHUT_WR)); one with no
+            // peer has nothing to half-close.
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"{Describe()} is a datagram socket with no one peer: there is nothing to half-close. Close it with Disconnect-Socket without -Shutdown.", _peerText);
+        }
+
         _sendLock.Wait();
         try
         {
@@ -409,6 +417,12 @@ public sealed partial class SocketConnection : IDisposable
     /// there (sendto). Completes synchronously when the socket buffer has room.</summary>
     internal ValueTask SendAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken, EndPoint? remote = null)
     {
+        // A piped connection binds its own RemoteEndPoint by property name: that is no sendto.
+        if (remote is not null && !(IsDatagram && RemoteEndPoint is null) && remote.Equals(RemoteEndPoint))
+        {
+            remote = null;
+        }
+
         if (remote is not null)
         {
             SendDatagram(buffer, offset, count, remote);

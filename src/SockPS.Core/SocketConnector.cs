@@ -69,8 +69,17 @@ public static class SocketConnector
                     // Nothing is sent before the handshake succeeds: the connection object, and
                     // with it every send, exists only after.
                     network = new NetworkStream(socket, ownsSocket: false);
-                    tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, addresses.Count > 1 ? $"{where} ({attempt})" : where,
-                        TimeSpan.Zero, token).ConfigureAwait(false);
+                    string peer = addresses.Count > 1 ? $"{where} ({attempt})" : where;
+                    try
+                    {
+                        tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, peer, TimeSpan.Zero, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !callerToken.IsCancellationRequested)
+                    {
+                        // The TCP connection was made; it is the handshake that stalled.
+                        throw new SocketOperationException(SocketFailureKind.TlsAuthentication,
+                            $"Connected to {peer}, but the TLS handshake did not finish within {EndPointText.Seconds(timeout)}. The service may not speak TLS on this port.", peer);
+                    }
                 }
 
                 SocketConnection connection = new(socket, options, server: null, networkStream: network, tls: tls) { ComputerName = host };
@@ -148,6 +157,11 @@ public static class SocketConnector
     {
         EndPoint endPoint = UnixSockets.CreateEndPoint(path);
         bool datagram = protocol == SocketProtocol.Udp;
+        if (options.Broadcast)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Broadcast is for IPv4 UDP sockets; Unix sockets have no broadcast.", path);
+        }
+
         Socket socket = new(AddressFamily.Unix, datagram ? SocketType.Dgram : SocketType.Stream, ProtocolType.Unspecified);
         string? clientPath = null;
         try
@@ -204,6 +218,8 @@ public static class SocketConnector
                     $"There is no Unix socket at {path}: the file does not exist. Check the path, and that the service is running.", path, ex),
             SocketError.ConnectionRefused => new SocketOperationException(SocketFailureKind.ConnectionRefused,
                 $"Connection to {path} was refused: the socket file exists but nothing listens on it (a stale file, or not a socket).", path, ex),
+            SocketError.ProtocolType => new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"The Unix socket at {path} is of the other kind: connect to a datagram socket with -Protocol Udp, and to a stream socket without it.", path, ex),
             SocketError.AccessDenied => new SocketOperationException(SocketFailureKind.AccessDenied,
                 $"Connection to {path} was denied: you lack permission on the socket file (often fixed by group membership, e.g. docker for /run/docker.sock).", path, ex),
             _ when !System.IO.File.Exists(path) => new SocketOperationException(SocketFailureKind.HostNotFound,
@@ -243,7 +259,8 @@ public static class SocketConnector
         {
             if (addressFamily is not null && literal.AddressFamily != addressFamily)
             {
-                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                // Like a name without an address of that family: a per-target failure.
+                throw new SocketOperationException(SocketFailureKind.HostNotFound,
                     $"{literal} is an {EndPoints.Family(literal.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.", name);
             }
 

@@ -157,6 +157,15 @@ public static class SocketErrors
         }
 
         SocketException? se = FindSocketException(ex);
+        if (se is null && IsTlsFailure(ex))
+        {
+            // An alert from the peer after the handshake, such as TLS 1.3's "certificate
+            // required", surfaces as "The decryption operation failed".
+            return new SocketOperationException(SocketFailureKind.TlsAuthentication,
+                $"The TLS session with {endPoint} failed during {operation}: {Innermost(ex).Message.TrimEnd('.', ' ')}. " +
+                "The peer may have refused this side's certificate, or the lack of one (-ClientCertificate).", endPoint, ex);
+        }
+
         SocketFailureKind kind = se is null ? SocketFailureKind.Unknown : Classify(se.SocketErrorCode);
         return kind switch
         {
@@ -172,6 +181,31 @@ public static class SocketErrors
     public static SocketOperationException Closed(string endPoint, Exception? inner = null) =>
         new(SocketFailureKind.Closed,
             $"The connection to {endPoint} is closed. Open a new one with Connect-Socket or Wait-SocketConnection.", endPoint, inner);
+
+    private static bool IsTlsFailure(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Security.Authentication.AuthenticationException
+                || e.GetType().FullName?.IndexOf("SslException", StringComparison.Ordinal) >= 0
+                || e.Message.IndexOf("decryption operation failed", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Exception Innermost(Exception ex)
+    {
+        while (ex.InnerException is not null)
+        {
+            ex = ex.InnerException;
+        }
+
+        return ex;
+    }
 
     private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
 }

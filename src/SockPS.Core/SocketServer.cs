@@ -218,6 +218,13 @@ public sealed class SocketServer : IDisposable
     {
         RequireStreamForTls(protocol, tls);
         EndPoint endPoint = UnixSockets.CreateEndPoint(path);
+        string? folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (folder is not null && !System.IO.Directory.Exists(folder))
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"Cannot listen on {path}: the folder {folder} does not exist. Create it first, or pick a path in an existing folder.", path);
+        }
+
         SocketType type = protocol == SocketProtocol.Udp ? SocketType.Dgram : SocketType.Stream;
         Socket listener = new(AddressFamily.Unix, type, ProtocolType.Unspecified);
         try

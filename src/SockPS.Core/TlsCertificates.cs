@@ -108,7 +108,10 @@ public static class TlsCertificates
     {
         if (!certificate.HasPrivateKey)
         {
-            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate. Use a certificate with its key (a PFX file, or a PEM certificate with -KeyPath).", certificate.Subject, null);
+            string hint = role == "server"
+                ? "a PFX file with -CertificatePath and -CertificatePassword, or a PEM certificate with -KeyPath"
+                : "a PFX file with -ClientCertificatePath and -CertificatePassword";
+            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate. Use a certificate with its key: {hint}.", certificate.Subject, null);
         }
     }
 

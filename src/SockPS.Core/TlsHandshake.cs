@@ -269,7 +269,7 @@ internal static class TlsHandshake
                 return new SocketOperationException(SocketFailureKind.TlsAuthentication, _reason, _where, ex);
             }
 
-            string detail = Innermost(ex).Message;
+            string detail = Innermost(ex).Message.TrimEnd('.', ' ');
             string hint = ex is IOException || ex.InnerException is IOException
                 ? " The peer closed the connection during the handshake: it may not speak TLS on this port, may not accept the TLS versions offered, or may require a client certificate."
                 : " Check that the peer speaks TLS here and that the versions (-TlsProtocol) and certificates match.";

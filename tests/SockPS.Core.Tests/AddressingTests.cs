@@ -97,7 +97,7 @@ public class AddressingTests
         }
 
         var ex = await Assert.ThrowsAsync<SocketOperationException>(() => SocketConnector.ResolveAsync("127.0.0.1", AddressFamily.InterNetworkV6, CancellationToken.None));
-        Assert.Equal(SocketFailureKind.InvalidArgument, ex.Kind);
+        Assert.Equal(SocketFailureKind.HostNotFound, ex.Kind);
         Assert.Contains("IPv4 address", ex.Message);
     }
 

@@ -42,7 +42,7 @@ public class CmdletTests : IDisposable
         Assert.Equal(new[]
         {
             "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketServer",
-            "Receive-SocketData", "Resolve-SocketAddress", "Send-SocketData", "Start-SocketServer", "Stop-SocketServer", "Wait-SocketConnection",
+            "Protect-SocketConnection", "Receive-SocketData", "Resolve-SocketAddress", "Send-SocketData", "Start-SocketServer", "Stop-SocketServer", "Wait-SocketConnection",
         }, names);
     }
 

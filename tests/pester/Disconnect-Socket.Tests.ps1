@@ -181,3 +181,94 @@ Describe 'Disconnect-Socket' {
         }
     }
 }
+
+Describe 'Disconnect-Socket: UDP and Unix domain sockets' {
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    Context 'UDP' {
+        BeforeEach {
+            $server = Start-SocketServer -Protocol Udp
+            $client = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
+        }
+
+        It 'closes a UDP socket: Disconnected, unlisted, and sends and receives write ConnectionClosed' {
+            Disconnect-Socket -Connection $client
+
+            $client.State | Should -Be 'Disconnected'
+            Get-SocketConnection | ForEach-Object InstanceId | Should -Not -Contain $client.InstanceId
+            { Send-SocketData -Connection $client -InputObject 'late' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionClosed,SockPS.Commands.SendSocketDataCommand'
+            { Receive-SocketData -Connection $client -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionClosed,SockPS.Commands.ReceiveSocketDataCommand'
+            $server.State | Should -Be 'Listening' -Because 'UDP has no connection for the server to lose'
+        }
+
+        It 'stops a UDP server when its socket is disconnected' {
+            Disconnect-Socket -Connection $server
+
+            $server.State | Should -Be 'Stopped'
+            $server.DatagramSocket.State | Should -Be 'Disconnected'
+            Get-SocketServer | ForEach-Object InstanceId | Should -Not -Contain $server.InstanceId
+        }
+
+        It 'shuts down sending on a connected UDP socket, which still receives' {
+            Disconnect-Socket -Connection $client -Shutdown Send
+
+            $client.State | Should -Be 'SendShutdown'
+            $err = { Send-SocketData -Connection $client -InputObject 'late' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionClosed,SockPS.Commands.SendSocketDataCommand' -PassThru
+            $err.Exception.Message | Should -Match 'Shutdown Send'
+            Send-SocketData -Connection $server -InputObject 'still heard' -RemoteEndPoint $client.LocalEndPoint
+            (Receive-SocketData -Connection $client -TimeoutSeconds 20).Text | Should -BeExactly 'still heard'
+        }
+
+        It 'does not blame the remote host for -Shutdown Send on a socket that has none' {
+            Disconnect-Socket -Connection $server -Shutdown Send -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $failures | ForEach-Object FullyQualifiedErrorId | Should -Not -Be 'ConnectionReset,SockPS.Commands.DisconnectSocketCommand'
+            $failures | ForEach-Object { $_.Exception.Message } | Should -Not -Match 'reset by the remote host'
+            $server.DatagramSocket.State | Should -Not -Be 'Closed'
+        }
+    }
+
+    Context 'Unix domain sockets' {
+        It 'closes a Unix stream connection: the peer reads what was sent, then the end' {
+            $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'close.sock')
+            $client = Connect-Socket -Path $server.Path
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+            Send-SocketData -Connection $client -InputObject 'last words'
+
+            Disconnect-Socket -Connection $client
+
+            $client.State | Should -Be 'Disconnected'
+            Receive-SocketData -Connection $accepted -ToEnd -TimeoutSeconds 20 | Should -BeExactly 'last words'
+            $accepted.State | Should -Be 'Closed'
+        }
+
+        It 'half-closes a Unix stream connection with -Shutdown Send' {
+            $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'half.sock')
+            $client = Connect-Socket -Path $server.Path
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+            Send-SocketData -Connection $client -InputObject 'request'
+
+            Disconnect-Socket -Connection $client -Shutdown Send
+
+            Receive-SocketData -Connection $accepted -ToEnd -TimeoutSeconds 20 | Should -BeExactly 'request'
+            Send-SocketData -Connection $accepted -InputObject 'response'
+            Disconnect-Socket -Connection $accepted
+            Receive-SocketData -Connection $client -ToEnd -TimeoutSeconds 20 | Should -BeExactly 'response'
+        }
+
+        It 'removes the socket file when a Unix datagram server''s socket is disconnected' {
+            $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'dgram-close.sock') -Protocol Udp
+
+            Disconnect-Socket -Connection $server.DatagramSocket
+
+            $server.State | Should -Be 'Stopped'
+            Test-Path -LiteralPath $server.Path | Should -BeFalse
+        }
+    }
+}

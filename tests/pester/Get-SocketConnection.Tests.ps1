@@ -286,3 +286,152 @@ Describe 'SocketConnection object' {
         }
     }
 }
+
+Describe 'Get-SocketConnection: UDP and Unix domain sockets' {
+    BeforeEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    Context 'listing' {
+        It 'lists a UDP server''s socket, with no remote end, and finds it with -Server' {
+            $server = Start-SocketServer -Protocol Udp
+            $tcp = New-TestConnectionPair
+
+            $listed = @(Get-SocketConnection -Server $server)
+
+            $listed.Count | Should -Be 1
+            $listed[0].InstanceId | Should -Be $server.DatagramSocket.InstanceId
+            $listed[0].RemoteEndPoint | Should -BeNullOrEmpty
+            $listed[0].LocalEndPoint | Should -Be $server.LocalEndPoint
+            (Get-SocketConnection -Server $tcp.Server).InstanceId | Should -Be @($tcp.Accepted.InstanceId)
+            Get-SocketConnection | ForEach-Object InstanceId | Should -Contain $server.DatagramSocket.InstanceId
+        }
+
+        It 'lists a UDP client and both ends of a Unix connection' {
+            $udp = Start-SocketServer -Protocol Udp
+            $client = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $udp.Port -Name 'udp-client'
+            $unix = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'listed.sock')
+            $unixClient = Connect-Socket -Path $unix.Path -Name 'unix-client'
+            $unixAccepted = Wait-SocketConnection -Server $unix -TimeoutSeconds 20
+
+            $all = Get-SocketConnection
+
+            $all.Count | Should -Be 4
+            $all | ForEach-Object Transport | Sort-Object | Should -Be @('Udp', 'Udp', 'Unix', 'Unix')
+            (Get-SocketConnection -Name 'udp-client').InstanceId | Should -Be $client.InstanceId
+            (Get-SocketConnection -Name 'unix-client').InstanceId | Should -Be $unixClient.InstanceId
+            (Get-SocketConnection -Server $unix).InstanceId | Should -Be @($unixAccepted.InstanceId)
+            (Get-SocketConnection -State Open).Count | Should -Be 4
+        }
+    }
+
+    Context 'table view' {
+        It 'shows a UDP server''s socket as Udp with remote end (any)' {
+            $server = Start-SocketServer -Protocol Udp
+            $socket = $server.DatagramSocket
+
+            $table = Get-SocketConnection -Id $socket.Id | Out-String -Width 200
+            $row = $table -split "`r?`n" | Where-Object { $_ -match "^\s*$($socket.Id)\s" }
+
+            # The Name column is narrow: ConnectionNN may be cut short with an ellipsis.
+            $row | Should -Match "^\s*$($socket.Id)\s+\S+\s+Udp\s+\(any\)\s+Open\s+0\s+0\s*$"
+        }
+
+        It 'shows a UDP client''s peer and the datagram bytes sent' {
+            $server = Start-SocketServer -Protocol Udp
+            $client = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port -Name 'udp-row'
+            Send-SocketData -Connection $client -InputObject 'seven b'
+
+            $table = Get-SocketConnection -Id $client.Id | Out-String -Width 200
+            $row = $table -split "`r?`n" | Where-Object { $_ -match 'udp-row' }
+
+            $row | Should -Match "^\s*$($client.Id)\s+udp-row\s+Udp\s+$([regex]::Escape($server.LocalEndPoint.ToString()))\s+Open\s+7\s+0\s*$"
+        }
+
+        It 'shows Unix connections as Unix, the client''s peer as the path and the accepted end''s as (unnamed)' {
+            $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'table.sock')
+            $client = Connect-Socket -Path $server.Path -Name 'unix-row'
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            $table = Get-SocketConnection | Out-String -Width 200
+            $clientRow = $table -split "`r?`n" | Where-Object { $_ -match 'unix-row' }
+            $acceptedRow = $table -split "`r?`n" | Where-Object { $_ -match "^\s*$($accepted.Id)\s" }
+
+            # A long path is cut short with an ellipsis in the fixed-width column.
+            $clientRow | Should -Match "^\s*$($client.Id)\s+unix-row\s+Unix\s+$([regex]::Escape($server.Path.Substring(0, 10)))\S*\s+Open\s+0\s+0\s*$"
+            $acceptedRow | Should -Match '\s+Unix\s+\(unnamed\)\s+Open\s'
+        }
+    }
+
+    Context 'the datagram side of SocketConnection' {
+        It 'has the properties <Names>' -TestCases @(
+            @{ Names = 'Protocol, Transport, AddressFamily, IsDatagram' }
+            @{ Names = 'DroppedCount, DatagramsReceived, DatagramsSent, Broadcast' }
+        ) {
+            $server = Start-SocketServer -Protocol Udp
+            $pair = New-TestConnectionPair
+
+            foreach ($connection in $server.DatagramSocket, $pair.Client) {
+                $properties = $connection.PSObject.Properties.Name
+                foreach ($name in $Names -split ', ') {
+                    $properties | Should -Contain $name
+                }
+            }
+            $pair.Client.IsDatagram | Should -BeFalse
+            $pair.Client.Transport | Should -Be 'Tcp'
+        }
+
+        It 'SendTo(text, "host:port") and SendTo(bytes, ...) send one datagram each, ReceiveFrom() returns it' {
+            $a = Start-SocketServer -Protocol Udp
+            $b = Start-SocketServer -Protocol Udp
+            $socketA = $a.DatagramSocket
+            $socketB = $b.DatagramSocket
+
+            $socketA.SendTo('as text', "127.0.0.1:$($b.Port)")
+            $socketA.SendTo([byte[]](65, 66), "localhost:$($b.Port)")
+            $socketA.SendTo([byte[]](67), [System.Net.IPEndPoint]$b.LocalEndPoint)
+
+            $first = $socketB.ReceiveFrom()
+            $first | Should -BeOfType ([SockPS.Core.SocketDatagram])
+            $first.Text | Should -BeExactly 'as text'
+            $first.RemoteEndPoint | Should -Be $a.LocalEndPoint
+            $socketB.ReceiveFrom().Text | Should -BeExactly 'AB'
+            $socketB.ReceiveFrom().Text | Should -BeExactly 'C'
+            $socketA.DatagramsSent | Should -Be 3
+        }
+
+        It 'Send() on a connected UDP socket, and a reply through the datagram''s Connection' {
+            $server = Start-SocketServer -Protocol Udp
+            $client = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
+
+            $client.Send('ping')
+            $ping = $server.DatagramSocket.ReceiveFrom()
+            $ping.Connection.SendTo('pong', $ping.RemoteEndPoint.ToString())
+
+            $client.ReceiveFrom().Text | Should -BeExactly 'pong'
+        }
+
+        It 'throws SocketOperationException <Kind> from <Call>' -TestCases @(
+            @{ Call = 'Send() without a peer'; Kind = 'InvalidArgument'; Script = { param($Udp, $Tcp) $Udp.Send('where to?') } }
+            @{ Call = 'ReceiveFrom() on a stream'; Kind = 'InvalidArgument'; Script = { param($Udp, $Tcp) $Tcp.ReceiveFrom() } }
+            @{ Call = 'SendTo() on a stream'; Kind = 'InvalidArgument'; Script = { param($Udp, $Tcp) $Tcp.SendTo('x', '127.0.0.1:9') } }
+            @{ Call = 'ReceiveFrom() with nothing sent'; Kind = 'ReceiveTimeout'; Script = { param($Udp, $Tcp) $Udp.ReceiveTimeoutSeconds = 0.2; $Udp.ReceiveFrom() } }
+            @{ Call = 'SendTo() of 65508 bytes'; Kind = 'DatagramTooLarge'; Script = { param($Udp, $Tcp) $Udp.SendTo([byte[]]::new(65508), '127.0.0.1:9') } }
+        ) {
+            $udp = (Start-SocketServer -Protocol Udp).DatagramSocket
+            $tcp = (New-TestConnectionPair).Client
+
+            $err = { & $Script $udp $tcp } | Should -Throw -PassThru
+
+            $err.Exception.InnerException | Should -BeOfType ([SockPS.Core.SocketOperationException])
+            $err.Exception.InnerException.Kind | Should -Be $Kind
+            $udp.State | Should -Be 'Open'
+        }
+    }
+}

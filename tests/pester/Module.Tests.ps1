@@ -7,7 +7,7 @@ BeforeDiscovery {
     # Test cases are built at discovery, before any BeforeAll runs.
     $cmdletCases = @(
         'Connect-Socket', 'Disconnect-Socket', 'Get-SocketConnection', 'Get-SocketHostName', 'Get-SocketServer',
-        'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection'
+        'Protect-SocketConnection', 'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -21,6 +21,7 @@ BeforeAll {
         'Get-SocketConnection'
         'Get-SocketHostName'
         'Get-SocketServer'
+        'Protect-SocketConnection'
         'Receive-SocketData'
         'Resolve-SocketAddress'
         'Send-SocketData'

@@ -463,3 +463,363 @@ Describe 'Receive-SocketData' {
         }
     }
 }
+
+Describe 'Receive-SocketData on datagram sockets' {
+    BeforeEach {
+        $server = Start-SocketServer -Protocol Udp
+        $client = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
+        $socket = $server.DatagramSocket
+    }
+
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    Context 'one datagram per receive' {
+        It 'returns a SocketDatagram: data, length, text, both ends, when, and the socket it came in on' {
+            Send-SocketData -Connection $client -InputObject 'héllo'
+
+            $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+
+            $datagram | Should -BeOfType ([SockPS.Core.SocketDatagram])
+            , $datagram.Data | Should -BeOfType ([byte[]])
+            [System.Convert]::ToHexString($datagram.Data) | Should -Be '68C3A96C6C6F'
+            $datagram.Length | Should -Be 6
+            $datagram.Text | Should -BeExactly 'héllo'
+            $datagram.ToString() | Should -BeExactly 'héllo'
+            $datagram.RemoteEndPoint | Should -Be $client.LocalEndPoint
+            $datagram.LocalEndPoint | Should -Be $server.LocalEndPoint
+            $datagram.ReceivedAt | Should -BeOfType ([datetime])
+            $datagram.ReceivedAt | Should -BeLessOrEqual (Get-Date)
+            $datagram.Connection.InstanceId | Should -Be $socket.InstanceId
+            $socket.DatagramsReceived | Should -Be 1
+            $socket.BytesReceived | Should -Be 6
+        }
+
+        It 'never merges datagrams that have all arrived' {
+            Send-SocketData -Connection $client -InputObject 'first'
+            Send-SocketData -Connection $client -InputObject 'second'
+            Wait-TestCondition -Condition { $socket.DatagramsReceived -ge 2 } -Description 'two datagrams queued'
+            $socket.Available | Should -Be 11
+
+            (Receive-SocketData -Connection $server).Text | Should -BeExactly 'first'
+            $socket.Available | Should -Be 6
+            (Receive-SocketData -Connection $server).Text | Should -BeExactly 'second'
+            $socket.Available | Should -Be 0
+        }
+
+        It 'waits for a datagram that has not arrived yet' {
+            $sender = Start-SendWhenReceiving -Sender $client -Receiver $socket -Text 'late'
+
+            $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 30
+
+            Complete-Background $sender
+            $datagram.Text | Should -BeExactly 'late'
+        }
+
+        It 'returns only the Data with -AsByteArray' {
+            Send-SocketData -Connection $client -InputObject ([byte[]](0, 1, 254, 255))
+
+            $bytes = Receive-SocketData -Connection $server -AsByteArray -TimeoutSeconds 20
+
+            , $bytes | Should -BeOfType ([byte[]])
+            [System.Convert]::ToHexString($bytes) | Should -Be '0001FEFF'
+        }
+
+        It 'keeps a datagram of the largest UDP size whole' {
+            $data = New-TestRandomBytes -Count 65507 -Seed 21
+
+            Send-SocketData -Connection $client -InputObject $data
+
+            $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+            $datagram.Length | Should -Be 65507
+            Get-TestSha256 $datagram.Data | Should -Be (Get-TestSha256 $data)
+        }
+
+        It 'decodes Text with the encoding the socket had when the datagram arrived' {
+            $socket.Encoding = [System.Text.Encoding]::Unicode
+            Send-SocketData -Connection $client -InputObject 'hé' -Encoding unicode
+
+            $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+
+            $datagram.Length | Should -Be 4
+            $datagram.Text | Should -BeExactly 'hé'
+        }
+
+        It 'reads the client side too: replies arrive as datagrams from the server' {
+            Send-SocketData -Connection $server -InputObject 'to the client' -RemoteEndPoint $client.LocalEndPoint
+
+            $datagram = Receive-SocketData -Connection $client -TimeoutSeconds 20
+
+            $datagram.Text | Should -BeExactly 'to the client'
+            $datagram.RemoteEndPoint | Should -Be $server.LocalEndPoint
+            $datagram.Connection.InstanceId | Should -Be $client.InstanceId
+        }
+
+        It 'receives from several sockets in the order given, and by -Id and -Name' {
+            $other = Start-SocketServer -Protocol Udp
+            Send-SocketData -Connection $client -InputObject 'to first'
+            Send-SocketData -Connection $client -InputObject 'to second' -RemoteEndPoint "127.0.0.1:$($other.Port)"
+            Send-SocketData -Connection $client -InputObject 'by id'
+            Send-SocketData -Connection $client -InputObject 'by name' -RemoteEndPoint "127.0.0.1:$($other.Port)"
+
+            $texts = Receive-SocketData -Connection $server, $other -TimeoutSeconds 20 | ForEach-Object Text
+
+            $texts | Should -Be @('to first', 'to second')
+            (Receive-SocketData -Id $socket.Id -TimeoutSeconds 20).Text | Should -BeExactly 'by id'
+            (Receive-SocketData -Name $other.DatagramSocket.Name -TimeoutSeconds 20).Text | Should -BeExactly 'by name'
+        }
+
+        It 'takes a UDP server from the pipeline' {
+            Send-SocketData -Connection $client -InputObject 'piped server'
+
+            $datagram = $server | Receive-SocketData -TimeoutSeconds 20
+
+            $datagram.Text | Should -BeExactly 'piped server'
+        }
+
+        It 'takes the socket from the pipeline' {
+            Send-SocketData -Connection $client -InputObject 'piped socket'
+
+            ($socket | Receive-SocketData -TimeoutSeconds 20).Text | Should -BeExactly 'piped socket'
+        }
+
+        It 'shows ReceivedAt, RemoteEndPoint, Length and Text in a table, control characters as spaces' {
+            Send-SocketData -Connection $client -InputObject "two`tparts" -Line
+            $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+
+            $table = $datagram | Out-String -Width 200
+            $lines = $table -split "`r?`n" | Where-Object { $_.Trim() }
+
+            $lines[0] | Should -Match '^\s*ReceivedAt\s+RemoteEndPoint\s+Length\s+Text\s*$'
+            $lines[2] | Should -Match "^\d\d:\d\d:\d\d\.\d{3}\s+$([regex]::Escape($client.LocalEndPoint.ToString()))\s+10\s+two parts\s*$"
+        }
+    }
+
+    Context '-Continuous' {
+        It 'streams datagrams; Select-Object -First 3 stops cleanly and leaves the rest readable' {
+            1..5 | ForEach-Object { "datagram $_" } | Send-SocketData -Connection $client
+
+            $firstThree = Receive-SocketData -Connection $server -Continuous -TimeoutSeconds 20 | Select-Object -First 3
+
+            $firstThree | ForEach-Object Text | Should -Be @('datagram 1', 'datagram 2', 'datagram 3')
+            $socket.State | Should -Be 'Open'
+            (Receive-SocketData -Connection $server -TimeoutSeconds 20).Text | Should -BeExactly 'datagram 4'
+            (Receive-SocketData -Connection $server -TimeoutSeconds 20).Text | Should -BeExactly 'datagram 5'
+        }
+
+        It 'treats -TimeoutSeconds as an idle timeout: the datagrams so far, then ReceiveTimeout' {
+            'a', 'b' | Send-SocketData -Connection $client
+            Wait-TestCondition -Condition { $socket.DatagramsReceived -ge 2 } -Description 'two datagrams queued'
+
+            $datagrams = Receive-SocketData -Connection $server -Continuous -TimeoutSeconds 0.2 `
+                -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $datagrams | ForEach-Object Text | Should -Be @('a', 'b')
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'ReceiveTimeout,SockPS.Commands.ReceiveSocketDataCommand'
+        }
+
+        It 'streams byte arrays with -AsByteArray' {
+            [byte[]](1, 2) | Send-SocketData -Connection $client
+            , [byte[]](3) | Send-SocketData -Connection $client
+
+            $chunks = @(Receive-SocketData -Connection $server -Continuous -AsByteArray -TimeoutSeconds 20 | Select-Object -First 2)
+
+            $chunks.Count | Should -Be 2
+            [System.Convert]::ToHexString($chunks[0]) | Should -Be '0102'
+            [System.Convert]::ToHexString($chunks[1]) | Should -Be '03'
+        }
+    }
+
+    Context 'boundaries' {
+        It 'keeps the boundaries and contents of 1,000 datagrams of random sizes up to 8 KiB, in order' {
+            $random = [System.Random]::new(7)
+            $expected = [System.Collections.Generic.List[string]]::new()
+            $received = [System.Collections.Generic.List[string]]::new()
+            $describe = { param([byte[]] $Bytes) "$($Bytes.Length):$(Get-TestSha256 $Bytes)" }
+            $batch = 50
+            for ($first = 0; $first -lt 1000; $first += $batch) {
+                $datagrams = for ($i = $first; $i -lt $first + $batch; $i++) {
+                    $data = [byte[]]::new($random.Next(1, 8193))
+                    $random.NextBytes($data)
+                    $expected.Add((& $describe $data))
+                    , $data
+                }
+                # One pipeline per batch, one datagram per item. Before producing the next item
+                # the producer waits until the receive loop has taken the last one from the
+                # kernel: this test is about boundaries, not about drops.
+                $index = $first
+                $datagrams | ForEach-Object {
+                    Wait-TestCondition -Condition { $socket.DatagramsReceived -ge $index } -Description "datagram $index arriving"
+                    $index++
+                    , $_
+                } | Send-SocketData -Connection $client
+                Wait-TestCondition -Condition { $socket.DatagramsReceived -ge $first + $batch } -Description "datagram $($first + $batch) arriving"
+
+                Receive-SocketData -Connection $server -Continuous -TimeoutSeconds 20 | Select-Object -First $batch |
+                    ForEach-Object { $received.Add((& $describe $_.Data)) }
+            }
+
+            $socket.DroppedCount | Should -Be 0
+            $socket.DatagramsReceived | Should -Be 1000
+            $client.DatagramsSent | Should -Be 1000
+            $received.Count | Should -Be 1000
+            $received | Should -Be $expected
+        }
+    }
+
+    Context 'drops' {
+        It 'drops and counts datagrams nobody reads once its buffer is full, keeps the earliest, and makes room again' {
+            # 80 datagrams of 60,000 bytes (4.8 MB) are more than SockPS buffers unread.
+            $data = New-TestRandomBytes -Count 60000 -Seed 4
+            for ($i = 0; $i -lt 80; $i++) {
+                $data[0] = $i
+                Send-SocketData -Connection $client -InputObject $data
+                Wait-TestCondition -Condition { $socket.DatagramsReceived -gt $i } -Description "datagram $i taken from the kernel"
+            }
+
+            $dropped = $socket.DroppedCount
+            $kept = 80 - $dropped
+            $dropped | Should -BeGreaterThan 0
+            $socket.Available | Should -Be ($kept * 60000)
+            $firstBytes = Receive-SocketData -Connection $server -Continuous -AsByteArray -TimeoutSeconds 20 | Select-Object -First $kept |
+                ForEach-Object { $_[0] }
+            $firstBytes | Should -Be (0..($kept - 1))
+            $socket.Available | Should -Be 0
+
+            Send-SocketData -Connection $client -InputObject 'room again'
+            (Receive-SocketData -Connection $server -TimeoutSeconds 20).Text | Should -BeExactly 'room again'
+            $socket.DroppedCount | Should -Be $dropped
+        }
+    }
+
+    Context 'errors' {
+        It 'writes a non-terminating InvalidArgument error for <Framing>, and the datagram stays queued' -TestCases @(
+            @{ Framing = '-Line'; Parameters = @{ Line = $true } }
+            @{ Framing = '-Delimiter'; Parameters = @{ Delimiter = ';' } }
+            @{ Framing = '-ByteCount'; Parameters = @{ ByteCount = 3 } }
+            @{ Framing = '-ToEnd'; Parameters = @{ ToEnd = $true } }
+        ) {
+            Send-SocketData -Connection $client -InputObject 'a;b'
+            Wait-TestCondition -Condition { $socket.DatagramsReceived -ge 1 } -Description 'the datagram queued'
+
+            $output = Receive-SocketData -Connection $server @Parameters -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $output | Should -BeNullOrEmpty
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidArgument,SockPS.Commands.ReceiveSocketDataCommand'
+            $failures[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $failures[0].Exception.Message | Should -Match 'datagram socket'
+            $failures[0].TargetObject.InstanceId | Should -Be $socket.InstanceId
+            (Receive-SocketData -Connection $server).Text | Should -BeExactly 'a;b'
+        }
+
+        It 'goes on with a stream connection after the InvalidArgument of a datagram socket' {
+            $pair = New-TestConnectionPair
+            Send-SocketData -Connection $pair.Client -InputObject 'a line' -Line
+
+            $lines = Receive-SocketData -Connection $server, $pair.Accepted -Line -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $lines | Should -BeExactly 'a line'
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'InvalidArgument,SockPS.Commands.ReceiveSocketDataCommand'
+        }
+
+        It 'writes a non-terminating ReceiveTimeout error, and the socket stays usable' {
+            $err = { Receive-SocketData -Connection $server -TimeoutSeconds 0.2 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ReceiveTimeout,SockPS.Commands.ReceiveSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'OperationTimeout'
+            $err.Exception.Message | Should -Match '0\.2 seconds'
+            $socket.State | Should -Be 'Open'
+            Send-SocketData -Connection $client -InputObject 'after the timeout'
+            (Receive-SocketData -Connection $server -TimeoutSeconds 20).Text | Should -BeExactly 'after the timeout'
+        }
+
+        It 'reports a refused datagram (ICMP port unreachable) once, on the next receive, and the socket stays open' {
+            $gone = Start-SocketServer -Protocol Udp
+            $closedPort = $gone.Port
+            Stop-SocketServer -Server $gone
+            $lonely = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $closedPort
+            Send-SocketData -Connection $lonely -InputObject 'anyone?'
+
+            $err = { Receive-SocketData -Connection $lonely -TimeoutSeconds 20 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionRefused,SockPS.Commands.ReceiveSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'ConnectionError'
+            $err.Exception.Message | Should -Match "127\.0\.0\.1:$closedPort"
+            $err.Exception.Message | Should -Match 'still open'
+            $lonely.State | Should -Be 'Open'
+            { Receive-SocketData -Connection $lonely -TimeoutSeconds 0.2 -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ReceiveTimeout,SockPS.Commands.ReceiveSocketDataCommand'
+        }
+
+        It 'writes ConnectionClosed for the socket of a stopped server' {
+            Stop-SocketServer -Server $server
+
+            $err = { Receive-SocketData -Connection $socket -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionClosed,SockPS.Commands.ReceiveSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'InvalidOperation'
+        }
+
+        It 'refuses a TCP server as -Connection, pointing to Wait-SocketConnection' {
+            $tcp = Start-SocketServer
+
+            $err = { Receive-SocketData -Connection $tcp } |
+                Should -Throw -ErrorId 'ParameterArgumentTransformationError,SockPS.Commands.ReceiveSocketDataCommand' -PassThru
+
+            $err.Exception.Message | Should -Match 'Wait-SocketConnection'
+        }
+    }
+}
+
+Describe 'Receive-SocketData on Unix sockets' {
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    It 'reads lines and the end of the stream from a Unix stream socket' {
+        $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'lines.sock')
+        $client = Connect-Socket -Path $server.Path
+        $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+        Send-SocketData -Connection $client -InputObject 'one', 'two' -Line
+        Disconnect-Socket -Connection $client
+
+        Receive-SocketData -Connection $accepted -Line -Continuous | Should -Be @('one', 'two')
+        $accepted.State | Should -Be 'Closed'
+    }
+
+    It 'keeps Unix datagrams larger than UDP allows whole' {
+        $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'big.sock') -Protocol Udp -SocketOption @{ ReceiveBufferSize = 1MB }
+        $client = Connect-Socket -Path $server.Path -Protocol Udp -SocketOption @{ SendBufferSize = 1MB }
+        $data = New-TestRandomBytes -Count 100000 -Seed 8
+
+        Send-SocketData -Connection $client -InputObject $data
+
+        $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+        $datagram.Length | Should -Be 100000
+        Get-TestSha256 $datagram.Data | Should -Be (Get-TestSha256 $data)
+    }
+
+    It 'shows a datagram from an unnamed Unix socket with no RemoteEndPoint, as (unnamed) in the table' {
+        $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'unnamed.sock') -Protocol Udp
+        $anonymous = [System.Net.Sockets.Socket]::new('Unix', 'Dgram', 'Unspecified')
+        try {
+            $null = $anonymous.SendTo([System.Text.Encoding]::UTF8.GetBytes('anonymous'), [System.Net.Sockets.UnixDomainSocketEndPoint]::new($server.Path))
+        }
+        finally {
+            $anonymous.Dispose()
+        }
+
+        $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+
+        $datagram.Text | Should -BeExactly 'anonymous'
+        $datagram.RemoteEndPoint | Should -BeNullOrEmpty
+        ($datagram | Out-String -Width 200) | Should -Match '\(unnamed\)\s+9\s+anonymous'
+    }
+}

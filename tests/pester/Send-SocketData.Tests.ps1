@@ -304,3 +304,378 @@ Describe 'Send-SocketData' {
         }
     }
 }
+
+Describe 'Send-SocketData on datagram sockets' {
+    BeforeAll {
+        function Receive-Datagram([SockPS.Core.SocketConnection] $Socket) {
+            Receive-SocketData -Connection $Socket -TimeoutSeconds 20 -ErrorAction Stop
+        }
+
+        function Test-IPv6Loopback {
+            try {
+                $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
+                $listener.Start()
+                $listener.Stop()
+                $true
+            }
+            catch {
+                $false
+            }
+        }
+    }
+
+    BeforeEach {
+        $server = Start-SocketServer -Protocol Udp
+        $client = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
+    }
+
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    Context 'one datagram per item' {
+        It 'sends a string as one datagram in the connection''s encoding, and counts it' {
+            Send-SocketData -Connection $client -InputObject 'héllo €'
+
+            $datagram = Receive-Datagram $server
+            [System.Convert]::ToHexString($datagram.Data) | Should -Be '68C3A96C6C6F20E282AC'
+            $client.DatagramsSent | Should -Be 1
+            $client.BytesSent | Should -Be 10
+            $server.DatagramSocket.DatagramsReceived | Should -Be 1
+            $server.DatagramSocket.BytesReceived | Should -Be 10
+        }
+
+        It 'sends each pipeline item as a datagram of its own' {
+            'a', 'bb', 'ccc' | Send-SocketData -Connection $client
+
+            $client.DatagramsSent | Should -Be 3
+            (Receive-Datagram $server).Text | Should -BeExactly 'a'
+            (Receive-Datagram $server).Text | Should -BeExactly 'bb'
+            (Receive-Datagram $server).Text | Should -BeExactly 'ccc'
+        }
+
+        It 'sends an array given to -InputObject element by element' {
+            Send-SocketData -Connection $client -InputObject 'one', 'two'
+
+            (Receive-Datagram $server).Text | Should -BeExactly 'one'
+            (Receive-Datagram $server).Text | Should -BeExactly 'two'
+        }
+
+        It 'sends a byte array unrolled by the pipeline as one datagram' {
+            [byte[]]$bytes = 1..200
+
+            $bytes | Send-SocketData -Connection $client
+
+            $client.DatagramsSent | Should -Be 1
+            $datagram = Receive-Datagram $server
+            $datagram.Length | Should -Be 200
+            [System.Convert]::ToHexString($datagram.Data) | Should -Be ([System.Convert]::ToHexString($bytes))
+        }
+
+        It 'sends a byte array passed whole as one datagram' {
+            , [byte[]](0, 255, 0) | Send-SocketData -Connection $client
+
+            [System.Convert]::ToHexString((Receive-Datagram $server).Data) | Should -Be '00FF00'
+        }
+
+        It 'keeps a run of piped bytes and the text around it as separate datagrams, in order' {
+            @('<', [byte]0x41, [byte]0x42, '>') | Send-SocketData -Connection $client
+
+            $client.DatagramsSent | Should -Be 3
+            (Receive-Datagram $server).Text | Should -BeExactly '<'
+            (Receive-Datagram $server).Text | Should -BeExactly 'AB'
+            (Receive-Datagram $server).Text | Should -BeExactly '>'
+        }
+
+        It 'puts the NewLine of -Line inside the same datagram, for text and for bytes' {
+            Send-SocketData -Connection $client -InputObject 'l' -Line
+            [byte[]](1, 2, 3) | Send-SocketData -Connection $client -Line
+
+            $client.DatagramsSent | Should -Be 2
+            [System.Convert]::ToHexString((Receive-Datagram $server).Data) | Should -Be '6C0A'
+            [System.Convert]::ToHexString((Receive-Datagram $server).Data) | Should -Be '0102030A'
+        }
+
+        It 'sends an empty string as one empty datagram, and nothing for $null' {
+            Send-SocketData -Connection $client -InputObject $null
+            $client.DatagramsSent | Should -Be 0
+
+            Send-SocketData -Connection $client -InputObject ''
+
+            $client.DatagramsSent | Should -Be 1
+            $datagram = Receive-Datagram $server
+            $datagram.Length | Should -Be 0
+            $datagram.Text | Should -BeExactly ''
+        }
+
+        It 'streams: each datagram is sent before the next item is produced' {
+            $produce = {
+                'first'
+                Wait-TestCondition -Condition { $server.DatagramSocket.DatagramsReceived -ge 1 } -Description 'the first datagram arriving'
+                'second'
+            }
+
+            & $produce | Send-SocketData -Connection $client
+
+            (Receive-Datagram $server).Text | Should -BeExactly 'first'
+            (Receive-Datagram $server).Text | Should -BeExactly 'second'
+        }
+
+        It 'sends the Data of a SocketDatagram given as -InputObject' {
+            Send-SocketData -Connection $client -InputObject ([byte[]](9, 8, 7))
+            $received = Receive-Datagram $server
+            $other = Start-SocketServer -Protocol Udp
+            $forwarder = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $other.Port
+
+            Send-SocketData -Connection $forwarder -InputObject $received
+
+            [System.Convert]::ToHexString((Receive-Datagram $other).Data) | Should -Be '090807'
+        }
+
+        It 'takes a UDP socket from the pipeline' {
+            $client | Send-SocketData -InputObject 'piped socket'
+
+            (Receive-Datagram $server).Text | Should -BeExactly 'piped socket'
+        }
+
+        It 'finds a datagram socket by -Id and by -Name' {
+            $named = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port -Name 'udp-sender'
+
+            Send-SocketData -Id $client.Id -InputObject 'by id'
+            Send-SocketData -Name 'udp-*' -InputObject 'by name'
+
+            (Receive-Datagram $server).RemoteEndPoint | Should -Be $client.LocalEndPoint
+            (Receive-Datagram $server).RemoteEndPoint | Should -Be $named.LocalEndPoint
+        }
+    }
+
+    Context '-RemoteEndPoint (sendto)' {
+        It 'sends to <Form>' -TestCases @(
+            @{ Form = 'host:port text'; Make = { param($Port) "127.0.0.1:$Port" } }
+            @{ Form = 'a host name and port'; Make = { param($Port) "localhost:$Port" } }
+            @{ Form = 'an IPEndPoint'; Make = { param($Port) [System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, $Port) } }
+        ) {
+            $other = Start-SocketServer -Protocol Udp
+
+            Send-SocketData -Connection $server -InputObject 'sendto' -RemoteEndPoint (& $Make $other.Port)
+
+            $datagram = Receive-Datagram $other
+            $datagram.Text | Should -BeExactly 'sendto'
+            $datagram.RemoteEndPoint | Should -Be $server.LocalEndPoint
+            $server.DatagramSocket.DatagramsSent | Should -Be 1
+        }
+
+        It 'takes a service name as the port' {
+            # Nothing listens on discard (9); the datagram is sent all the same.
+            Send-SocketData -Connection $server -InputObject 'to discard' -RemoteEndPoint '127.0.0.1:discard' -ErrorAction Stop
+
+            $server.DatagramSocket.DatagramsSent | Should -Be 1
+        }
+
+        It 'sends every item to the same -RemoteEndPoint' {
+            $other = Start-SocketServer -Protocol Udp
+
+            'x', 'y' | Send-SocketData -Connection $server -RemoteEndPoint "127.0.0.1:$($other.Port)"
+
+            (Receive-Datagram $other).Text | Should -BeExactly 'x'
+            (Receive-Datagram $other).Text | Should -BeExactly 'y'
+        }
+
+        It 'sends to [::1]:port from an IPv6 socket' {
+            if (-not (Test-IPv6Loopback)) {
+                Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
+                return
+            }
+            $v6 = Start-SocketServer -Protocol Udp -AddressFamily InterNetworkV6
+            $v6Other = Start-SocketServer -Protocol Udp -AddressFamily InterNetworkV6
+
+            Send-SocketData -Connection $v6 -InputObject 'six' -RemoteEndPoint "[::1]:$($v6Other.Port)"
+
+            $datagram = Receive-Datagram $v6Other
+            $datagram.Text | Should -BeExactly 'six'
+            $datagram.RemoteEndPoint | Should -Be $v6.LocalEndPoint
+        }
+
+        It 'sends to a Unix socket path from a Unix datagram socket' {
+            $from = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'from.sock') -Protocol Udp
+            $to = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'to.sock') -Protocol Udp
+
+            Send-SocketData -Connection $from -InputObject 'between files' -RemoteEndPoint $to.Path
+
+            $datagram = Receive-Datagram $to
+            $datagram.Text | Should -BeExactly 'between files'
+            $datagram.RemoteEndPoint.ToString() | Should -Be $from.Path
+        }
+
+        It 'replies to the sender by piping the datagram: RemoteEndPoint and Connection bind by property name' {
+            $second = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
+            Send-SocketData -Connection $client -InputObject 'ping from one'
+            Send-SocketData -Connection $second -InputObject 'ping from two'
+
+            $fromOne = Receive-Datagram $server
+            $fromTwo = Receive-Datagram $server
+            $fromTwo | Send-SocketData -InputObject 'pong two'
+            $fromOne | Send-SocketData -InputObject 'pong one'
+
+            $toOne = Receive-Datagram $client
+            $toOne.Text | Should -BeExactly 'pong one'
+            $toOne.RemoteEndPoint | Should -Be $server.LocalEndPoint
+            (Receive-Datagram $second).Text | Should -BeExactly 'pong two'
+            $server.DatagramSocket.DatagramsSent | Should -Be 2
+        }
+
+        It 'is a UDP echo server: Receive-SocketData -Continuous | Select-Object -First 3 | Send-SocketData' {
+            [byte[]]$bytes = 0..199
+            Send-SocketData -Connection $client -InputObject 'one'
+            Send-SocketData -Connection $client -InputObject $bytes
+            $bytes | Send-SocketData -Connection $client
+
+            Receive-SocketData -Connection $server -Continuous -TimeoutSeconds 20 | Select-Object -First 3 | Send-SocketData
+
+            (Receive-Datagram $client).Text | Should -BeExactly 'one'
+            [System.Convert]::ToHexString((Receive-Datagram $client).Data) | Should -Be ([System.Convert]::ToHexString($bytes))
+            (Receive-Datagram $client).Length | Should -Be 200
+            $server.DatagramSocket.State | Should -Be 'Open'
+        }
+
+        It 'lets an explicit -RemoteEndPoint win over the piped datagram''s sender' {
+            $other = Start-SocketServer -Protocol Udp
+            Send-SocketData -Connection $client -InputObject 'ping'
+            $ping = Receive-Datagram $server
+
+            $ping | Send-SocketData -InputObject 'redirected' -RemoteEndPoint "127.0.0.1:$($other.Port)"
+
+            (Receive-Datagram $other).Text | Should -BeExactly 'redirected'
+            $client.Available | Should -Be 0
+        }
+    }
+
+    Context 'errors' {
+        It 'refuses a datagram larger than UDP carries over IPv4, before sending anything' {
+            $err = { Send-SocketData -Connection $client -InputObject ([byte[]]::new(65508)) -ErrorAction Stop } |
+                Should -Throw -ErrorId 'DatagramTooLarge,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $err.Exception.Message | Should -Match '65508 bytes'
+            $err.Exception.Message | Should -Match '65507'
+            $err.Exception.Message | Should -Match 'Nothing was sent'
+            $err.TargetObject.InstanceId | Should -Be $client.InstanceId
+            $client.DatagramsSent | Should -Be 0
+            $client.BytesSent | Should -Be 0
+
+            # The largest that fits goes, and is the first thing to arrive.
+            Send-SocketData -Connection $client -InputObject ([byte[]]::new(65507)) -ErrorAction Stop
+            (Receive-Datagram $server).Length | Should -Be 65507
+        }
+
+        It 'refuses more than 65527 bytes over IPv6' {
+            if (-not (Test-IPv6Loopback)) {
+                Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
+                return
+            }
+            $v6 = Start-SocketServer -Protocol Udp -Address '::1'
+            $v6Client = Connect-Socket -Protocol Udp -ComputerName '::1' -Port $v6.Port
+
+            { Send-SocketData -Connection $v6Client -InputObject ([byte[]]::new(65528)) -ErrorAction Stop } |
+                Should -Throw -ErrorId 'DatagramTooLarge,SockPS.Commands.SendSocketDataCommand'
+            Send-SocketData -Connection $v6Client -InputObject ([byte[]]::new(65508)) -ErrorAction Stop
+
+            (Receive-Datagram $v6).Length | Should -Be 65508
+        }
+
+        It 'writes a non-terminating InvalidArgument error for a socket with no peer and no -RemoteEndPoint' {
+            Send-SocketData -Connection $server, $client -InputObject 'nowhere' -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidArgument,SockPS.Commands.SendSocketDataCommand'
+            $failures[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $failures[0].Exception.Message | Should -Match '-RemoteEndPoint'
+            $server.DatagramSocket.DatagramsSent | Should -Be 0
+            (Receive-Datagram $server).Text | Should -BeExactly 'nowhere' -Because 'the client, given second, still sent'
+        }
+
+        It 'writes the same InvalidArgument error when a socket with no peer is piped in' {
+            $server.DatagramSocket | Send-SocketData -InputObject 'nowhere' -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidArgument,SockPS.Commands.SendSocketDataCommand'
+            $failures[0].Exception.Message | Should -Match '-RemoteEndPoint'
+        }
+
+        It 'says there is nobody to reply to for a datagram from an unnamed Unix socket' {
+            $unix = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'anonymous.sock') -Protocol Udp
+            $anonymous = [System.Net.Sockets.Socket]::new('Unix', 'Dgram', 'Unspecified')
+            try {
+                $null = $anonymous.SendTo([System.Text.Encoding]::UTF8.GetBytes('who am I'), [System.Net.Sockets.UnixDomainSocketEndPoint]::new($unix.Path))
+            }
+            finally {
+                $anonymous.Dispose()
+            }
+            $datagram = Receive-Datagram $unix
+            $datagram.RemoteEndPoint | Should -BeNullOrEmpty
+
+            $datagram | Send-SocketData -InputObject 'reply' -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidArgument,SockPS.Commands.SendSocketDataCommand'
+            $failures[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        }
+
+        It 'writes a non-terminating AccessDenied error for a broadcast address without -Broadcast' {
+            $err = { Send-SocketData -Connection $server -InputObject 'x' -RemoteEndPoint '127.255.255.255:9' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'AccessDenied,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'PermissionDenied'
+            $err.Exception.Message | Should -Match '127\.255\.255\.255:9'
+            $err.Exception.Message | Should -Match '-Broadcast'
+            $server.DatagramSocket.State | Should -Be 'Open'
+        }
+
+        It 'writes InvalidArgument for -RemoteEndPoint on a stream connection' {
+            $pair = New-TestConnectionPair
+
+            $err = { Send-SocketData -Connection $pair.Client -InputObject 'x' -RemoteEndPoint "127.0.0.1:$($server.Port)" -ErrorAction Stop } |
+                Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.Exception.Message | Should -Match 'stream socket'
+            $pair.Client.BytesSent | Should -Be 0
+        }
+
+        It 'writes InvalidArgument for an IPv6 -RemoteEndPoint on an IPv4 socket' {
+            $err = { Send-SocketData -Connection $server -InputObject 'x' -RemoteEndPoint "[::1]:$($server.Port)" -ErrorAction Stop } |
+                Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.Exception.Message | Should -Match 'IPv6'
+        }
+
+        It 'writes HostNotFound for a -RemoteEndPoint name that does not resolve' {
+            $err = { Send-SocketData -Connection $server -InputObject 'x' -RemoteEndPoint 'no-such-host.invalid:9' -ErrorAction Stop } |
+                Should -Throw -ErrorId 'HostNotFound,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err.Exception.Message | Should -Match 'no-such-host\.invalid'
+        }
+
+        It 'rejects -RemoteEndPoint <Text> while binding, saying <Says>' -TestCases @(
+            @{ Text = 'nonsense'; Says = 'has no port' }
+            @{ Text = '127.0.0.1:no-such-service'; Says = 'not a known udp service name' }
+        ) {
+            $err = { Send-SocketData -Connection $server -InputObject 'x' -RemoteEndPoint $Text } |
+                Should -Throw -ErrorId 'ParameterArgumentTransformationError,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.Exception.Message | Should -Match $Says
+            $server.DatagramSocket.DatagramsSent | Should -Be 0
+        }
+
+        It 'writes ConnectionClosed on the socket of a stopped server' {
+            $socket = $server.DatagramSocket
+            Stop-SocketServer -Server $server
+
+            $err = { Send-SocketData -Connection $socket -InputObject 'late' -RemoteEndPoint "127.0.0.1:$($client.LocalEndPoint.Port)" -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ConnectionClosed,SockPS.Commands.SendSocketDataCommand' -PassThru
+
+            $err.CategoryInfo.Category | Should -Be 'InvalidOperation'
+        }
+    }
+}

@@ -14,7 +14,9 @@
 
     Also: Wait-TestCondition (a bounded wait on a condition no event announces),
     New-TestConnectionPair (a SockPS server, a client and the accepted end; needs SockPS imported
-    by the caller), New-TestRandomBytes and Get-TestSha256 (for checksummed transfers).
+    by the caller), New-TestRandomBytes and Get-TestSha256 (for checksummed transfers),
+    New-TestStaleSocketFile and Test-TestSocketFile (Unix socket files), Set-TestHostLookup (a
+    host name with several addresses; needs SockPS imported).
 #>
 Set-StrictMode -Version Latest
 
@@ -604,6 +606,108 @@ function Get-TestSha256 {
     [System.Convert]::ToHexString([System.Security.Cryptography.SHA256]::HashData($Bytes))
 }
 
+function New-TestStaleSocketFile {
+    <#
+    .SYNOPSIS
+        Leaves a Unix socket file at -Path that nothing listens on, as a crashed server would,
+        and returns the path.
+    .DESCRIPTION
+        .NET deletes the file of a bound Unix socket when the socket is disposed. So the socket
+        is bound under another name, the file is renamed to -Path (a rename keeps it a socket
+        file), and only then is the socket disposed: .NET deletes the old name, which is gone.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param(
+        [Parameter(Mandatory)]
+        [string] $Path,
+
+        [ValidateSet('Stream', 'Dgram')]
+        [string] $SocketType = 'Stream'
+    )
+
+    $bound = "$Path.binding"
+    $socket = [System.Net.Sockets.Socket]::new('Unix', $SocketType, 'Unspecified')
+    try {
+        $socket.Bind([System.Net.Sockets.UnixDomainSocketEndPoint]::new($bound))
+        Move-Item -LiteralPath $bound -Destination $Path
+    }
+    finally {
+        $socket.Dispose()
+    }
+
+    if (-not (Test-TestSocketFile -Path $Path)) {
+        throw "New-TestStaleSocketFile: $Path is not a socket file after the rename."
+    }
+
+    $Path
+}
+
+function Test-TestSocketFile {
+    <#
+    .SYNOPSIS
+        True when -Path is a socket file (its Unix mode starts with 's'), false when it is
+        missing or anything else.
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param(
+        [Parameter(Mandatory)]
+        [string] $Path
+    )
+
+    $item = Get-Item -LiteralPath $Path -Force -ErrorAction SilentlyContinue
+    if ($null -eq $item) {
+        return $false
+    }
+
+    $mode = $item.PSObject.Properties['UnixMode']
+    [bool]($mode -and "$($mode.Value)".StartsWith('s'))
+}
+
+function Set-TestHostLookup {
+    <#
+    .SYNOPSIS
+        Makes SockPS answer every host name lookup (never an IP literal) with -Address, in that
+        order; -Reset gives the lookup back to the system resolver. Needs SockPS imported.
+    .DESCRIPTION
+        This machine's resolver knows no name with several addresses, and the tests need one.
+        SockPS's core has a seam for that: the internal static
+        SockPS.Core.SocketConnector.HostLookupOverride, set here by reflection. The answer is a
+        compiled constant, so the lookup may run on any thread, with no runspace. Reset it in
+        an AfterEach: it is process-wide.
+    #>
+    [CmdletBinding(DefaultParameterSetName = 'Address')]
+    param(
+        [Parameter(Mandatory, ParameterSetName = 'Address')]
+        [System.Net.IPAddress[]] $Address,
+
+        [Parameter(Mandatory, ParameterSetName = 'Reset')]
+        [switch] $Reset
+    )
+
+    $connector = 'SockPS.Core.SocketConnector' -as [type]
+    if (-not $connector) {
+        throw 'Set-TestHostLookup: import SockPS first.'
+    }
+    $property = $connector.GetProperty('HostLookupOverride', [System.Reflection.BindingFlags]'NonPublic, Static')
+    if (-not $property) {
+        throw 'Set-TestHostLookup: SockPS.Core.SocketConnector has no HostLookupOverride seam.'
+    }
+
+    $lookup = $null
+    if (-not $Reset) {
+        $taskType = [System.Threading.Tasks.Task[System.Net.IPAddress[]]]
+        $answer = [System.Threading.Tasks.Task]::FromResult[System.Net.IPAddress[]]($Address)
+        $name = [System.Linq.Expressions.Expression]::Parameter([string], 'name')
+        $body = [System.Linq.Expressions.Expression]::Constant($answer, $taskType)
+        $lookup = [System.Linq.Expressions.Expression]::Lambda([System.Func[string, System.Threading.Tasks.Task[System.Net.IPAddress[]]]],
+            $body, [System.Linq.Expressions.ParameterExpression[]]@($name)).Compile()
+    }
+
+    $property.SetValue($null, $lookup)
+}
+
 Export-ModuleMember -Function @(
     'Get-PwshCommand'
     'Start-TestProcess'
@@ -616,4 +720,7 @@ Export-ModuleMember -Function @(
     'New-TestConnectionPair'
     'New-TestRandomBytes'
     'Get-TestSha256'
+    'New-TestStaleSocketFile'
+    'Test-TestSocketFile'
+    'Set-TestHostLookup'
 )

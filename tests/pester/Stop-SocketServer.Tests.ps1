@@ -150,3 +150,118 @@ Describe 'Stop-SocketServer' {
         }
     }
 }
+
+Describe 'Stop-SocketServer: UDP and Unix domain sockets' {
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    Context 'UDP' {
+        It 'closes a UDP server''s socket, lists neither, and frees the port' {
+            $server = Start-SocketServer -Protocol Udp -Name 'udp-to-stop'
+            $socket = $server.DatagramSocket
+            $port = $server.Port
+
+            Stop-SocketServer -Server $server
+
+            $server.State | Should -Be 'Stopped'
+            $socket.State | Should -Be 'Disconnected'
+            Get-SocketServer | ForEach-Object InstanceId | Should -Not -Contain $server.InstanceId
+            Get-SocketConnection | ForEach-Object InstanceId | Should -Not -Contain $socket.InstanceId
+            (Start-SocketServer -Protocol Udp -Port $port).Port | Should -Be $port
+        }
+
+        It 'ends a receive waiting on the UDP server with ConnectionClosed' {
+            $server = Start-SocketServer -Protocol Udp
+            $socket = $server.DatagramSocket
+            $flag = [SockPS.Core.SocketConnection].GetProperty('ReceiveInProgress', [System.Reflection.BindingFlags]'NonPublic, Instance')
+            $flag | Should -Not -BeNullOrEmpty -Because 'SocketConnection.ReceiveInProgress tells a test that a receive is waiting'
+            $shell = [powershell]::Create()
+            $null = $shell.AddScript({
+                    param($ModulePath, $Socket)
+                    Import-Module $ModulePath
+                    Receive-SocketData -Connection $Socket -TimeoutSeconds 30
+                }).AddArgument($env:SOCKPS_MODULE_PATH).AddArgument($socket)
+            $handle = $shell.BeginInvoke()
+            try {
+                Wait-TestCondition -Condition { $flag.GetValue($socket) } -Description 'the background receive waiting'
+
+                Stop-SocketServer -Server $server
+
+                $handle.AsyncWaitHandle.WaitOne([timespan]::FromSeconds(30)) | Should -BeTrue
+                $output = $shell.EndInvoke($handle)
+                $output.Count | Should -Be 0
+                $shell.Streams.Error.Count | Should -Be 1
+                $shell.Streams.Error[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionClosed,*'
+            }
+            finally {
+                $shell.Dispose()
+            }
+        }
+
+        It 'stops UDP and TCP servers alike by -Name and from Get-SocketServer' {
+            $null = Start-SocketServer -Protocol Udp -Name 'mixed-udp'
+            $null = Start-SocketServer -Name 'mixed-tcp'
+            $other = Start-SocketServer -Protocol Udp
+
+            Stop-SocketServer -Name 'mixed-*'
+
+            Get-SocketServer | ForEach-Object InstanceId | Should -Be @($other.InstanceId)
+            Get-SocketServer | Stop-SocketServer
+            Get-SocketServer | Should -BeNullOrEmpty
+            Get-SocketConnection | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'Unix domain sockets' {
+        It 'removes the socket file of a Unix <Protocol> server' -TestCases @(
+            @{ Protocol = 'Tcp' }
+            @{ Protocol = 'Udp' }
+        ) {
+            $path = Join-Path -Path $TestDrive -ChildPath "stop-$Protocol.sock"
+            $server = Start-SocketServer -Path $path -Protocol $Protocol
+            Test-TestSocketFile -Path $path | Should -BeTrue
+
+            Stop-SocketServer -Server $server
+
+            $server.State | Should -Be 'Stopped'
+            Test-Path -LiteralPath $path | Should -BeFalse
+            $err = { Connect-Socket -Path $path -Protocol $Protocol -ErrorAction Stop } |
+                Should -Throw -ErrorId 'HostNotFound,SockPS.Commands.ConnectSocketCommand' -PassThru
+            $err.Exception.Message | Should -Match 'does not exist'
+        }
+
+        It 'leaves Unix connections already handed out open' {
+            $path = Join-Path -Path $TestDrive -ChildPath 'handed-out.sock'
+            $server = Start-SocketServer -Path $path
+            $client = Connect-Socket -Path $path
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+
+            Stop-SocketServer -Server $server
+
+            $accepted.State | Should -Be 'Open'
+            Send-SocketData -Connection $client -InputObject 'still here' -Line
+            Receive-SocketData -Connection $accepted -Line | Should -BeExactly 'still here'
+        }
+
+        It 'lets a new server take the path at once' {
+            $path = Join-Path -Path $TestDrive -ChildPath 'again.sock'
+            Stop-SocketServer -Server (Start-SocketServer -Path $path)
+
+            $again = Start-SocketServer -Path $path
+
+            $again.State | Should -Be 'Listening'
+        }
+
+        It 'keeps the file with -WhatIf' {
+            $path = Join-Path -Path $TestDrive -ChildPath 'what-if.sock'
+            $server = Start-SocketServer -Path $path
+
+            Stop-SocketServer -Server $server -WhatIf
+
+            $server.State | Should -Be 'Listening'
+            Test-TestSocketFile -Path $path | Should -BeTrue
+        }
+    }
+}

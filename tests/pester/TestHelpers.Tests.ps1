@@ -225,3 +225,48 @@ Describe 'New-TestRandomBytes and Get-TestSha256' {
         Get-TestSha256 ([byte[]]@()) | Should -Be 'E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855'
     }
 }
+
+Describe 'New-TestStaleSocketFile and Test-TestSocketFile' {
+    It 'leaves a socket file nothing listens on, and nothing else' {
+        $path = Join-Path -Path $TestDrive -ChildPath 'stale.sock'
+
+        New-TestStaleSocketFile -Path $path | Should -Be $path
+
+        Test-TestSocketFile -Path $path | Should -BeTrue
+        Test-Path -LiteralPath "$path.binding" | Should -BeFalse
+        $probe = [System.Net.Sockets.Socket]::new('Unix', 'Stream', 'Unspecified')
+        try {
+            { $probe.Connect([System.Net.Sockets.UnixDomainSocketEndPoint]::new($path)) } | Should -Throw
+        }
+        finally {
+            $probe.Dispose()
+        }
+    }
+
+    It 'tells a socket file from a regular file and a missing one' {
+        $regular = Join-Path -Path $TestDrive -ChildPath 'regular.txt'
+        Set-Content -LiteralPath $regular -Value 'text'
+
+        Test-TestSocketFile -Path $regular | Should -BeFalse
+        Test-TestSocketFile -Path (Join-Path -Path $TestDrive -ChildPath 'missing.sock') | Should -BeFalse
+    }
+}
+
+Describe 'Set-TestHostLookup' {
+    BeforeAll {
+        Import-Module $env:SOCKPS_MODULE_PATH -Force
+    }
+
+    AfterEach {
+        Set-TestHostLookup -Reset
+    }
+
+    It 'makes a name resolve to the addresses given, in order, until reset' {
+        Set-TestHostLookup -Address ([System.Net.IPAddress]::IPv6Loopback), ([System.Net.IPAddress]::Loopback)
+
+        Resolve-SocketAddress -ComputerName 'made-up.test' | ForEach-Object { $_.Address.ToString() } | Should -Be @('::1', '127.0.0.1')
+
+        Set-TestHostLookup -Reset
+        Resolve-SocketAddress -ComputerName 'made-up.test' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}

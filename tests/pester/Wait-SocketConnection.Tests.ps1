@@ -180,3 +180,77 @@ Describe 'Wait-SocketConnection' {
         }
     }
 }
+
+Describe 'Wait-SocketConnection: UDP and Unix domain sockets' {
+    AfterEach {
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    It 'writes a non-terminating InvalidArgument error for a <Kind> server, pointing to Receive-SocketData' -TestCases @(
+        @{ Kind = 'UDP'; Parameters = @{ Protocol = 'Udp' } }
+        @{ Kind = 'Unix datagram'; Parameters = @{ Protocol = 'Udp'; Path = 'dgram.sock' } }
+    ) {
+        $splat = $Parameters.Clone()
+        if ($splat.ContainsKey('Path')) {
+            $splat.Path = Join-Path -Path $TestDrive -ChildPath $splat.Path
+        }
+        $server = Start-SocketServer @splat
+
+        $err = { Wait-SocketConnection -Server $server -TimeoutSeconds 20 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.WaitSocketConnectionCommand' -PassThru
+
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match 'datagram server'
+        $err.Exception.Message | Should -Match 'Receive-SocketData'
+        $err.TargetObject.InstanceId | Should -Be $server.InstanceId
+        $server.State | Should -Be 'Listening'
+    }
+
+    It 'goes on with the next server after a UDP one' {
+        $udp = Start-SocketServer -Protocol Udp
+        $tcp = Start-SocketServer
+        $client = Connect-Socket -ComputerName 127.0.0.1 -Port $tcp.Port
+
+        $accepted = Wait-SocketConnection -Server $udp, $tcp -TimeoutSeconds 20 -ErrorAction SilentlyContinue -ErrorVariable failures
+
+        $failures.Count | Should -Be 1
+        $failures[0].FullyQualifiedErrorId | Should -Be 'InvalidArgument,SockPS.Commands.WaitSocketConnectionCommand'
+        $accepted.RemoteEndPoint | Should -Be $client.LocalEndPoint
+    }
+
+    It 'throws InvalidArgument from Accept() on a UDP server' {
+        $udp = Start-SocketServer -Protocol Udp
+
+        $err = { $udp.Accept([timespan]::FromSeconds(1)) } | Should -Throw -PassThru
+
+        $err.Exception.InnerException | Should -BeOfType ([SockPS.Core.SocketOperationException])
+        $err.Exception.InnerException.Kind | Should -Be 'InvalidArgument'
+    }
+
+    It 'hands out the connections of a Unix stream server in order, by -Server, -Id and -Name' {
+        $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'accept.sock') -Name 'unix-waiting'
+        $clients = 1..3 | ForEach-Object { Connect-Socket -Path $server.Path -Name "unix-client-$_" }
+        Wait-TestCondition -Condition { $server.PendingCount -eq 3 } -Description 'three Unix connections queued'
+        $clients | ForEach-Object { Send-SocketData -Connection $_ -InputObject $_.Name -Line }
+
+        $accepted = @(
+            Wait-SocketConnection -Server $server -TimeoutSeconds 20
+            Wait-SocketConnection -Id $server.Id -TimeoutSeconds 20
+            Wait-SocketConnection -Name 'unix-*' -TimeoutSeconds 20
+        )
+
+        $accepted | ForEach-Object Transport | Should -Be @('Unix', 'Unix', 'Unix')
+        $accepted | ForEach-Object { $_.Server.InstanceId } | Should -Be (@($server.InstanceId) * 3)
+        $accepted | ForEach-Object { Receive-SocketData -Connection $_ -Line -TimeoutSeconds 20 } |
+            Should -Be @('unix-client-1', 'unix-client-2', 'unix-client-3')
+    }
+
+    It 'writes AcceptTimeout for a Unix stream server nobody connects to' {
+        $server = Start-SocketServer -Path (Join-Path -Path $TestDrive -ChildPath 'lonely.sock')
+
+        { Wait-SocketConnection -Server $server -TimeoutSeconds 0.2 -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AcceptTimeout,SockPS.Commands.WaitSocketConnectionCommand'
+        $server.State | Should -Be 'Listening'
+    }
+}

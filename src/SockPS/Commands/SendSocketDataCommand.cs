@@ -42,7 +42,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     /// received SocketDatagram replies to its sender.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [EndPointArgumentTransformation]
-    [ValidateNotNull]
+    [AllowNull]
     public EndPoint? RemoteEndPoint { get; set; }
 
     /// <summary>Send the contents of files, streamed in 1 MiB blocks (wildcards allowed). Shows

@@ -83,6 +83,7 @@ public abstract class ConnectionCmdlet : SockPSCmdlet
     /// Get-SocketConnection; a UDP server stands for its socket. Bound by property name too, so a
     /// piped SocketDatagram names the socket it arrived on.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConnectionSet)]
+    [ConnectionArgumentTransformation]
     [ValidateNotNullOrEmpty]
     public SocketConnection[] Connection { get; set; } = null!;
 

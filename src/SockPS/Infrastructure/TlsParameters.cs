@@ -62,6 +62,7 @@ internal static class TlsParameters
 
         X509Certificate2 serverCertificate = certificate
             ?? TlsCertificates.LoadWithKey(Resolve(cmdlet, certificatePath!), password, keyPath is null ? null : Resolve(cmdlet, keyPath));
+        TlsCertificates.RequirePrivateKey(serverCertificate, "server");
         TlsServerOptions options = new(serverCertificate)
         {
             RequireClientCertificate = requireClientCertificate,

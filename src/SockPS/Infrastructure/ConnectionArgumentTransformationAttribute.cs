@@ -1,0 +1,48 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Management.Automation;
+using SockPS.Core;
+
+namespace SockPS.Commands;
+
+/// <summary>
+/// Lets a UDP (or Unix datagram) server stand for its socket wherever -Connection is expected,
+/// from the command line and from the pipeline. The transformation runs before PowerShell tries
+/// to bind the server's Id and Name by property name, which would otherwise make the parameter
+/// set ambiguous.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+public sealed class ConnectionArgumentTransformationAttribute : ArgumentTransformationAttribute
+{
+    /// <inheritdoc/>
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
+    {
+        object value = inputData is PSObject pso ? pso.BaseObject : inputData;
+        switch (value)
+        {
+            case SocketServer server:
+                return new[] { (SocketConnection)server };
+            case IEnumerable items when value is not SocketConnection[] and not string:
+                List<object> converted = new();
+                bool changed = false;
+                foreach (object? item in items)
+                {
+                    object? element = item is PSObject p ? p.BaseObject : item;
+                    if (element is SocketServer s)
+                    {
+                        converted.Add((SocketConnection)s);
+                        changed = true;
+                    }
+                    else
+                    {
+                        converted.Add(item!);
+                    }
+                }
+
+                return changed ? converted.ToArray() : inputData;
+            default:
+                return inputData;
+        }
+    }
+}
