@@ -109,7 +109,7 @@ public sealed partial class SocketConnection
             {
                 ThrowIfDisconnected();
                 throw new SocketOperationException(SocketFailureKind.EndOfStream,
-                    $"The remote host {_peerText} closed the connection after {progress.Bytes} of the {count} bytes asked for; {path} holds what arrived.", _peerText);
+                    $"The remote host {PeerText} closed the connection after {progress.Bytes} of the {count} bytes asked for; {path} holds what arrived.", PeerText);
             }
 
             ThrowIfEndedByFailure(bufferWasEmpty: true);
@@ -117,8 +117,8 @@ public sealed partial class SocketConnection
         catch (OperationCanceledException) when (timeout.TimedOut)
         {
             throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
-                $"No data arrived from {_peerText} for {EndPointText.Seconds(idleTimeout)}; {path} holds the {progress.Bytes} bytes that did. " +
-                "The connection is still open; raise -TimeoutSeconds (0 waits forever) for slow senders.", _peerText);
+                $"No data arrived from {PeerText} for {EndPointText.Seconds(idleTimeout)}; {path} holds the {progress.Bytes} bytes that did. " +
+                "The connection is still open; raise -TimeoutSeconds (0 waits forever) for slow senders.", PeerText);
         }
         finally
         {
@@ -201,7 +201,7 @@ public sealed partial class SocketConnection
                 catch (Exception ex) when (ex is IOException or SocketException)
                 {
                     EndStream(ex);
-                    throw SocketErrors.TransferFailed(ex, _peerText, "receive");
+                    throw SocketErrors.TransferFailed(ex, PeerText, "receive");
                 }
 
                 if (read == 0)

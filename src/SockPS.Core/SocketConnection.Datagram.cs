@@ -70,12 +70,12 @@ public sealed partial class SocketConnection
                 // ICMP port unreachable for an earlier send: the socket still works. Report it
                 // once, on the next receive, as recv() does.
                 queue.TryWrite(new SocketOperationException(SocketFailureKind.ConnectionRefused,
-                    $"A datagram sent to {_peerText} was refused: nothing is listening on that port. The socket is still open.", _peerText, ex));
+                    $"A datagram sent to {PeerText} was refused: nothing is listening on that port. The socket is still open.", PeerText, ex));
                 continue;
             }
             catch (Exception ex)
             {
-                queue.TryWrite(SocketErrors.TransferFailed(ex, _peerText, "receive"));
+                queue.TryWrite(SocketErrors.TransferFailed(ex, PeerText, "receive"));
                 SetPeerClosed("Receiving failed: " + ex.Message);
                 break;
             }
@@ -174,7 +174,7 @@ public sealed partial class SocketConnection
         if (!IsDatagram)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is a stream socket; ReceiveFrom is for datagram sockets. Use ReceiveAvailable or Receive.", _peerText);
+                $"{Describe()} is a stream socket; ReceiveFrom is for datagram sockets. Use ReceiveAvailable or Receive.", PeerText);
         }
 
         return Complete(ReceiveDatagramAsync(ReceiveTimeout, CancellationToken.None));
@@ -204,7 +204,7 @@ public sealed partial class SocketConnection
         if (!IsDatagram)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is a stream socket with one peer; -RemoteEndPoint (sendto) is for UDP and Unix datagram sockets.", _peerText);
+                $"{Describe()} is a stream socket with one peer; -RemoteEndPoint (sendto) is for UDP and Unix datagram sockets.", PeerText);
         }
 
         EndPoint? target = remote is null ? null : EndPoints.Resolve(remote, _socket);
@@ -214,13 +214,13 @@ public sealed partial class SocketConnection
             target = null;
         }
 
-        string where = target is null ? _peerText : EndPointText.Format(target);
+        string where = target is null ? PeerText : EndPointText.Format(target);
         if (target is null && RemoteEndPoint is null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
                 $"{Describe()} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received. " +
                 "A datagram from an unnamed Unix socket (a sender that never bound a path) has no address to reply to.",
-                _peerText);
+                PeerText);
         }
 
         int limit = AddressFamily switch

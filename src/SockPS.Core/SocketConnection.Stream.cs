@@ -54,10 +54,27 @@ public sealed partial class SocketConnection
 
     private Pipe Pipe => _pipe ?? throw StreamOnly();
 
+    /// <summary>The text state, made on first use. Receives run one at a time (the read lock),
+    /// so the first one makes it; a concurrent Encoding change wins.</summary>
+    private TextCodec Codec
+    {
+        get
+        {
+            TextCodec? codec = Volatile.Read(ref _codec);
+            if (codec is null)
+            {
+                Interlocked.CompareExchange(ref _codec, new TextCodec(Volatile.Read(ref _encoding)), null);
+                codec = Volatile.Read(ref _codec)!;
+            }
+
+            return codec;
+        }
+    }
+
     private SocketOperationException StreamOnly() =>
         new(SocketFailureKind.InvalidArgument,
             $"{Describe()} is a datagram socket: every receive returns one whole datagram, so -Line, -Delimiter, -ByteCount and -ToEnd do not apply.",
-            _peerText);
+            PeerText);
 
     private void StartStreamReceiving()
     {
@@ -125,14 +142,14 @@ public sealed partial class SocketConnection
                     break;
                 }
 
+                // Counted before the flush, so Available (received minus consumed) never goes
+                // below zero when a reader takes the bytes at once.
+                Interlocked.Add(ref _bytesReceived, read);
                 writer.Advance(read);
                 // No token: once bytes are read they must reach the reader. A cancelled flush
                 // (a pause for TLS or a bulk read) would leave them unflushed, invisible to the
                 // code that takes over the socket. With no pause threshold it never waits.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
-
-                // Counted once readable, so whoever sees BytesReceived grow can receive the bytes.
-                Interlocked.Add(ref _bytesReceived, read);
                 if (flushed.IsCompleted)
                 {
                     break;
@@ -289,7 +306,7 @@ public sealed partial class SocketConnection
     internal async Task<string> ReceiveToEndTextAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)
     {
         StringBuilder text = new();
-        TextCodec codec = Volatile.Read(ref _codec);
+        TextCodec codec = Codec;
         try
         {
             await ReceiveToEndAsync(chunk => text.Append(codec.Decode(chunk, flush: false)), idleTimeout, cancellationToken).ConfigureAwait(false);
@@ -333,10 +350,10 @@ public sealed partial class SocketConnection
         {
             case ReceiveMode.Count when request.Count <= 0:
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    $"The byte count must be 1 or more; {request.Count} was given.", _peerText);
+                    $"The byte count must be 1 or more; {request.Count} was given.", PeerText);
             case ReceiveMode.Delimiter when string.IsNullOrEmpty(request.Delimiter):
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "The delimiter is empty. Give at least one character, or use -Line.", _peerText);
+                    "The delimiter is empty. Give at least one character, or use -Line.", PeerText);
         }
     }
 
@@ -349,11 +366,11 @@ public sealed partial class SocketConnection
     private bool TryTakeFrame(in ReadResult result, in ReceiveRequest request, ref long searched, out object? value)
     {
         ReadOnlySequence<byte> buffer = result.Buffer;
-        TextCodec codec = Volatile.Read(ref _codec);
+        TextCodec codec = Codec;
         if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
         {
             Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
-            throw SocketErrors.Closed(_peerText);
+            throw SocketErrors.Closed(PeerText);
         }
 
         switch (request.Mode)
@@ -430,8 +447,8 @@ public sealed partial class SocketConnection
                     {
                         Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
                         throw new SocketOperationException(SocketFailureKind.FrameTooLong,
-                            $"No {(request.Mode == ReceiveMode.Line ? "line end" : "delimiter")} arrived from {_peerText} in the first {MaxFrameLength / (1024 * 1024)} MiB. " +
-                            "The data stays buffered; read it with -ByteCount, -ToEnd or without a framing parameter.", _peerText);
+                            $"No {(request.Mode == ReceiveMode.Line ? "line end" : "delimiter")} arrived from {PeerText} in the first {MaxFrameLength / (1024 * 1024)} MiB. " +
+                            "The data stays buffered; read it with -ByteCount, -ToEnd or without a framing parameter.", PeerText);
                     }
 
                     SetDemand(buffer.Length + ReceiveBlockSize);
@@ -458,8 +475,8 @@ public sealed partial class SocketConnection
         {
             Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
             throw new SocketOperationException(SocketFailureKind.EndOfStream,
-                $"The remote host {_peerText} closed the connection after {buffer.Length} of the {request.Count} bytes asked for. " +
-                "The bytes stay buffered; read them without -ByteCount.", _peerText);
+                $"The remote host {PeerText} closed the connection after {buffer.Length} of the {request.Count} bytes asked for. " +
+                "The bytes stay buffered; read them without -ByteCount.", PeerText);
         }
 
         if (request.AsText)
@@ -492,7 +509,7 @@ public sealed partial class SocketConnection
     {
         if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
         {
-            throw SocketErrors.Closed(_peerText);
+            throw SocketErrors.Closed(PeerText);
         }
 
         // Report a reset once, after everything received before it has been read; later
@@ -518,8 +535,8 @@ public sealed partial class SocketConnection
         new(SocketFailureKind.ReceiveTimeout,
             (RemoteEndPoint is null
                 ? $"No datagram arrived on {Transport.ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open; "
-                : $"No data arrived from {_peerText} within {EndPointText.Seconds(timeout)}. The connection is still open; ") +
-            "try again, or raise -TimeoutSeconds (0 waits forever).", _peerText);
+                : $"No data arrived from {PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open; ") +
+            "try again, or raise -TimeoutSeconds (0 waits forever).", PeerText);
 
     // ------------------------------------------------------------------ back-pressure
 

@@ -33,11 +33,11 @@ public sealed partial class SocketConnection
 
     /// <summary>Upgrades a plain connection to TLS in place, as the client side (STARTTLS).</summary>
     internal Task UpgradeAsClientAsync(TlsClientOptions options, string host, TimeSpan timeout, CancellationToken cancellationToken) =>
-        UpgradeAsync(inner => TlsHandshake.AuthenticateAsClientAsync(inner, options, host, _peerText, timeout, cancellationToken), cancellationToken);
+        UpgradeAsync(inner => TlsHandshake.AuthenticateAsClientAsync(inner, options, host, PeerText, timeout, cancellationToken), cancellationToken);
 
     /// <summary>Upgrades a plain connection to TLS in place, as the server side.</summary>
     internal Task UpgradeAsServerAsync(TlsServerOptions options, CancellationToken cancellationToken) =>
-        UpgradeAsync(inner => TlsHandshake.AuthenticateAsServerAsync(inner, options, _peerText, cancellationToken), cancellationToken);
+        UpgradeAsync(inner => TlsHandshake.AuthenticateAsServerAsync(inner, options, PeerText, cancellationToken), cancellationToken);
 
     /// <summary>
     /// Stops the receive loop, takes the bytes it had read but nobody had received, and runs the
@@ -51,12 +51,12 @@ public sealed partial class SocketConnection
         if (IsDatagram)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is a datagram socket; TLS runs over stream sockets (TCP or Unix stream).", _peerText);
+                $"{Describe()} is a datagram socket; TLS runs over stream sockets (TCP or Unix stream).", PeerText);
         }
 
         if (IsTls)
         {
-            throw new SocketOperationException(SocketFailureKind.InvalidArgument, $"{Describe()} already uses TLS.", _peerText);
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, $"{Describe()} already uses TLS.", PeerText);
         }
 
         await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -68,7 +68,7 @@ public sealed partial class SocketConnection
             if (State != SocketState.Open)
             {
                 throw new SocketOperationException(SocketFailureKind.Closed,
-                    $"{Describe()} is {State}; only an open connection can switch to TLS.", _peerText);
+                    $"{Describe()} is {State}; only an open connection can switch to TLS.", PeerText);
             }
 
             await PauseStreamReceivingAsync().ConfigureAwait(false);

@@ -31,10 +31,12 @@ public sealed partial class SocketConnection : IDisposable
     private readonly Socket _socket;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly CancellationTokenSource _receiveLoopCts = new();
-    private readonly string _peerText;
+    private string? _peerText;
     private readonly string? _ownedSocketPath;
 
-    private TextCodec _codec;
+    // Made on first use, like the peer text: an idle connection that never handles text needs neither.
+    private TextCodec? _codec;
+    private Encoding _encoding;
     private string _newLine;
 
     private long _bytesSent;
@@ -80,30 +82,27 @@ public sealed partial class SocketConnection : IDisposable
                 pauseWriterThreshold: 0,
                 resumeWriterThreshold: 0,
                 minimumSegmentSize: 4096,
-                readerScheduler: PipeScheduler.Inline,
-                writerScheduler: PipeScheduler.Inline,
                 useSynchronizationContext: false));
         }
 
         Id = SocketRegistry.NextConnectionId();
         InstanceId = Guid.NewGuid();
-        Name = string.IsNullOrEmpty(options.Name) ? "Connection" + Id : options.Name!;
+        _name = string.IsNullOrEmpty(options.Name) ? null : options.Name;
         Server = server;
         Protocol = IsDatagram ? SocketProtocol.Udp : SocketProtocol.Tcp;
         AddressFamily = socket.AddressFamily;
-        LocalEndPoint = socket.LocalEndPoint;
         RemoteEndPoint = SafeRemoteEndPoint(socket);
         ConnectedAt = DateTime.Now;
-        // Messages name the peer, or for a socket with no one peer, its own address.
-        _peerText = EndPointText.Format(RemoteEndPoint ?? LocalEndPoint);
         _receiveTimeoutSeconds = options.ReceiveTimeout.TotalSeconds;
         _newLine = options.NewLine;
-        _codec = new TextCodec(options.Encoding);
+        _encoding = options.Encoding;
 
+        // Only what was asked for: every setsockopt is a system call, and accepting thousands
+        // of connections pays each one thousands of times.
         bool ip = socket.AddressFamily is AddressFamily.InterNetwork or AddressFamily.InterNetworkV6;
-        if (ip && !IsDatagram)
+        if (ip && !IsDatagram && options.NoDelay)
         {
-            socket.NoDelay = options.NoDelay;
+            socket.NoDelay = true;
         }
 
         if (options.KeepAlive && !IsDatagram)
@@ -131,8 +130,10 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>A globally unique identifier.</summary>
     public Guid InstanceId { get; }
 
+    private string? _name;
+
     /// <summary>The name given with -Name, or ConnectionN.</summary>
-    public string Name { get; }
+    public string Name => _name ??= "Connection" + Id;
 
     /// <summary>Tcp for stream sockets (Unix stream sockets included), Udp for datagram sockets.</summary>
     public SocketProtocol Protocol { get; }
@@ -143,8 +144,29 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>True for datagram sockets (UDP, Unix datagram): receives return SocketDatagram objects.</summary>
     public bool IsDatagram { get; }
 
-    /// <summary>This side's address and port.</summary>
-    public EndPoint? LocalEndPoint { get; }
+    private EndPoint? _localEndPoint;
+
+    /// <summary>This side's address and port. Looked up on first use (getsockname is a system
+    /// call) and kept, so it still shows after the socket is closed.</summary>
+    public EndPoint? LocalEndPoint
+    {
+        get
+        {
+            if (_localEndPoint is null)
+            {
+                try
+                {
+                    _localEndPoint = _socket.LocalEndPoint;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Closed before anyone asked; Close() normally records it first.
+                }
+            }
+
+            return _localEndPoint;
+        }
+    }
 
     /// <summary>The peer's address and port; null for a datagram socket not connected to one peer.</summary>
     public EndPoint? RemoteEndPoint { get; }
@@ -174,8 +196,13 @@ public sealed partial class SocketConnection : IDisposable
     /// a new decoder (a receive already waiting finishes with the old one), so set it between messages.</summary>
     public Encoding Encoding
     {
-        get => Volatile.Read(ref _codec).Encoding;
-        set => Volatile.Write(ref _codec, new TextCodec(value ?? throw new ArgumentNullException(nameof(value))));
+        get => Volatile.Read(ref _encoding);
+        set
+        {
+            Encoding encoding = value ?? throw new ArgumentNullException(nameof(value));
+            Volatile.Write(ref _encoding, encoding);
+            Volatile.Write(ref _codec, new TextCodec(encoding));
+        }
     }
 
     /// <summary>What Send-SocketData -Line and <see cref="SendLine"/> append. Receiving lines
@@ -197,7 +224,9 @@ public sealed partial class SocketConnection : IDisposable
 
     internal TimeSpan ReceiveTimeout => TimeSpan.FromSeconds(_receiveTimeoutSeconds);
 
-    internal string PeerText => _peerText;
+    /// <summary>How messages name the peer, or for a socket with no one peer, its own address.
+    /// Made on first use: formatting endpoints for every accepted connection would slow accepting.</summary>
+    internal string PeerText => _peerText ??= EndPointText.Format(RemoteEndPoint ?? LocalEndPoint);
 
     // ------------------------------------------------------------------ lifecycle
 
@@ -228,7 +257,7 @@ public sealed partial class SocketConnection : IDisposable
         }
         else
         {
-            SocketOperationException error = SocketErrors.TransferFailed(failure, _peerText, "receive");
+            SocketOperationException error = SocketErrors.TransferFailed(failure, PeerText, "receive");
             if (error.Kind == SocketFailureKind.Closed)
             {
                 // Our own socket was disposed underneath the loop; Close() records the reason.
@@ -270,6 +299,7 @@ public sealed partial class SocketConnection : IDisposable
 
         Interlocked.CompareExchange(ref _closeReason, reason, null);
         Volatile.Write(ref _state, (int)SocketState.Disconnected);
+        _ = LocalEndPoint; // keep it for display after the socket is gone
         // TLS peers expect close_notify; without it some (OpenSSL) report a truncated stream.
         SendCloseNotify();
         try
@@ -308,7 +338,7 @@ public sealed partial class SocketConnection : IDisposable
             // A connected datagram socket can stop sending (shutdown(SHUT_WR)); one with no
             // peer has nothing to half-close.
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is a datagram socket with no one peer: there is nothing to half-close. Close it with Disconnect-Socket without -Shutdown.", _peerText);
+                $"{Describe()} is a datagram socket with no one peer: there is nothing to half-close. Close it with Disconnect-Socket without -Shutdown.", PeerText);
         }
 
         _sendLock.Wait();
@@ -320,7 +350,7 @@ public sealed partial class SocketConnection : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            throw SocketErrors.TransferFailed(ex, _peerText, "shutdown");
+            throw SocketErrors.TransferFailed(ex, PeerText, "shutdown");
         }
         finally
         {
@@ -332,7 +362,7 @@ public sealed partial class SocketConnection : IDisposable
     {
         if (Volatile.Read(ref _state) == (int)SocketState.Disconnected)
         {
-            throw SocketErrors.Closed(_peerText);
+            throw SocketErrors.Closed(PeerText);
         }
     }
 
@@ -355,7 +385,7 @@ public sealed partial class SocketConnection : IDisposable
         }
 
         string newLine = appendNewLine ? _newLine : string.Empty;
-        encoding ??= Volatile.Read(ref _codec).Encoding;
+        encoding ??= Volatile.Read(ref _encoding);
         int max = encoding.GetMaxByteCount(text.Length + newLine.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(max, 1));
         bool handedOff = false;
@@ -432,13 +462,13 @@ public sealed partial class SocketConnection : IDisposable
         int state = Volatile.Read(ref _state);
         if (state == (int)SocketState.Disconnected)
         {
-            throw SocketErrors.Closed(_peerText);
+            throw SocketErrors.Closed(PeerText);
         }
 
         if (state == (int)SocketState.SendShutdown)
         {
             throw new SocketOperationException(SocketFailureKind.Closed,
-                $"Sending on the connection to {_peerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", _peerText);
+                $"Sending on the connection to {PeerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", PeerText);
         }
 
         if (IsDatagram)
@@ -472,7 +502,7 @@ public sealed partial class SocketConnection : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw SocketErrors.TransferFailed(ex, _peerText, "send");
+            throw SocketErrors.TransferFailed(ex, PeerText, "send");
         }
         finally
         {
@@ -498,7 +528,7 @@ public sealed partial class SocketConnection : IDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _sendLock.Release();
-            throw SocketErrors.TransferFailed(ex, _peerText, "send");
+            throw SocketErrors.TransferFailed(ex, PeerText, "send");
         }
 
         await FinishSendAsync(write, count).ConfigureAwait(false);
@@ -513,7 +543,7 @@ public sealed partial class SocketConnection : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            throw SocketErrors.TransferFailed(ex, _peerText, "send");
+            throw SocketErrors.TransferFailed(ex, PeerText, "send");
         }
         finally
         {
@@ -567,7 +597,7 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>"tcp 127.0.0.1:50000 -> 127.0.0.1:80 (Open)", "udp 0.0.0.0:514 (Open)".</summary>
     public override string ToString() => RemoteEndPoint is null
         ? $"{Transport} {EndPointText.Format(LocalEndPoint)} ({State})"
-        : $"{Transport} {EndPointText.Format(LocalEndPoint)} -> {_peerText} ({State})";
+        : $"{Transport} {EndPointText.Format(LocalEndPoint)} -> {PeerText} ({State})";
 
     /// <summary>What the table view shows: Tcp, Tls, Udp, Unix, Unix+Tls or Unix-Dgram.</summary>
     public string Transport => AddressFamily == AddressFamily.Unix
@@ -577,7 +607,7 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>"The connection to 127.0.0.1:80", "The socket udp 0.0.0.0:514" for messages.</summary>
     private string Describe() => RemoteEndPoint is null
         ? $"The socket {Transport.ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)}"
-        : $"The connection to {_peerText}";
+        : $"The connection to {PeerText}";
 
     /// <summary>A timeout linked with a caller's token, where the caller can tell the two apart.</summary>
     private sealed class TimeoutScope : IDisposable
