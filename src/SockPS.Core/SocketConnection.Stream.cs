@@ -101,14 +101,14 @@ public sealed partial class SocketConnection
                     break;
                 }
 
+                // Counted before the flush, so Available (received minus consumed) never goes
+                // below zero when a reader takes the bytes at once.
+                Interlocked.Add(ref _bytesReceived, read);
                 writer.Advance(read);
                 // No token: once bytes are read they must reach the reader. A cancelled flush
                 // (a pause for TLS or a bulk read) would leave them unflushed, invisible to the
                 // code that takes over the socket. With no pause threshold it never waits.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
-
-                // Counted once readable, so whoever sees BytesReceived grow can receive the bytes.
-                Interlocked.Add(ref _bytesReceived, read);
                 if (flushed.IsCompleted)
                 {
                     break;
