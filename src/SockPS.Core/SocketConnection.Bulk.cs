@@ -82,6 +82,7 @@ public sealed partial class SocketConnection
         {
             await _readLock.WaitAsync(timeout.Token).ConfigureAwait(false);
             lockHeld = true;
+            Unpark(fromTimer: false);
             long limit = count ?? long.MaxValue;
             if (_stream is NetworkStream network)
             {

@@ -219,6 +219,7 @@ public sealed partial class SocketConnection
                 lockHeld = true;
             }
 
+            Unpark(fromTimer: false);
             while (true)
             {
                 ReadResult result = await Pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
@@ -255,9 +256,10 @@ public sealed partial class SocketConnection
         {
             await _readLock.WaitAsync(timeout.Token).ConfigureAwait(false);
             lockHeld = true;
+            Unpark(fromTimer: false);
             while (true)
             {
-                ReadResult result = await Pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                ReadResult result = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 if (!buffer.IsEmpty)
                 {

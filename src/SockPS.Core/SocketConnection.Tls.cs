@@ -65,6 +65,7 @@ public sealed partial class SocketConnection
         {
             await _readLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             readLockHeld = true;
+            Unpark(fromTimer: false);
             if (State != SocketState.Open)
             {
                 throw new SocketOperationException(SocketFailureKind.Closed,

@@ -313,6 +313,7 @@ public sealed partial class SocketConnection : IDisposable
         }
 
         _receiveLoopCts.Cancel();
+        _unparkTimer?.Dispose();
         _stream?.Dispose();
         _networkStream?.Dispose();
         _socket.Dispose();
@@ -556,16 +557,16 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>Receives exactly <paramref name="count"/> bytes, waiting up to
     /// <see cref="ReceiveTimeoutSeconds"/>. Returns null when the peer closed and nothing is left.</summary>
     public byte[]? Receive(int count) =>
-        (byte[]?)Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Count, asText: false, ReceiveTimeout, count: count), CancellationToken.None));
+        (byte[]?)ReceiveBlocking(new ReceiveRequest(ReceiveMode.Count, asText: false, ReceiveTimeout, count: count), CancellationToken.None);
 
     /// <summary>Receives one line without its terminator; null when the peer closed and nothing is left.</summary>
     public string? ReceiveLine() =>
-        (string?)Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Line, asText: true, ReceiveTimeout), CancellationToken.None));
+        (string?)ReceiveBlocking(new ReceiveRequest(ReceiveMode.Line, asText: true, ReceiveTimeout), CancellationToken.None);
 
     /// <summary>Receives whatever text is buffered, waiting for the first character (on a
     /// datagram socket: the next datagram's text); null when the peer closed and nothing is left.</summary>
     public string? ReceiveAvailable() =>
-        Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Available, asText: true, ReceiveTimeout), CancellationToken.None)) switch
+        ReceiveBlocking(new ReceiveRequest(ReceiveMode.Available, asText: true, ReceiveTimeout), CancellationToken.None) switch
         {
             SocketDatagram datagram => datagram.Text,
             object text => (string)text,
@@ -575,7 +576,7 @@ public sealed partial class SocketConnection : IDisposable
     /// <summary>Receives whatever bytes are buffered, waiting for the first one (on a datagram
     /// socket: the next datagram); null when the peer closed and nothing is left.</summary>
     public byte[]? ReceiveAvailableBytes() =>
-        Complete(ReceiveAsync(new ReceiveRequest(ReceiveMode.Available, asText: false, ReceiveTimeout), CancellationToken.None)) switch
+        ReceiveBlocking(new ReceiveRequest(ReceiveMode.Available, asText: false, ReceiveTimeout), CancellationToken.None) switch
         {
             SocketDatagram datagram => datagram.Data,
             object bytes => (byte[])bytes,

@@ -122,7 +122,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                     // -TimeoutSeconds turns it into an idle timeout.
                     ReceiveRequest request = new(_mode, _asText, _timeout ?? TimeSpan.Zero, (int)ByteCount, Delimiter);
                     object? value;
-                    while ((value = Await(connection.ReceiveAsync(request, StopToken))) is not null)
+                    while ((value = Receive(connection, request)) is not null)
                     {
                         Emit(value);
                     }
@@ -130,7 +130,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                 else
                 {
                     ReceiveRequest request = new(_mode, _asText, _timeout ?? connection.ReceiveTimeout, (int)ByteCount, Delimiter);
-                    object? value = Await(connection.ReceiveAsync(request, StopToken));
+                    object? value = Receive(connection, request);
                     if (value is null)
                     {
                         WriteVerbose($"The remote host {connection.PeerText} closed the connection and no data is left.");
@@ -150,6 +150,20 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 
                 WriteSocketError(ex, connection);
             }
+        }
+    }
+
+    /// <summary>A blocking receive on the pipeline thread (the fastest way to wait here); Ctrl+C
+    /// stops it within a tenth of a second.</summary>
+    private object? Receive(SocketConnection connection, ReceiveRequest request)
+    {
+        try
+        {
+            return connection.ReceiveBlocking(request, StopToken);
+        }
+        catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
         }
     }
 
