@@ -162,20 +162,23 @@ public sealed partial class SocketConnection
                 }
             }
 
+            // Lengths first: once consumed, the sequence's segments go back to the pool.
+            long taken = take.Length;
+            bool tookAll = taken == buffer.Length;
             Consume(buffer, take.End, take.End);
-            limit -= take.Length;
-            progress.Add(take.Length);
-            if (!take.IsEmpty)
+            limit -= taken;
+            progress.Add(taken);
+            if (taken > 0)
             {
                 timeout.Restart();
             }
 
-            if (result.IsCompleted && take.Length == buffer.Length)
+            if (result.IsCompleted && tookAll)
             {
                 return true;
             }
 
-            if (direct && take.Length == buffer.Length)
+            if (direct && tookAll)
             {
                 return false;
             }

@@ -261,16 +261,18 @@ public sealed partial class SocketConnection
             {
                 ReadResult result = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
                 ReadOnlySequence<byte> buffer = result.Buffer;
-                if (!buffer.IsEmpty)
+                bool empty = buffer.IsEmpty;
+                if (!empty)
                 {
                     sink(buffer);
                     timeout.Restart();
                 }
 
+                // Decided before consuming: the sequence's segments go back to the pool then.
                 Consume(buffer, buffer.End, buffer.End);
                 if (result.IsCompleted)
                 {
-                    ThrowIfEndedByFailure(buffer.IsEmpty);
+                    ThrowIfEndedByFailure(empty);
                     return;
                 }
             }
@@ -475,9 +477,10 @@ public sealed partial class SocketConnection
     {
         if (request.Mode == ReceiveMode.Count && !buffer.IsEmpty)
         {
+            long arrived = buffer.Length;
             Pipe.Reader.AdvanceTo(buffer.Start, buffer.End);
             throw new SocketOperationException(SocketFailureKind.EndOfStream,
-                $"The remote host {PeerText} closed the connection after {buffer.Length} of the {request.Count} bytes asked for. " +
+                $"The remote host {PeerText} closed the connection after {arrived} of the {request.Count} bytes asked for. " +
                 "The bytes stay buffered; read them without -ByteCount.", PeerText);
         }
 
