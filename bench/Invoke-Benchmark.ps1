@@ -1068,6 +1068,7 @@ function Invoke-RequestResponseCase {
         $rowMethods = New-Row -Case rr -Name 'SockPS methods: $c.Send() + $c.Receive(64)' -Unit 'round trips/s'
         $rowRaw = New-Row -Case rr -Name 'pwsh raw: NetworkStream.Write + Read loop' -Unit 'round trips/s'
         $rowCs = New-Row -Case rr -Name 'C# rr-client: NetworkStream.Write + ReadExactly' -Unit 'round trips/s'
+        $rowCeiling = New-Row -Case rr -Name 'ceiling: the raw loop + two no-op binary cmdlet calls (Write-Output)' -Unit 'round trips/s'
 
         $checkEcho = {
             param([byte[]] $Response)
@@ -1169,6 +1170,49 @@ function Invoke-RequestResponseCase {
                     $count / $watch.Elapsed.TotalSeconds
                 }
             }
+            @{ Rows = $rowCeiling; Run = {
+                    $bytes = $request; $n = $count; $w = $warmup
+                    $tcp = [System.Net.Sockets.TcpClient]::new()
+                    $watchdog = [SockPSBench.Watchdog]::new($timeout)
+                    $watchdog.Add($tcp)
+                    try {
+                        $tcp.NoDelay = $true
+                        $tcp.Connect([System.Net.IPAddress]::Loopback, $port)
+                        $stream = $tcp.GetStream()
+                        $response = [byte[]]::new(64)
+                        for ($i = 0; $i -lt $w; $i++) {
+                            $stream.Write($bytes, 0, 64)
+                            $got = 0
+                            while ($got -lt 64) {
+                                $read = $stream.Read($response, $got, 64 - $got)
+                                if ($read -le 0) { throw 'The echo server closed the connection.' }
+                                $got += $read
+                            }
+                        }
+                        [System.Array]::Clear($response)
+                        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+                        for ($i = 0; $i -lt $n; $i++) {
+                            # What PowerShell itself spends invoking two binary cmdlets per round trip.
+                            $null = Write-Output -InputObject $bytes -NoEnumerate
+                            $null = Write-Output -InputObject $response -NoEnumerate
+                            $stream.Write($bytes, 0, 64)
+                            $got = 0
+                            while ($got -lt 64) {
+                                $read = $stream.Read($response, $got, 64 - $got)
+                                if ($read -le 0) { throw 'The echo server closed the connection.' }
+                                $got += $read
+                            }
+                        }
+                        $watch.Stop()
+                        & $checkEcho $response
+                    }
+                    finally {
+                        $watchdog.Dispose()
+                        $tcp.Dispose()
+                    }
+                    $count / $watch.Elapsed.TotalSeconds
+                }
+            }
             @{ Rows = $rowCs; Run = {
                     $client = Start-Baseline -ArgumentList @('rr-client', [string]$port, [string]$count, '64')
                     try {
@@ -1196,7 +1240,9 @@ function Invoke-RequestResponseCase {
     $script:Targets.RrCmdlets = Add-Ratio -Case rr -Label 'cmdlets vs raw pwsh' -Numerator (Get-RowMedian $rowCmdlets) -Denominator $raw
     $script:Targets.RrMethods = Add-Ratio -Case rr -Label 'methods vs raw pwsh' -Numerator (Get-RowMedian $rowMethods) -Denominator $raw
     $null = Add-Ratio -Case rr -Label 'raw pwsh vs C# (for scale)' -Numerator $raw -Denominator (Get-RowMedian $rowCs)
-    Add-Note -Case rr -Text ("All four against one C# echo server (bench/Baselines echo-server), NoDelay on every client. " +
+    $null = Add-Ratio -Case rr -Label 'ceiling for any cmdlet pair: raw + 2 no-op cmdlets vs raw pwsh' -Numerator (Get-RowMedian $rowCeiling) -Denominator $raw
+    $null = Add-Ratio -Case rr -Label 'cmdlets vs that ceiling (what SockPS itself costs)' -Numerator (Get-RowMedian $rowCmdlets) -Denominator (Get-RowMedian $rowCeiling)
+    Add-Note -Case rr -Text ("All five against one C# echo server (bench/Baselines echo-server), NoDelay on every client. " +
         "The pwsh loops run $(Format-Count $warmup) untimed round trips first on the same connection; the last response is checked.")
 }
 

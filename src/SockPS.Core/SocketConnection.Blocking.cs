@@ -25,6 +25,8 @@ public sealed partial class SocketConnection
     private const int ParkMilliseconds = 50;
 
     private Timer? _unparkTimer;
+    private int _unparkArmed;
+    private int _lastBlockingReceive;
     private int _parked;
 
     /// <summary>Receives one frame, blocking the calling thread; the same results and errors as
@@ -41,10 +43,10 @@ public sealed partial class SocketConnection
 
         ThrowIfDisconnected();
         ValidateRequest(request);
-        Stopwatch clock = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
         if (!_readLock.Wait(0))
         {
-            WaitForReadLock(request.Timeout, clock, cancellationToken);
+            WaitForReadLock(request.Timeout, started, cancellationToken);
         }
 
         try
@@ -65,7 +67,7 @@ public sealed partial class SocketConnection
                     continue; // the loop may have read more before it stopped
                 }
 
-                WaitReadable(request.Timeout, clock, cancellationToken);
+                WaitReadable(request.Timeout, started, cancellationToken);
                 ReadSocketIntoPipe();
             }
         }
@@ -74,11 +76,32 @@ public sealed partial class SocketConnection
             SetDemand(0);
             if (Volatile.Read(ref _parked) != 0)
             {
-                (_unparkTimer ??= new Timer(_ => Unpark(fromTimer: true))).Change(ParkMilliseconds, Timeout.Infinite);
+                // Re-arming a timer on every call would cost more than the receive itself in a
+                // tight loop: note the time, and let the timer (armed once) check it.
+                Volatile.Write(ref _lastBlockingReceive, Environment.TickCount);
+                if (Interlocked.Exchange(ref _unparkArmed, 1) == 0)
+                {
+                    (_unparkTimer ??= new Timer(_ => UnparkWhenIdle())).Change(ParkMilliseconds, Timeout.Infinite);
+                }
             }
 
             _readLock.Release();
         }
+    }
+
+    /// <summary>The timer's check: unpark once no blocking receive has run for a while, else
+    /// look again when that while would be over.</summary>
+    private void UnparkWhenIdle()
+    {
+        int idle = unchecked(Environment.TickCount - Volatile.Read(ref _lastBlockingReceive));
+        if (idle < ParkMilliseconds && Volatile.Read(ref _closing) == 0)
+        {
+            _unparkTimer?.Change(ParkMilliseconds - idle, Timeout.Infinite);
+            return;
+        }
+
+        Volatile.Write(ref _unparkArmed, 0);
+        Unpark(fromTimer: true);
     }
 
     /// <summary>Restarts a parked receive loop. The timer calls it when blocking receives have
@@ -106,11 +129,11 @@ public sealed partial class SocketConnection
         }
     }
 
-    private void WaitForReadLock(TimeSpan timeout, Stopwatch clock, CancellationToken cancellationToken)
+    private void WaitForReadLock(TimeSpan timeout, long started, CancellationToken cancellationToken)
     {
         while (!_readLock.Wait(TimeSpan.FromMilliseconds(PollSliceMicroseconds / 1000), cancellationToken))
         {
-            if (timeout > TimeSpan.Zero && clock.Elapsed >= timeout)
+            if (timeout > TimeSpan.Zero && Elapsed(started) >= timeout)
             {
                 throw ReceiveTimedOut(timeout);
             }
@@ -119,7 +142,7 @@ public sealed partial class SocketConnection
 
     /// <summary>Waits until the socket has data or has ended, in slices, so Ctrl+C and the
     /// timeout are noticed.</summary>
-    private void WaitReadable(TimeSpan timeout, Stopwatch clock, CancellationToken cancellationToken)
+    private void WaitReadable(TimeSpan timeout, long started, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -133,7 +156,7 @@ public sealed partial class SocketConnection
             int slice = PollSliceMicroseconds;
             if (timeout > TimeSpan.Zero)
             {
-                TimeSpan left = timeout - clock.Elapsed;
+                TimeSpan left = timeout - Elapsed(started);
                 if (left <= TimeSpan.Zero)
                 {
                     throw ReceiveTimedOut(timeout);
@@ -156,6 +179,9 @@ public sealed partial class SocketConnection
             }
         }
     }
+
+    private static TimeSpan Elapsed(long started) =>
+        TimeSpan.FromTicks((long)((Stopwatch.GetTimestamp() - started) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
 
     /// <summary>Reads what the socket holds into the pipe, as the parked loop would have, and
     /// notices the end of the stream.</summary>

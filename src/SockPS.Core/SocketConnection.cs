@@ -491,6 +491,15 @@ public sealed partial class SocketConnection : IDisposable
         bool handedOff = false;
         try
         {
+            if (!cancellationToken.CanBeCanceled && _stream is NetworkStream)
+            {
+                // The methods' path ($c.Send in a script loop): nothing can cancel it anyway, and
+                // a plain socket send skips the stream's task machinery.
+                int sent = _socket.Send(buffer, offset, count, SocketFlags.None);
+                Interlocked.Add(ref _bytesSent, sent);
+                return default;
+            }
+
             Task write = _stream!.WriteAsync(buffer, offset, count, cancellationToken);
             if (write.Status == TaskStatus.RanToCompletion)
             {
