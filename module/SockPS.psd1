@@ -14,14 +14,19 @@
         'Disconnect-Socket'
         'Get-SocketConnection'
         'Get-SocketHostName'
+        'Get-SocketRelay'
         'Get-SocketServer'
         'Protect-SocketConnection'
         'Receive-SocketData'
+        'Receive-SocketServerOutput'
         'Resolve-SocketAddress'
         'Send-SocketData'
+        'Start-SocketRelay'
         'Start-SocketServer'
+        'Stop-SocketRelay'
         'Stop-SocketServer'
         'Wait-SocketConnection'
+        'Wait-SocketData'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -220,5 +220,6 @@ public sealed partial class SocketConnection
         Interlocked.Add(ref _bytesReceived, read);
         writer.Advance(read);
         _ = writer.FlushAsync();
+        OnDataArrived(read);
     }
 }

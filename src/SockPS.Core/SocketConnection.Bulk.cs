@@ -216,6 +216,7 @@ public sealed partial class SocketConnection
 
                 Interlocked.Add(ref _bytesReceived, read);
                 Interlocked.Add(ref _bytesConsumed, read);
+                NoteActivity();
                 await file.WriteAsync(buffer, 0, read, timeout.Token).ConfigureAwait(false);
                 remaining -= read;
                 progress.Add(read);

@@ -33,7 +33,9 @@ public sealed partial class SocketConnection
     private long _datagramsSent;
     private int _datagramReceivers;
 
-    /// <summary>Datagrams dropped because the queue of unread ones was full.</summary>
+    internal void CountDroppedDatagram() => Interlocked.Increment(ref _droppedCount);
+
+    /// <summary>Datagrams dropped because the queue of unread ones (or of waiting handlers) was full.</summary>
     public long DroppedCount => Interlocked.Read(ref _droppedCount);
 
     /// <summary>Datagrams received (queued or dropped).</summary>
@@ -86,6 +88,21 @@ public sealed partial class SocketConnection
 
             EndPoint? sender = AddressFamily == AddressFamily.Unix && UnixSockets.IsUnnamed(received.RemoteEndPoint) ? null : received.RemoteEndPoint;
             SocketDatagram datagram = new(data, sender, LocalEndPoint, this, Encoding);
+            if (Server?.Refuses(sender) == true)
+            {
+                // Outside -AllowAddress or inside -DenyAddress: dropped, and counted on the server.
+                continue;
+            }
+
+            if (DatagramSink is { } sink)
+            {
+                Interlocked.Add(ref _bytesReceived, length);
+                Interlocked.Increment(ref _datagramsReceived);
+                NoteActivity();
+                sink(datagram);
+                continue;
+            }
+
             if (Interlocked.Read(ref _datagramBytesQueued) + length > DatagramBufferLimit || !queue.TryWrite(datagram))
             {
                 Interlocked.Increment(ref _droppedCount);
@@ -99,9 +116,11 @@ public sealed partial class SocketConnection
             // queued (Available) or dropped (DroppedCount).
             Interlocked.Add(ref _bytesReceived, length);
             Interlocked.Increment(ref _datagramsReceived);
+            OnDataArrived(length);
         }
 
         queue.TryComplete();
+        RaiseClosed();
     }
 
     /// <summary>The next datagram, or null when the socket can receive no more. An error the
@@ -241,6 +260,7 @@ public sealed partial class SocketConnection
                 : _socket.SendTo(buffer, offset, count, SocketFlags.None, target);
             Interlocked.Add(ref _bytesSent, sent);
             Interlocked.Increment(ref _datagramsSent);
+            NoteActivity();
         }
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
         {

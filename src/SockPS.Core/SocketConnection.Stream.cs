@@ -103,6 +103,7 @@ public sealed partial class SocketConnection
 
         OnReceiveEnded(failure);
         _pipe!.Writer.Complete();
+        RaiseClosed();
     }
 
     /// <summary>Stops the receive loop without ending the stream, so an upgrade can take over
@@ -150,6 +151,7 @@ public sealed partial class SocketConnection
                 // (a pause for TLS or a bulk read) would leave them unflushed, invisible to the
                 // code that takes over the socket. With no pause threshold it never waits.
                 FlushResult flushed = await writer.FlushAsync().ConfigureAwait(false);
+                OnDataArrived(read);
                 if (flushed.IsCompleted)
                 {
                     break;

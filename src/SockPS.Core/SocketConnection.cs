@@ -325,6 +325,7 @@ public sealed partial class SocketConnection : IDisposable
 
         SocketRegistry.Remove(this);
         Server?.OnConnectionClosed(this);
+        RaiseClosed();
     }
 
     /// <summary>Same as <see cref="Close()"/>.</summary>
@@ -497,6 +498,7 @@ public sealed partial class SocketConnection : IDisposable
                 // a plain socket send skips the stream's task machinery.
                 int sent = _socket.Send(buffer, offset, count, SocketFlags.None);
                 Interlocked.Add(ref _bytesSent, sent);
+                NoteActivity();
                 return default;
             }
 
@@ -504,6 +506,7 @@ public sealed partial class SocketConnection : IDisposable
             if (write.Status == TaskStatus.RanToCompletion)
             {
                 Interlocked.Add(ref _bytesSent, count);
+                NoteActivity();
                 return default;
             }
 
@@ -550,6 +553,7 @@ public sealed partial class SocketConnection : IDisposable
         {
             await write.ConfigureAwait(false);
             Interlocked.Add(ref _bytesSent, count);
+            NoteActivity();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

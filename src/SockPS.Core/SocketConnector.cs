@@ -208,7 +208,7 @@ public static class SocketConnector
         }
     }
 
-    private static SocketOperationException UnixConnectFailed(Exception ex, string path)
+    internal static SocketOperationException UnixConnectFailed(Exception ex, string path)
     {
         SocketException? se = SocketErrors.FindSocketException(ex);
         return se?.SocketErrorCode switch
@@ -300,7 +300,7 @@ public static class SocketConnector
         return usable;
     }
 
-    private static async Task ConnectOneAsync(Socket socket, EndPoint endPoint, CancellationToken token)
+    internal static async Task ConnectOneAsync(Socket socket, EndPoint endPoint, CancellationToken token)
     {
         // netstandard2.0 has no cancellable ConnectAsync; disposing the socket aborts the attempt.
         Task connect = socket.ConnectAsync(endPoint);
@@ -318,7 +318,7 @@ public static class SocketConnector
         await connect.ConfigureAwait(false);
     }
 
-    private static SocketOperationException TimedOut(string where, TimeSpan timeout, string? during) =>
+    internal static SocketOperationException TimedOut(string where, TimeSpan timeout, string? during) =>
         new(SocketFailureKind.ConnectTimeout,
             $"Connection to {where} timed out after {EndPointText.Seconds(timeout)}{(during is null ? string.Empty : " while " + during)}: the host did not answer. " +
             "Check the address, the port and any firewall on the way, or raise -TimeoutSeconds.", where);

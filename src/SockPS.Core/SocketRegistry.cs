@@ -16,12 +16,26 @@ public static class SocketRegistry
 {
     private static readonly ConcurrentDictionary<int, SocketConnection> s_connections = new();
     private static readonly ConcurrentDictionary<int, SocketServer> s_servers = new();
+    private static readonly ConcurrentDictionary<int, SocketRelay> s_relays = new();
+    private static int s_lastRelayId;
     private static int s_lastConnectionId;
     private static int s_lastServerId;
 
     internal static int NextConnectionId() => Interlocked.Increment(ref s_lastConnectionId);
 
     internal static int NextServerId() => Interlocked.Increment(ref s_lastServerId);
+
+    internal static int NextRelayId() => Interlocked.Increment(ref s_lastRelayId);
+
+    internal static void Add(SocketRelay relay) => s_relays[relay.Id] = relay;
+
+    internal static void Remove(SocketRelay relay) => s_relays.TryRemove(relay.Id, out _);
+
+    /// <summary>The relay with this id, or null.</summary>
+    public static SocketRelay? GetRelay(int id) => s_relays.TryGetValue(id, out SocketRelay? r) ? r : null;
+
+    /// <summary>A snapshot of the relays, by id.</summary>
+    public static IReadOnlyList<SocketRelay> Relays => s_relays.Values.OrderBy(r => r.Id).ToArray();
 
     internal static void Add(SocketConnection connection) => s_connections[connection.Id] = connection;
 
@@ -46,6 +60,11 @@ public static class SocketRegistry
     /// <summary>Stops every server and closes every connection; used when the module is removed.</summary>
     public static void CloseAll(string reason)
     {
+        foreach (SocketRelay relay in s_relays.Values.ToArray())
+        {
+            relay.Stop();
+        }
+
         foreach (SocketServer server in s_servers.Values.ToArray())
         {
             server.Stop(reason);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
@@ -16,7 +17,7 @@ namespace SockPS.Core;
 /// hands them out; when the queue is full the server stops accepting and further clients wait in
 /// the OS backlog.
 /// </summary>
-public sealed class SocketServer : IDisposable
+public sealed partial class SocketServer : IDisposable
 {
     /// <summary>Accepted connections that may wait to be handed out before accepting pauses.</summary>
     internal const int PendingLimit = 64;
@@ -36,11 +37,13 @@ public sealed class SocketServer : IDisposable
     private string? _lastTlsError;
     private string? _lastAcceptError;
 
-    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name, string? socketPath, TlsServerOptions? tls)
+    private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name, string? socketPath, TlsServerOptions? tls, ServerPolicy? policy)
     {
         _listener = listener;
         _options = options;
         _tlsOptions = tls;
+        _policy = policy ?? new ServerPolicy();
+        _slots = _policy.MaxConnections > 0 ? new SemaphoreSlim(_policy.MaxConnections) : null;
         _socketPath = socketPath;
         Backlog = backlog;
         Protocol = listener.SocketType == SocketType.Dgram ? SocketProtocol.Udp : SocketProtocol.Tcp;
@@ -61,7 +64,10 @@ public sealed class SocketServer : IDisposable
             // client's datagrams, and replies go out on it.
             ConnectionOptions socketOptions = options.Clone();
             socketOptions.Name = Name;
-            _datagramSocket = new SocketConnection(listener, socketOptions, this, ownedSocketPath: null);
+            _datagramSocket = new SocketConnection(listener, socketOptions, this, ownedSocketPath: null)
+            {
+                DatagramSink = _policy.DatagramHandler,
+            };
         }
     }
 
@@ -154,8 +160,10 @@ public sealed class SocketServer : IDisposable
     /// <param name="multicastGroups">UDP only: groups to join, each with the local interface
     /// address to join on (null lets the OS choose).</param>
     /// <param name="tls">TCP only: make every accepted connection TLS before handing it out.</param>
+    /// <param name="policy">Limits, access lists and handlers; null for none.</param>
     public static SocketServer Start(IPEndPoint endPoint, int backlog, ConnectionOptions options, string? name = null,
-        SocketProtocol protocol = SocketProtocol.Tcp, IReadOnlyList<(IPAddress Group, IPAddress? Interface)>? multicastGroups = null, TlsServerOptions? tls = null)
+        SocketProtocol protocol = SocketProtocol.Tcp, IReadOnlyList<(IPAddress Group, IPAddress? Interface)>? multicastGroups = null, TlsServerOptions? tls = null,
+        ServerPolicy? policy = null)
     {
         RequireStreamForTls(protocol, tls);
         string where = EndPointText.Format(endPoint.Address, endPoint.Port);
@@ -207,14 +215,14 @@ public sealed class SocketServer : IDisposable
             throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-MulticastGroup needs -Protocol Udp: only datagram sockets join multicast groups.", where);
         }
 
-        return Launch(new SocketServer(listener, options, backlog, name, socketPath: null, tls));
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: null, tls, policy));
     }
 
     /// <summary>Listens on a Unix domain socket file (stream), or binds a Unix datagram socket
     /// there. A stale file (nothing listens on it) is replaced; a live one is AddressInUse;
     /// anything that is not a socket is left alone. The file is removed when the server stops.</summary>
     public static SocketServer StartUnix(string path, int backlog, ConnectionOptions options, string? name = null, SocketProtocol protocol = SocketProtocol.Tcp,
-        TlsServerOptions? tls = null)
+        TlsServerOptions? tls = null, ServerPolicy? policy = null)
     {
         RequireStreamForTls(protocol, tls);
         EndPoint endPoint = UnixSockets.CreateEndPoint(path);
@@ -261,7 +269,7 @@ public sealed class SocketServer : IDisposable
             throw;
         }
 
-        return Launch(new SocketServer(listener, options, backlog, name, socketPath: path, tls));
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: path, tls, policy));
     }
 
     private static void RequireStreamForTls(SocketProtocol protocol, TlsServerOptions? tls)
@@ -281,6 +289,7 @@ public sealed class SocketServer : IDisposable
     private static SocketServer Launch(SocketServer server)
     {
         SocketRegistry.Add(server);
+        server.StartIdleTimer();
         if (server._datagramSocket is not null)
         {
             server._datagramSocket.Start();
@@ -358,6 +367,13 @@ public sealed class SocketServer : IDisposable
         CancellationToken stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
         {
+            // At -MaxConnections, stop accepting: further clients wait in the OS backlog (and are
+            // refused by the OS once that is full), and are accepted as connections close.
+            if (!await TakeSlotAsync(stopping).ConfigureAwait(false))
+            {
+                break;
+            }
+
             Socket client;
             try
             {
@@ -371,6 +387,7 @@ public sealed class SocketServer : IDisposable
             {
                 // A client that gave up between SYN and accept, or a momentary lack of file
                 // descriptors: count it and keep serving.
+                ReturnSlot();
                 Interlocked.Increment(ref _acceptErrorCount);
                 Volatile.Write(ref _lastAcceptError, ex.Message);
                 try
@@ -382,6 +399,11 @@ public sealed class SocketServer : IDisposable
                     break;
                 }
 
+                continue;
+            }
+
+            if (RefusesClient(client))
+            {
                 continue;
             }
 
@@ -424,13 +446,22 @@ public sealed class SocketServer : IDisposable
             // The client reset before we could read its endpoints.
             tls?.Dispose();
             client.Dispose();
+            ReturnSlot();
             Interlocked.Increment(ref _acceptErrorCount);
             Volatile.Write(ref _lastAcceptError, ex.Message);
             return true;
         }
 
         Interlocked.Increment(ref _connectionCount);
+        _live[connection.Id] = connection;
         connection.Start();
+        ConnectionAccepted?.Invoke(this, new SocketConnectionEventArgs(this, connection));
+        if (_policy.ConnectionHandler is { } handler)
+        {
+            handler(connection);
+            return true;
+        }
+
         try
         {
             await _pending.Writer.WriteAsync(connection, stopping).ConfigureAwait(false);
@@ -467,6 +498,7 @@ public sealed class SocketServer : IDisposable
         {
             network.Dispose();
             client.Dispose();
+            ReturnSlot();
             if (ex is not OperationCanceledException)
             {
                 Interlocked.Increment(ref _tlsFailureCount);
@@ -488,7 +520,11 @@ public sealed class SocketServer : IDisposable
             return;
         }
 
-        Interlocked.Decrement(ref _connectionCount);
+        if (_live.TryRemove(connection.Id, out _))
+        {
+            Interlocked.Decrement(ref _connectionCount);
+            ReturnSlot();
+        }
     }
 
     /// <summary>Hands out the next accepted connection (the seed's <c>accept</c>), waiting up to
@@ -545,6 +581,51 @@ public sealed class SocketServer : IDisposable
         }
     }
 
+    /// <summary>Hands out the first connection any of <paramref name="servers"/> accepts. Waits
+    /// without taking from the others' queues, so nothing is taken that is not handed out.</summary>
+    internal static async Task<SocketConnection> AcceptAnyAsync(IReadOnlyList<SocketServer> servers, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
+        foreach (SocketServer server in servers)
+        {
+            if (server._datagramSocket is not null)
+            {
+                _ = server.AcceptAsync(timeout, cancellationToken); // throws the datagram-server error
+            }
+        }
+
+        try
+        {
+            while (true)
+            {
+                foreach (SocketServer server in servers)
+                {
+                    if (server._pending.Reader.TryRead(out SocketConnection? ready))
+                    {
+                        return ready;
+                    }
+                }
+
+                if (servers.All(s => s.State == ServerState.Stopped))
+                {
+                    throw servers[0].Stopped();
+                }
+
+                Task[] waits = servers.Where(s => s.State == ServerState.Listening)
+                    .Select(s => s._pending.Reader.WaitToReadAsync(linked.Token).AsTask()).ToArray();
+                await Task.WhenAny(waits).ConfigureAwait(false);
+                linked.Token.ThrowIfCancellationRequested();
+            }
+        }
+        catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SocketOperationException(SocketFailureKind.AcceptTimeout,
+                $"No client connected to any of {string.Join(", ", servers.Select(s => s.Name))} within {EndPointText.Seconds(timeout)}. " +
+                "The servers keep listening; wait again, or raise -TimeoutSeconds (0 waits forever).");
+        }
+    }
+
     private SocketOperationException Stopped() =>
         new(SocketFailureKind.Closed,
             $"The server {Name} ({EndPointText.Format(LocalEndPoint)}) is stopped. Start a new one with Start-SocketServer.",
@@ -562,6 +643,8 @@ public sealed class SocketServer : IDisposable
         }
 
         _stopping.Cancel();
+        RaiseStopping();
+        _idleTimer?.Dispose();
         _datagramSocket?.Close(reason);
         _listener.Dispose();
         _pending.Writer.TryComplete();

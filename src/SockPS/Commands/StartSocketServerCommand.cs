@@ -17,7 +17,8 @@ namespace SockPS.Commands;
 /// on a Unix domain socket file instead. -Port 0 (the default) lets the OS pick a free port; the
 /// returned object shows it. With -Certificate or -CertificatePath every accepted connection
 /// completes a TLS handshake before it is handed out; failed handshakes are counted on the
-/// server (TlsFailureCount, LastTlsError) and the server goes on.</para>
+/// server (TlsFailureCount, LastTlsError) and the server goes on. With -ScriptBlock the server
+/// serves every client itself, concurrently, with the script block as the handler.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
 [OutputType(typeof(SocketServer))]
@@ -101,6 +102,51 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public TlsVersion[]? TlsProtocol { get; set; }
 
+    /// <summary>Serve every client with this script block, concurrently: it runs once per accepted
+    /// connection (once per datagram on a UDP server) in a pool of runspaces that have SockPS
+    /// loaded, with the connection (or datagram) as its first argument and as $_. The connection
+    /// closes when the block ends unless the block sets $Connection.KeepOpen = $true. Output and
+    /// errors are kept for Receive-SocketServerOutput; a block that throws does not stop the server.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public ScriptBlock? ScriptBlock { get; set; }
+
+    /// <summary>Extra arguments passed to -ScriptBlock after the connection.</summary>
+    [Parameter]
+    public object[]? ArgumentList { get; set; }
+
+    /// <summary>Runs once in each runspace of the pool before its first handler (imports, functions).</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public ScriptBlock? InitializationScript { get; set; }
+
+    /// <summary>How many -ScriptBlock handlers run at once; further clients wait with their data buffered. Default 32.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThrottleLimit { get; set; } = 32;
+
+    /// <summary>Connections open at once; further clients wait in the OS backlog (and are refused by
+    /// the OS once it is full) until connections close. Default: no limit.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int MaxConnections { get; set; }
+
+    /// <summary>Close connections with no data in or out for this many seconds. Default: never.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public double IdleTimeoutSeconds { get; set; }
+
+    /// <summary>Serve only clients from these addresses or CIDR ranges (10.0.0.0/8, ::1/128).
+    /// Others are closed at once and counted in RefusedCount; UDP datagrams from them are dropped.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? AllowAddress { get; set; }
+
+    /// <summary>Refuse clients from these addresses or CIDR ranges (checked after -AllowAddress).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? DenyAddress { get; set; }
+
     /// <summary>Socket options set before binding: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
     /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
     [Parameter]
@@ -142,6 +188,24 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [Parameter]
     public SwitchParameter KeepAlive { get; set; }
 
+    private ScriptBlockHandlerHost? _handlers;
+
+    private static AddressRange[] ParseRanges(string[]? ranges)
+    {
+        if (ranges is null)
+        {
+            return new AddressRange[0];
+        }
+
+        AddressRange[] parsed = new AddressRange[ranges.Length];
+        for (int i = 0; i < ranges.Length; i++)
+        {
+            parsed[i] = AddressRange.Parse(ranges[i]);
+        }
+
+        return parsed;
+    }
+
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
@@ -170,10 +234,32 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-CaCertificate and -TlsProtocol are TLS settings: give the server certificate with -Certificate or -CertificatePath.");
             }
 
+            if ((ArgumentList is not null || InitializationScript is not null || MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit))) && ScriptBlock is null)
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-ArgumentList, -InitializationScript and -ThrottleLimit go with -ScriptBlock.");
+            }
+
+            ServerPolicy policy = new()
+            {
+                MaxConnections = MaxConnections,
+                IdleTimeout = Seconds(IdleTimeoutSeconds, nameof(IdleTimeoutSeconds)),
+                Allow = ParseRanges(AllowAddress),
+                Deny = ParseRanges(DenyAddress),
+            };
+            _handlers = ScriptBlock is null
+                ? null
+                : new ScriptBlockHandlerHost(ScriptBlock, InitializationScript, ArgumentList, ThrottleLimit, ScriptBlockHandlerHost.ModulePathFor(this));
+            if (_handlers is not null)
+            {
+                ScriptBlockHandlerHost host = _handlers;
+                policy.ConnectionHandler = host.Handle;
+                policy.DatagramHandler = host.Handle;
+            }
+
             SocketServer server;
             if (ParameterSetName == PathSet)
             {
-                server = SocketServer.StartUnix(TlsParameters.Resolve(this, Path), Backlog, options, Name, Protocol, tls);
+                server = SocketServer.StartUnix(TlsParameters.Resolve(this, Path), Backlog, options, Name, Protocol, tls, policy);
             }
             else
             {
@@ -197,7 +283,13 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                     }
                 }
 
-                server = SocketServer.Start(new IPEndPoint(address, port), Backlog, options, Name, Protocol, groups, tls);
+                server = SocketServer.Start(new IPEndPoint(address, port), Backlog, options, Name, Protocol, groups, tls, policy);
+            }
+
+            if (_handlers is not null)
+            {
+                ScriptBlockHandlerHost.Register(server, _handlers);
+                _handlers = null;
             }
 
             WriteVerbose($"Listening on {server}.");
@@ -205,6 +297,8 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
         }
         catch (SocketOperationException ex)
         {
+            _handlers?.Dispose();
+            _handlers = null;
             // A server that cannot bind its one address cannot do anything else: terminating.
             ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? (ParameterSetName == PathSet ? Path : Port)));
         }

@@ -12,6 +12,31 @@ namespace SockPS.Commands;
 [OutputType(typeof(SocketConnection))]
 public sealed class WaitSocketConnectionCommand : ServerCmdlet
 {
+    private readonly System.Collections.Generic.List<SocketServer> _any = new();
+
+    /// <inheritdoc/>
+    protected override void EndProcessing()
+    {
+        if (_any.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            WriteObject(Await(SocketServer.AcceptAnyAsync(_any, Seconds(TimeoutSeconds, nameof(TimeoutSeconds)), StopToken)));
+        }
+        catch (SocketOperationException ex)
+        {
+            WriteSocketError(ex, _any.ToArray(), "ServerStopped");
+        }
+    }
+
+    /// <summary>With several servers: return the first connection any of them accepts (without it,
+    /// one connection from each, in turn).</summary>
+    [Parameter]
+    public SwitchParameter Any { get; set; }
+
     /// <summary>Seconds to wait; 0 (the default) waits forever.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
@@ -20,6 +45,12 @@ public sealed class WaitSocketConnectionCommand : ServerCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
+        if (Any)
+        {
+            _any.AddRange(TargetServers());
+            return;
+        }
+
         foreach (SocketServer server in TargetServers())
         {
             try

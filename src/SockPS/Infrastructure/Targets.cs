@@ -64,7 +64,12 @@ internal static class Targets
         return found;
     }
 
-    private static string Capitalize(string noun) => noun == "server" ? "Server" : "Connection";
+    private static string Capitalize(string noun) => noun switch
+    {
+        "server" => "Server",
+        "relay" => "Relay",
+        _ => "Connection",
+    };
 }
 
 /// <summary>Base for cmdlets that act on connections given as -Connection (pipeline), -Id or -Name.</summary>

@@ -1,0 +1,27 @@
+using System;
+using System.Collections.Generic;
+
+namespace SockPS.Core;
+
+/// <summary>How a server serves: limits, access and, for handler servers, where accepted
+/// connections or datagrams go instead of the queue Wait-SocketConnection reads.</summary>
+public sealed class ServerPolicy
+{
+    /// <summary>Connections open at once; further clients wait in the OS backlog (0: no limit).</summary>
+    public int MaxConnections { get; set; }
+
+    /// <summary>Close connections with no data in or out for this long (zero: never).</summary>
+    public TimeSpan IdleTimeout { get; set; }
+
+    /// <summary>When not empty, only clients in these ranges are served.</summary>
+    public IReadOnlyList<AddressRange> Allow { get; set; } = Array.Empty<AddressRange>();
+
+    /// <summary>Clients in these ranges are refused.</summary>
+    public IReadOnlyList<AddressRange> Deny { get; set; } = Array.Empty<AddressRange>();
+
+    /// <summary>Receives every accepted connection (a handler server); null: queue them for Wait-SocketConnection.</summary>
+    public Action<SocketConnection>? ConnectionHandler { get; set; }
+
+    /// <summary>Receives every datagram of a datagram server (a handler server); null: queue them for Receive-SocketData.</summary>
+    public Action<SocketDatagram>? DatagramHandler { get; set; }
+}

@@ -1,0 +1,111 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using SockPS.Core;
+
+namespace SockPS.Commands;
+
+/// <summary>Base for cmdlets that act on relays given as -Relay (pipeline), -Id or -Name.</summary>
+public abstract class RelayCmdlet : SockPSCmdlet
+{
+    /// <summary>Parameter set: relay objects.</summary>
+    protected const string RelaySet = "Relay";
+
+    /// <summary>Parameter set: relay ids.</summary>
+    protected const string IdSet = "Id";
+
+    /// <summary>Parameter set: relay names.</summary>
+    protected const string NameSet = "Name";
+
+    /// <summary>The relay, as returned by Start-SocketRelay or Get-SocketRelay.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = RelaySet)]
+    [ValidateNotNullOrEmpty]
+    public SocketRelay[] Relay { get; set; } = null!;
+
+    /// <summary>The Id of the relay.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ValidateNotNullOrEmpty]
+    public int[] Id { get; set; } = null!;
+
+    /// <summary>The name of the relay. Wildcards are allowed.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[] Name { get; set; } = null!;
+
+    /// <summary>The relays named by whichever parameter was used; RelayNotFound for the rest.</summary>
+    protected IReadOnlyList<SocketRelay> TargetRelays() => ParameterSetName switch
+    {
+        IdSet => Targets.Find(this, Id, null, SocketRegistry.GetRelay, () => SocketRegistry.Relays, r => r.Name, "relay", "RelayNotFound"),
+        NameSet => Targets.Find(this, null, Name, SocketRegistry.GetRelay, () => SocketRegistry.Relays, r => r.Name, "relay", "RelayNotFound"),
+        _ => Relay,
+    };
+}
+
+/// <summary>
+/// <para type="synopsis">Stops relays: closes the listener and every forwarded connection.</para>
+/// <para type="description">Stops forwarding; the relay leaves Get-SocketRelay.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Stop, "SocketRelay", DefaultParameterSetName = RelaySet, SupportsShouldProcess = true)]
+[OutputType(typeof(SocketRelay))]
+public sealed class StopSocketRelayCommand : RelayCmdlet
+{
+    /// <summary>Output the stopped relay.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        foreach (SocketRelay relay in TargetRelays())
+        {
+            if (ShouldProcess(relay.ToString(), "Stop relay"))
+            {
+                relay.Stop();
+                if (PassThru)
+                {
+                    WriteObject(relay);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// <para type="synopsis">Lists the running relays.</para>
+/// <para type="description">Returns a snapshot of the process-wide registry of relays, by Id.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.Get, "SocketRelay", DefaultParameterSetName = AllSet)]
+[OutputType(typeof(SocketRelay))]
+public sealed class GetSocketRelayCommand : SockPSCmdlet
+{
+    private const string AllSet = "All";
+    private const string IdSet = "Id";
+    private const string NameSet = "Name";
+
+    /// <summary>Only the relays with these Ids.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ValidateNotNullOrEmpty]
+    public int[] Id { get; set; } = null!;
+
+    /// <summary>Only the relays with these names. Wildcards are allowed.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
+    [ValidateNotNullOrEmpty]
+    [SupportsWildcards]
+    public string[] Name { get; set; } = null!;
+
+    /// <inheritdoc/>
+    protected override void ProcessRecord()
+    {
+        IEnumerable<SocketRelay> found = ParameterSetName switch
+        {
+            IdSet => Targets.Find(this, Id, null, SocketRegistry.GetRelay, () => SocketRegistry.Relays, r => r.Name, "relay", "RelayNotFound"),
+            NameSet => Targets.Find(this, null, Name, SocketRegistry.GetRelay, () => SocketRegistry.Relays, r => r.Name, "relay", "RelayNotFound"),
+            _ => SocketRegistry.Relays,
+        };
+
+        foreach (SocketRelay relay in found)
+        {
+            WriteObject(relay);
+        }
+    }
+}
