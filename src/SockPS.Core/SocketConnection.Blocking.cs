@@ -49,6 +49,7 @@ public sealed partial class SocketConnection
             WaitForReadLock(request.Timeout, started, cancellationToken);
         }
 
+        bool gaveUp = true;
         try
         {
             long searched = 0;
@@ -57,6 +58,7 @@ public sealed partial class SocketConnection
             {
                 if (reader.TryRead(out ReadResult result) && TryTakeFrame(result, request, ref searched, out object? value))
                 {
+                    gaveUp = false;
                     return value;
                 }
 
@@ -74,6 +76,12 @@ public sealed partial class SocketConnection
         finally
         {
             SetDemand(0);
+            if (gaveUp)
+            {
+                // See ReleaseReader: the next receive must see what is buffered.
+                _pipe!.Reader.CancelPendingRead();
+            }
+
             if (Volatile.Read(ref _parked) != 0)
             {
                 // Re-arming a timer on every call would cost more than the receive itself in a

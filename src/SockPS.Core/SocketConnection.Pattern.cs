@@ -70,6 +70,7 @@ public sealed partial class SocketConnection
                     string consumed = text.Substring(0, match.Index + match.Length);
                     SequencePosition end = buffer.GetPosition(encoding.GetByteCount(consumed));
                     Consume(buffer, end, end);
+                    lockHeld = ReleaseReader(lockHeld, gaveUp: false);
                     return new SocketPatternMatch(this, match, consumed);
                 }
 
@@ -99,11 +100,7 @@ public sealed partial class SocketConnection
         }
         finally
         {
-            SetDemand(0);
-            if (lockHeld)
-            {
-                _readLock.Release();
-            }
+            ReleaseReader(lockHeld, gaveUp: true);
         }
     }
 }

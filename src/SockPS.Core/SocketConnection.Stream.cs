@@ -227,6 +227,7 @@ public sealed partial class SocketConnection
                 ReadResult result = await Pipe.Reader.ReadAsync(timeout.Token).ConfigureAwait(false);
                 if (TryTakeFrame(result, request, ref searched, out object? value))
                 {
+                    lockHeld = ReleaseReader(lockHeld, gaveUp: false);
                     return value;
                 }
             }
@@ -237,12 +238,31 @@ public sealed partial class SocketConnection
         }
         finally
         {
-            SetDemand(0);
-            if (lockHeld)
-            {
-                _readLock.Release();
-            }
+            ReleaseReader(lockHeld, gaveUp: true);
         }
+    }
+
+    /// <summary>
+    /// Ends a receive. One that gave up (timeout, Ctrl+C, an error) left the pipe marking every
+    /// buffered byte as examined, which makes the next read wait for new bytes even though
+    /// unread ones are there; cancelling the next read re-arms it, so the next receive sees the
+    /// buffered bytes at once. Returns false (the lock is no longer held).
+    /// </summary>
+    private bool ReleaseReader(bool lockHeld, bool gaveUp)
+    {
+        if (!lockHeld)
+        {
+            return false;
+        }
+
+        SetDemand(0);
+        if (gaveUp)
+        {
+            _pipe?.Reader.CancelPendingRead();
+        }
+
+        _readLock.Release();
+        return false;
     }
 
     /// <summary>Reads until the peer closes, handing every chunk to <paramref name="sink"/> as it

@@ -268,4 +268,22 @@ public class ReceiveTests
             Assert.Same(latin1, connection.Encoding);
         }
     }
+
+    [Fact]
+    public async Task AfterAReceiveGivesUpTheNextOneSeesWhatIsBuffered()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options(receiveTimeoutSeconds: 0.2));
+        using (server)
+        using (peer)
+        using (connection)
+        {
+            peer.Send(Encoding.UTF8.GetBytes("no line end"));
+            Loopback.Until(() => connection.Available == 11, "the text arrives");
+            Assert.Equal(SocketFailureKind.ReceiveTimeout, Assert.Throws<SocketOperationException>(() => connection.ReceiveLine()).Kind);
+            // No new bytes arrive: the buffered ones must still be found, by both paths.
+            Assert.Equal(SocketFailureKind.ReceiveTimeout,
+                (await Assert.ThrowsAsync<SocketOperationException>(() => connection.ReceiveAsync(new ReceiveRequest(ReceiveMode.Line, true, TimeSpan.FromSeconds(0.2)), CancellationToken.None).AsTask())).Kind);
+            Assert.Equal("no line end", connection.ReceiveAvailable());
+        }
+    }
 }
