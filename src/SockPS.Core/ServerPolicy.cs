@@ -24,4 +24,7 @@ public sealed class ServerPolicy
 
     /// <summary>Receives every datagram of a datagram server (a handler server); null: queue them for Receive-SocketData.</summary>
     public Action<SocketDatagram>? DatagramHandler { get; set; }
+
+    /// <summary>Reports the handlers' state for <see cref="SocketServer.Handlers"/>; null when there are none.</summary>
+    public Func<SocketHandlerStatus>? HandlerStatus { get; set; }
 }

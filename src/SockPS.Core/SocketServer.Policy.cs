@@ -53,6 +53,10 @@ public sealed partial class SocketServer
     /// <summary>Connections idle this long are closed; 0 for never.</summary>
     public double IdleTimeoutSeconds => _policy.IdleTimeout.TotalSeconds;
 
+    /// <summary>What the -ScriptBlock handlers are doing: running, waiting, completed, failed;
+    /// null for a server without handlers.</summary>
+    public SocketHandlerStatus? Handlers => _policy.HandlerStatus?.Invoke();
+
     /// <summary>The connections this server accepted that are still open, by Id.</summary>
     public IReadOnlyList<SocketConnection> Connections => _live.Values.OrderBy(c => c.Id).ToArray();
 

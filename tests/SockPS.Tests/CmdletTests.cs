@@ -41,8 +41,9 @@ public class CmdletTests : IDisposable
         var names = _host.RunClean("(Get-Command -Module SockPS).Name | Sort-Object").Select(o => o.ToString()).ToArray();
         Assert.Equal(new[]
         {
-            "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketServer",
-            "Protect-SocketConnection", "Receive-SocketData", "Resolve-SocketAddress", "Send-SocketData", "Start-SocketServer", "Stop-SocketServer", "Wait-SocketConnection",
+            "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
+            "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput", "Resolve-SocketAddress", "Send-SocketData",
+            "Start-SocketRelay", "Start-SocketServer", "Stop-SocketRelay", "Stop-SocketServer", "Wait-SocketConnection", "Wait-SocketData",
         }, names);
     }
 

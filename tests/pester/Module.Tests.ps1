@@ -20,14 +20,19 @@ BeforeAll {
         'Disconnect-Socket'
         'Get-SocketConnection'
         'Get-SocketHostName'
+        'Get-SocketRelay'
         'Get-SocketServer'
         'Protect-SocketConnection'
         'Receive-SocketData'
+        'Receive-SocketServerOutput'
         'Resolve-SocketAddress'
         'Send-SocketData'
+        'Start-SocketRelay'
         'Start-SocketServer'
+        'Stop-SocketRelay'
         'Stop-SocketServer'
         'Wait-SocketConnection'
+        'Wait-SocketData'
     )
 
     # Runs $Script in a new runspace that imports the module; returns the shell, its handle and

@@ -254,6 +254,7 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 ScriptBlockHandlerHost host = _handlers;
                 policy.ConnectionHandler = host.Handle;
                 policy.DatagramHandler = host.Handle;
+                policy.HandlerStatus = host.Status;
             }
 
             SocketServer server;

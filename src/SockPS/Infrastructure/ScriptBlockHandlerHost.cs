@@ -47,12 +47,14 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
     private long _completed;
     private long _failed;
     private int _disposed;
+    private readonly int _throttleLimit;
 
     public ScriptBlockHandlerHost(ScriptBlock block, ScriptBlock? initialization, object[]? arguments, int throttleLimit, string modulePath)
     {
         _block = block.ToString();
         _initialization = initialization?.ToString();
         _arguments = arguments ?? new object[0];
+        _throttleLimit = throttleLimit;
         InitialSessionState state = InitialSessionState.CreateDefault2();
         state.ImportPSModule(new[] { modulePath });
         _pool = RunspaceFactory.CreateRunspacePool(state);
@@ -66,7 +68,20 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
     internal const int DatagramBacklog = 1024;
 
     /// <summary>Handlers running now (the pool's busy runspaces).</summary>
-    public int Running => Volatile.Read(ref _disposed) != 0 ? 0 : _pool.GetMaxRunspaces() - _pool.GetAvailableRunspaces();
+    public int Running
+    {
+        get
+        {
+            try
+            {
+                return Volatile.Read(ref _disposed) != 0 ? 0 : _pool.GetMaxRunspaces() - _pool.GetAvailableRunspaces();
+            }
+            catch (Exception ex) when (ex is InvalidRunspacePoolStateException or ObjectDisposedException or InvalidOperationException)
+            {
+                return 0; // stopped meanwhile
+            }
+        }
+    }
 
     /// <summary>Handlers running or waiting for a runspace.</summary>
     public int Pending => _running.Count;
@@ -76,6 +91,12 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
     public long Failed => Interlocked.Read(ref _failed);
 
     public long DroppedOutput => Interlocked.Read(ref _droppedOutput);
+
+    public SocketHandlerStatus Status()
+    {
+        int running = Running;
+        return new SocketHandlerStatus(_throttleLimit, running, Math.Max(0, Pending - running), Completed, Failed, Volatile.Read(ref _outputCount), DroppedOutput);
+    }
 
     public static void Register(SocketServer server, ScriptBlockHandlerHost host)
     {
