@@ -27,6 +27,9 @@ public sealed class SocketPatternMatch
     /// <summary>The matched text.</summary>
     public string Value => Match.Value;
 
+    /// <summary>The match's groups: Groups[1].Value is the first capture, Groups['name'] a named one.</summary>
+    public GroupCollection Groups => Match.Groups;
+
     /// <summary>Everything consumed: the text before the match and the match itself.</summary>
     public string Text { get; }
 
