@@ -4,7 +4,7 @@
     Measures SockPS side by side with what a skilled user would otherwise use, on loopback, and
     prints min/median/max per contender, the ratios of the medians and the issue's targets.
 .DESCRIPTION
-    Four cases (-Case selects them), each contender measured -Repeat times, round-robin so a slow
+    Six cases (-Case selects them), each contender measured -Repeat times, round-robin so a slow
     moment of the machine spreads over every contender instead of hitting one:
 
     bulk  -BulkSize bytes (1 GiB) of random data from a file under /dev/shm to /dev/null:
@@ -18,6 +18,12 @@
           pwsh) and by a minimal C# server: accept rate and resident memory per connection.
     udp   -Datagrams 512-byte datagrams: `$payloads | Send-SocketData`, a pwsh UdpClient loop and a
           C# sender, into a bound socket nobody reads.
+    relay the bulk case's -BulkSize source through a port forward: the C# bulk-send client, the
+          forwarder, the C# bulk-recv target (1 MiB buffers at both ends, so only the forwarder
+          differs): Start-SocketRelay, `socat -b65536 TCP-LISTEN TCP` and no forwarder at all.
+    handler -HandlerClients concurrent C# clients (rr-clients), -HandlerRoundTrips 64-byte round
+          trips each, against a Start-SocketServer -ScriptBlock echo handler and against the C#
+          echo server. Informational: no target.
 
     The C# baselines (bench/Baselines) are built first into out/bench-baselines. socat, ncat and
     iperf3 are used where installed. Every child process has a bounded wait and is killed when it
@@ -35,8 +41,8 @@ param(
     # The SockPS module to measure: a module folder or its .psd1.
     [string] $ModulePath = (Join-Path -Path $PSScriptRoot -ChildPath '../out/SockPS'),
 
-    [ValidateSet('bulk', 'rr', 'idle', 'udp')]
-    [string[]] $Case = @('bulk', 'rr', 'idle', 'udp'),
+    [ValidateSet('bulk', 'rr', 'idle', 'udp', 'relay', 'handler')]
+    [string[]] $Case = @('bulk', 'rr', 'idle', 'udp', 'relay', 'handler'),
 
     # Tiny sizes and one repetition, for the test suite: every path runs, nothing is measured.
     [switch] $Quick,
@@ -55,6 +61,13 @@ param(
 
     [ValidateRange(1, 100000000)]
     [int] $Datagrams = 200000,
+
+    # handler: concurrent clients, and round trips per client.
+    [ValidateRange(1, 1024)]
+    [int] $HandlerClients = 8,
+
+    [ValidateRange(1, 100000000)]
+    [int] $HandlerRoundTrips = 5000,
 
     # Where the Markdown report goes.
     [string] $ResultPath = (Join-Path -Path $PSScriptRoot -ChildPath 'results/latest.md')
@@ -89,6 +102,8 @@ if ($Quick) {
     if (-not $PSBoundParameters.ContainsKey('RoundTrips')) { $RoundTrips = 200 }
     if (-not $PSBoundParameters.ContainsKey('IdleConnections')) { $IdleConnections = @(100) }
     if (-not $PSBoundParameters.ContainsKey('Datagrams')) { $Datagrams = 2000 }
+    if (-not $PSBoundParameters.ContainsKey('HandlerClients')) { $HandlerClients = 2 }
+    if (-not $PSBoundParameters.ContainsKey('HandlerRoundTrips')) { $HandlerRoundTrips = 100 }
 }
 $IdleConnections = @($IdleConnections | Sort-Object -Unique)
 
@@ -731,6 +746,14 @@ function New-RandomFile {
     return $path
 }
 
+function Get-BulkSource {
+    # The -BulkSize random file the bulk and relay cases both send, made once per run.
+    if (-not ($script:BulkSource -and (Test-Path -LiteralPath $script:BulkSource))) {
+        $script:BulkSource = New-RandomFile -Size $BulkSize -Tag 'bulk'
+    }
+    return $script:BulkSource
+}
+
 $script:SockPSReceiver = @'
 param($Server, [string] $OutFile, [double] $TimeoutSeconds)
 $ErrorActionPreference = 'Stop'
@@ -947,7 +970,7 @@ function Invoke-BulkCase {
     $timeout = [timespan]::FromSeconds([Math]::Max(60, $size / 20MB))
     $toGBps = { param($seconds) $size / $seconds / 1e9 }.GetNewClosure()
     Write-Host "== a. bulk: $(Format-Size $size), $Repeat run(s) per contender"
-    $source = New-RandomFile -Size $size -Tag 'bulk'
+    $source = Get-BulkSource
 
     $socat = Get-Tool socat
     $ncat = Get-Tool ncat
@@ -1424,6 +1447,181 @@ function Invoke-UdpCase {
 
 #endregion
 
+#region Case e: relay -----------------------------------------------------------------------------
+
+function Measure-RelayBulk {
+    # bulk-send -> forwarder -> bulk-recv: -StartForwarder gets the target port and returns
+    # @{ Port; Relay; Child } (the port clients connect to, and the SockPS relay or the child
+    # process to stop afterwards), or $null for no forwarder. Returns the receiver's own time
+    # from accept to end.
+    param(
+        [Parameter(Mandatory)] [string] $Source,
+        [AllowNull()] [scriptblock] $StartForwarder,
+        [Parameter(Mandatory)] [timespan] $Timeout
+    )
+
+    $size = (Get-Item -LiteralPath $Source).Length
+    $receiver = $null
+    $sender = $null
+    $forwarder = $null
+    try {
+        $receiver = Start-Baseline -ArgumentList @('bulk-recv', '/dev/null', [string]1MB)
+        $port = [int](Wait-ChildLine -Child $receiver -Pattern '^port (\d+)$' -Timeout ([timespan]::FromSeconds(30))).Groups[1].Value
+        $clientPort = $port
+        if ($StartForwarder) {
+            $forwarder = & $StartForwarder $port
+            $clientPort = $forwarder.Port
+        }
+        $sender = Start-Baseline -ArgumentList @('bulk-send', [string]$clientPort, $Source, [string]1MB)
+        $result = Read-ResultLine -Child $receiver -Timeout $Timeout
+        $null = Wait-ChildExit -Child $sender -Timeout $Timeout
+        $null = Wait-ChildExit -Child $receiver -Timeout ([timespan]::FromSeconds(30))
+        if ([long]$result.bytes -ne $size) {
+            throw "bulk-recv got $($result.bytes) bytes of $size."
+        }
+        return $result.seconds
+    }
+    finally {
+        Stop-Child $sender, $receiver
+        if ($forwarder -and $forwarder.Relay) { $forwarder.Relay.Stop() }
+        if ($forwarder -and $forwarder.Child) { Stop-Child $forwarder.Child }
+    }
+}
+
+function Invoke-RelayCase {
+    $size = $BulkSize
+    $timeout = [timespan]::FromSeconds([Math]::Max(60, $size / 20MB))
+    $toGBps = { param($seconds) $size / $seconds / 1e9 }.GetNewClosure()
+    Write-Host "== e. relay: $(Format-Size $size) through a port forward, $Repeat run(s) per contender"
+    $source = Get-BulkSource
+    $socat = Get-Tool socat
+
+    $rowSockPS = New-Row -Case relay -Name 'SockPS: Start-SocketRelay' -Unit 'GB/s' -Format 'N2'
+    $rowSocat = New-Row -Case relay -Name 'socat -b65536 TCP-LISTEN TCP' -Unit 'GB/s' -Format 'N2' -Status $(if ($socat) { 'ok' } else { 'not installed' })
+    $rowDirect = New-Row -Case relay -Name 'direct: no forwarder (bulk-send -> bulk-recv)' -Unit 'GB/s' -Format 'N2'
+
+    $startSockPS = {
+        param([int] $TargetPort)
+        $relay = Start-SocketRelay -ComputerName 127.0.0.1 -Port $TargetPort -ListenAddress 127.0.0.1
+        [pscustomobject]@{ Port = $relay.Port; Relay = $relay; Child = $null }
+    }
+    $startSocat = {
+        param([int] $TargetPort)
+        # -d -d reports the port the OS picked; without fork socat serves one client and exits.
+        $child = Start-Child -FilePath $socat -ArgumentList @('-d', '-d', '-b65536', 'TCP-LISTEN:0,bind=127.0.0.1,reuseaddr', "TCP:127.0.0.1:$TargetPort")
+        $port = (Wait-ChildLine -Child $child -Stream Error -Pattern 'listening on .*:(\d+)\s*$' -Timeout ([timespan]::FromSeconds(15))).Groups[1].Value
+        [pscustomobject]@{ Port = [int]$port; Relay = $null; Child = $child }
+    }
+
+    $contenders = @(
+        @{ Rows = $rowSockPS; Run = {
+                $script:LastRelay = $null
+                $seconds = Measure-RelayBulk -Source $source -Timeout $timeout -StartForwarder {
+                    param($port)
+                    $forwarder = & $startSockPS $port
+                    $script:LastRelay = $forwarder.Relay
+                    $forwarder
+                }
+                if ($script:LastRelay.BytesToTarget -ne $size) {
+                    throw "The relay counted $($script:LastRelay.BytesToTarget) bytes to the target, not $size."
+                }
+                & $toGBps $seconds
+            }
+        }
+        @{ Rows = $rowSocat; Run = { & $toGBps (Measure-RelayBulk -Source $source -Timeout $timeout -StartForwarder $startSocat) } }
+        @{ Rows = $rowDirect; Run = { & $toGBps (Measure-RelayBulk -Source $source -Timeout $timeout -StartForwarder $null) } }
+    )
+    Invoke-Rounds -CaseName relay -Contenders $contenders
+
+    $sockps = Get-RowMedian $rowSockPS
+    $script:Targets.Relay = Add-Ratio -Case relay -Label 'SockPS relay vs socat -b65536' -Numerator $sockps -Denominator (Get-RowMedian $rowSocat)
+    $null = Add-Ratio -Case relay -Label 'SockPS relay vs no forwarder' -Numerator $sockps -Denominator (Get-RowMedian $rowDirect)
+    $null = Add-Ratio -Case relay -Label 'socat -b65536 vs no forwarder' -Numerator (Get-RowMedian $rowSocat) -Denominator (Get-RowMedian $rowDirect)
+    Add-Note -Case relay -Text ("The same source as the bulk case; the C# bulk-send client and bulk-recv target (1 MiB buffers) at both ends of every contender, " +
+        'so only the forwarder differs. Timed by the receiver, from accept to end. SockPS: Start-SocketRelay in this process; ' +
+        'socat: `socat -b65536 TCP-LISTEN:0,bind=127.0.0.1,reuseaddr TCP:127.0.0.1:<target>`, one client, then it exits.')
+}
+
+#endregion
+
+#region Case f: handler server ---------------------------------------------------------------------
+
+function Measure-HandlerClients {
+    # rr-clients against -Port: -HandlerClients clients at once, -HandlerRoundTrips each; the
+    # total round trips per second. rr-clients makes one untimed round trip per client first, so
+    # every connection (and a handler server's runspace for it) is going before the clock starts.
+    param(
+        [Parameter(Mandatory)] [int] $Port,
+        [Parameter(Mandatory)] [timespan] $Timeout
+    )
+
+    $clients = $null
+    try {
+        $clients = Start-Baseline -ArgumentList @('rr-clients', [string]$Port, [string]$HandlerClients, [string]$HandlerRoundTrips, '64')
+        $result = Read-ResultLine -Child $clients -Timeout $Timeout
+        $null = Wait-ChildExit -Child $clients -Timeout ([timespan]::FromSeconds(30))
+        if ([long]$result.count -ne [long]$HandlerClients * $HandlerRoundTrips) {
+            throw "rr-clients reports $($result.count) round trips, not $([long]$HandlerClients * $HandlerRoundTrips)."
+        }
+        return $result.count / $result.seconds
+    }
+    finally {
+        Stop-Child $clients
+    }
+}
+
+function Invoke-HandlerCase {
+    $total = [long]$HandlerClients * $HandlerRoundTrips
+    $timeout = [timespan]::FromSeconds([Math]::Max(60, $total / 500))
+    Write-Host "== f. handler: $HandlerClients clients x $(Format-Count $HandlerRoundTrips) round trips of 64 bytes, $Repeat run(s) per contender"
+
+    $server = $null
+    $echo = $null
+    try {
+        # What a user writes: one block per client, the connection's methods in a loop.
+        $server = Start-SocketServer -Port 0 -Address 127.0.0.1 -NoDelay -ReceiveTimeoutSeconds 0 -ThrottleLimit $HandlerClients -ScriptBlock {
+            param($Connection)
+            while ($null -ne ($bytes = $Connection.ReceiveAvailableBytes())) {
+                $Connection.Send($bytes)
+            }
+        }
+        $echo = Start-Baseline -ArgumentList @('echo-server')
+        $echoPort = [int](Wait-ChildLine -Child $echo -Pattern '^port (\d+)$' -Timeout ([timespan]::FromSeconds(30))).Groups[1].Value
+
+        $rowSockPS = New-Row -Case handler -Name 'SockPS: Start-SocketServer -ScriptBlock echo handler' -Unit 'round trips/s'
+        $rowCs = New-Row -Case handler -Name 'C# echo-server' -Unit 'round trips/s'
+
+        $contenders = @(
+            @{ Rows = $rowSockPS; Run = { Measure-HandlerClients -Port $server.Port -Timeout $timeout } }
+            @{ Rows = $rowCs; Run = { Measure-HandlerClients -Port $echoPort -Timeout $timeout } }
+        )
+        Invoke-Rounds -CaseName handler -Contenders $contenders
+
+        # Handler errors are lost unless asked for; any here would make the numbers meaningless.
+        $handlerErrors = @(Receive-SocketServerOutput -Server $server 2>&1 | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        if ($handlerErrors.Count -gt 0) {
+            throw "The SockPS handlers wrote $($handlerErrors.Count) error(s), the first: $($handlerErrors[0])"
+        }
+    }
+    finally {
+        if ($server) { $server.Stop() }
+        if ($echo) {
+            $echo.CloseInput()
+            $null = $echo.WaitForExit([timespan]::FromSeconds(10))
+            Stop-Child $echo
+        }
+    }
+
+    $null = Add-Ratio -Case handler -Label 'SockPS handler server vs C# echo-server (informational, no target)' -Numerator (Get-RowMedian $rowSockPS) -Denominator (Get-RowMedian $rowCs)
+    Add-Note -Case handler -Text ("$HandlerClients C# clients at once (bench/Baselines rr-clients, one thread each, NoDelay), each sending a 64-byte request and " +
+        "reading the 64-byte echo, $(Format-Count $HandlerRoundTrips) times; total round trips over the time from a common start to the last client's end. " +
+        "SockPS: Start-SocketServer -ScriptBlock in this process (-ThrottleLimit $HandlerClients, -NoDelay), the handler looping on " +
+        '$Connection.ReceiveAvailableBytes() and $Connection.Send(); C#: bench/Baselines echo-server (an async task per connection). ' +
+        'Every client makes one untimed round trip first, so the handlers are running before the clock starts.')
+}
+
+#endregion
+
 #region Report ------------------------------------------------------------------------------------
 
 function Get-MachineLines {
@@ -1561,6 +1759,7 @@ function Get-SummaryLines {
         @{ Case = 'idle'; Target = "Idle: server memory, $idleLabel connections"; Goal = 4.0; Kind = 'kib-max'; Value = $targets.IdleMemory }
         @{ Case = 'idle'; Target = "Idle: SockPS accept rate vs C#, $idleLabel connections"; Goal = 0.7; Kind = 'ratio-min'; Value = $targets.IdleAccept }
         @{ Case = 'udp'; Target = 'UDP: SockPS vs the raw pwsh loop'; Goal = 0.5; Kind = 'ratio-min'; Value = $targets.Udp }
+        @{ Case = 'relay'; Target = 'Relay: SockPS vs socat -b65536 (issue 6)'; Goal = 0.8; Kind = 'ratio-min'; Value = $targets.Relay }
     )
     $body = @(foreach ($item in $items) {
         if ($item.Kind -eq 'kib-max') {
@@ -1588,7 +1787,7 @@ function Get-SummaryLines {
         }
         , @($item.Target, $goal, $measured, $result)
     })
-    Format-MarkdownTable -Header @('Target (issue 5)', 'Goal', 'Measured (medians)', 'Result') -Body @($body) -RightAligned @($false, $false, $true, $false)
+    Format-MarkdownTable -Header @('Target', 'Goal', 'Measured (medians)', 'Result') -Body @($body) -RightAligned @($false, $false, $true, $false)
     if ($Quick) {
         ''
         '(-Quick: tiny sizes and one run; these numbers check that the harness works, they measure nothing.)'
@@ -1601,6 +1800,8 @@ function Get-ReportLines {
         rr   = "## b. Request/response: $(Format-Count $RoundTrips) round trips of 64 bytes"
         idle = "## c. Idle connections: $(($IdleConnections | ForEach-Object { Format-Count $_ }) -join ' and ') held open"
         udp  = "## d. UDP: $(Format-Count $Datagrams) datagrams of 512 bytes"
+        relay = "## e. Relay: $(Format-Size $BulkSize) through a port forward to /dev/null"
+        handler = "## f. Handler server: $HandlerClients concurrent clients x $(Format-Count $HandlerRoundTrips) round trips of 64 bytes"
     }
     '# SockPS benchmark'
     ''
@@ -1615,7 +1816,7 @@ function Get-ReportLines {
         }
     }
     ''
-    '## Summary: the targets of issue 5'
+    '## Summary: the targets of issues 5 and 6'
     ''
     Get-SummaryLines
     if ($script:Failures.Count -gt 0) {
@@ -1635,9 +1836,11 @@ function Get-ReportLines {
 #region Main --------------------------------------------------------------------------------------
 
 $script:TempFiles = [System.Collections.Generic.List[string]]::new()
+$script:BulkSource = $null
+$script:LastRelay = $null
 $script:Targets = @{
     BulkCSharp = $null; BulkNcat = $null; RrCmdlets = $null; RrMethods = $null
-    IdleCount = $null; IdleAccept = $null; IdleMemory = $null; Udp = $null
+    IdleCount = $null; IdleAccept = $null; IdleMemory = $null; Udp = $null; Relay = $null
 }
 $exitCode = 0
 try {
@@ -1674,7 +1877,7 @@ try {
     }
     $script:BaselineDll = Join-Path -Path $baselineOutput -ChildPath 'Baselines.dll'
 
-    foreach ($name in 'bulk', 'rr', 'idle', 'udp') {
+    foreach ($name in 'bulk', 'rr', 'idle', 'udp', 'relay', 'handler') {
         if ($name -notin $Case) {
             continue
         }
@@ -1685,6 +1888,8 @@ try {
                 'rr' { Invoke-RequestResponseCase }
                 'idle' { Invoke-IdleCase }
                 'udp' { Invoke-UdpCase }
+                'relay' { Invoke-RelayCase }
+                'handler' { Invoke-HandlerCase }
             }
         }
         catch {
@@ -1697,6 +1902,7 @@ try {
             Add-Note -Case $name -Text "This case took $([Math]::Round($caseClock.Elapsed.TotalSeconds)) s."
         }
     }
+    Get-SocketRelay | Stop-SocketRelay -ErrorAction SilentlyContinue
     Get-SocketConnection | Disconnect-Socket -ErrorAction SilentlyContinue
     Get-SocketServer | Stop-SocketServer -ErrorAction SilentlyContinue
 

@@ -13,6 +13,8 @@ using System.Threading.Tasks;
 //   bulk-send <port> <file> <bufferBytes>      connect, copy a file to the stream, half-close
 //   echo-server                                echo every connection until stdin closes
 //   rr-client <port> <count> <size>            request/response round trips
+//   rr-clients <port> <clients> <count> <size> that many rr-clients at once, <count> round trips each;
+//                                              reports the total (count = clients x count)
 //   idle-server <count>                        accept <count> connections, each waiting with a zero-byte read
 //   idle-client <port> <count>                 open <count> connections and hold them until stdin closes
 //   udp-send <port> <count> <size>             send datagrams as fast as possible
@@ -23,6 +25,7 @@ switch (mode)
     case "bulk-send": await BulkSend(int.Parse(args[1]), args[2], int.Parse(args[3])); break;
     case "echo-server": await EchoServer(); break;
     case "rr-client": RequestResponse(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3])); break;
+    case "rr-clients": RequestResponseClients(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])); break;
     case "idle-server": await IdleServer(int.Parse(args[1])); break;
     case "idle-client": await IdleClient(int.Parse(args[1]), int.Parse(args[2])); break;
     case "udp-send": UdpSend(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3])); break;
@@ -121,6 +124,81 @@ static void RequestResponse(int port, int count, int size)
     }
 
     Console.WriteLine($"result count={count} seconds={watch.Elapsed.TotalSeconds:0.000000}");
+}
+
+// Each client on its own thread with blocking calls, as rr-client does. All connect first and
+// send one untimed round trip (so a server that starts a handler per connection has started
+// them all); the clock runs from a common start to the last client's end.
+static void RequestResponseClients(int port, int clients, int count, int size)
+{
+    List<Socket> sockets = new(clients);
+    try
+    {
+        byte[] warm = new byte[size];
+        for (int i = 0; i < clients; i++)
+        {
+            Socket socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            sockets.Add(socket);
+            socket.Connect(IPAddress.Loopback, port);
+        }
+
+        foreach (Socket socket in sockets)
+        {
+            using NetworkStream network = new(socket, ownsSocket: false);
+            network.Write(warm);
+            network.ReadExactly(warm);
+        }
+
+        using Barrier start = new(clients + 1);
+        Thread[] threads = new Thread[clients];
+        Exception? failure = null;
+        for (int i = 0; i < clients; i++)
+        {
+            Socket socket = sockets[i];
+            threads[i] = new Thread(() =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    using NetworkStream network = new(socket, ownsSocket: false);
+                    byte[] request = new byte[size];
+                    byte[] response = new byte[size];
+                    for (int n = 0; n < count; n++)
+                    {
+                        network.Write(request);
+                        network.ReadExactly(response);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
+            }) { IsBackground = true };
+            threads[i].Start();
+        }
+
+        start.SignalAndWait();
+        Stopwatch watch = Stopwatch.StartNew();
+        foreach (Thread thread in threads)
+        {
+            thread.Join();
+        }
+
+        watch.Stop();
+        if (failure is not null)
+        {
+            throw failure;
+        }
+
+        Console.WriteLine($"result count={(long)clients * count} seconds={watch.Elapsed.TotalSeconds:0.000000} clients={clients}");
+    }
+    finally
+    {
+        foreach (Socket socket in sockets)
+        {
+            socket.Dispose();
+        }
+    }
 }
 
 static async Task IdleServer(int count)

@@ -48,6 +48,8 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
         @{ Title = 'b. Request/response' }
         @{ Title = 'c. Idle connections' }
         @{ Title = 'd. UDP' }
+        @{ Title = 'e. Relay' }
+        @{ Title = 'f. Handler server' }
     ) {
         $report | Should -Match "(?m)^## $([regex]::Escape($Title))"
     }
@@ -58,7 +60,9 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
                 'pwsh TcpClient streams', 'socat (defaults', 'socat -b65536', 'ncat', 'iperf3 (default', 'iperf3 -l 1M',
                 'SockPS cmdlets', 'SockPS methods', 'pwsh raw: NetworkStream', 'C# rr-client',
                 'SockPS Start-SocketServer', 'C# idle-server',
-                'SockPS: $payloads \| Send-SocketData', 'pwsh raw: UdpClient', 'C# udp-send')) {
+                'SockPS: $payloads \| Send-SocketData', 'pwsh raw: UdpClient', 'C# udp-send',
+                'SockPS: Start-SocketRelay', 'socat -b65536 TCP-LISTEN TCP', 'direct: no forwarder',
+                'SockPS: Start-SocketServer -ScriptBlock', 'C# echo-server')) {
             $report | Should -Match "(?m)^\| $([regex]::Escape($contender))" -Because "the report should have a row for $contender"
         }
         # "not installed" is an answer; "failed" is not.
@@ -71,11 +75,12 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
     }
 
     It 'ends with the summary of every target' {
-        $report | Should -Match '(?m)^## Summary: the targets of issue 5$'
+        $report | Should -Match '(?m)^## Summary: the targets of issues 5 and 6$'
         foreach ($target in @(
                 'Bulk: SockPS vs the fastest C# baseline', 'Bulk: SockPS vs ncat',
                 'Request/response: cmdlets vs raw pwsh', 'Request/response: methods vs raw pwsh',
-                'Idle: server memory', 'Idle: SockPS accept rate vs C#', 'UDP: SockPS vs the raw pwsh loop')) {
+                'Idle: server memory', 'Idle: SockPS accept rate vs C#', 'UDP: SockPS vs the raw pwsh loop',
+                'Relay: SockPS vs socat -b65536')) {
             $report | Should -Match "(?m)^\| $([regex]::Escape($target))" -Because "the summary should have a row for $target"
         }
     }
