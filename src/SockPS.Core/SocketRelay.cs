@@ -47,6 +47,10 @@ public sealed class RelayOptions
     /// <summary>The OS listen backlog.</summary>
     public int Backlog { get; set; } = 128;
 
+    /// <summary>After one side ends its stream (and the end was passed on), how long the other
+    /// side may go on before both are closed (socat's -t). Zero waits for as long as it takes.</summary>
+    public TimeSpan HalfCloseTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>A friendly name; RelayN when null.</summary>
     public string? Name { get; set; }
 }
@@ -263,6 +267,7 @@ public sealed class SocketRelay : IDisposable
     private async Task ForwardAsync(Socket client, CancellationToken stopping)
     {
         Interlocked.Increment(ref _activeClients);
+        bool lingerExpired = false;
         Socket? target = null;
         Stream? clientStream = null;
         Stream? targetStream = null;
@@ -288,7 +293,28 @@ public sealed class SocketRelay : IDisposable
 
             Task up = PumpAsync(clientStream, targetStream, target, toTarget: true, stopping);
             Task down = PumpAsync(targetStream, clientStream, client, toTarget: false, stopping);
+            Task first = await Task.WhenAny(up, down).ConfigureAwait(false);
+            Task other = first == up ? down : up;
+            if (first.Status == TaskStatus.RanToCompletion && !other.IsCompleted && _options.HalfCloseTimeout > TimeSpan.Zero)
+            {
+                // One side ended its stream; a peer that never ends its own must not hold the
+                // forward (and its two sockets) open for ever.
+                using CancellationTokenSource linger = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                if (await Task.WhenAny(other, Task.Delay(_options.HalfCloseTimeout, linger.Token)).ConfigureAwait(false) != other)
+                {
+                    lingerExpired = true;
+                    client.Dispose();
+                    target.Dispose();
+                }
+
+                linger.Cancel();
+            }
+
             await Task.WhenAll(up, down).ConfigureAwait(false);
+        }
+        catch (Exception) when (lingerExpired)
+        {
+            // Closed on purpose: the half-close timeout ran out.
         }
         catch (Exception ex) when (!stopping.IsCancellationRequested)
         {

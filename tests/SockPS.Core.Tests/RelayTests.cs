@@ -44,6 +44,27 @@ public sealed class RelayTests : IDisposable
     }
 
     [Fact]
+    public async Task APeerThatNeverEndsItsStreamAfterAHalfCloseIsClosedAfterTheTimeout()
+    {
+        using SocketServer target = Loopback.StartServer();
+        using SocketRelay relay = SocketRelay.Start(new RelayOptions
+        {
+            Listen = new IPEndPoint(IPAddress.Loopback, 0), TargetHost = "127.0.0.1", TargetPort = target.Port,
+            HalfCloseTimeout = TimeSpan.FromMilliseconds(200),
+        });
+        using SocketConnection client = await Connect(relay.Port);
+        using SocketConnection far = target.Accept(Loopback.Wait);
+        client.SendLine("bye");
+        client.ShutdownSend();
+        Assert.Equal("bye", far.ReceiveLine());
+        Assert.Null(far.ReceiveLine()); // the end of stream travelled on; far never closes its side
+
+        Assert.Null(client.ReceiveLine()); // the relay gave up on far and closed the client too
+        Loopback.Until(() => relay.ActiveClients == 0, "the lingering forward is closed");
+        Assert.Equal(0L, relay.ErrorCount);
+    }
+
+    [Fact]
     public async Task ARelayForwardsToAUnixSocket()
     {
         string path = Path.Combine(_dir, "target.sock");

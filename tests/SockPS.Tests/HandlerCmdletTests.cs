@@ -98,4 +98,21 @@ public sealed class HandlerCmdletTests : IDisposable
         Assert.Empty(againErrors);
         Assert.Equal(0, server.Handlers!.OutputCount);
     }
+
+    [Fact]
+    public void StoppingTheServerEndsAHandlerWaitingInAReceiveAndClosesItsClient()
+    {
+        var server = (SocketServer)_host.RunClean(@"
+            Start-SocketServer -ReceiveTimeoutSeconds 0 -ScriptBlock {
+                param($Connection)
+                while ($null -ne ($line = $Connection.ReceiveLine())) { $Connection.SendLine($line) }
+            }")[0].BaseObject;
+        var client = (SocketConnection)_host.RunClean("Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port", ("server", server))[0].BaseObject;
+        client.SendLine("one");
+        Assert.Equal("one", client.ReceiveLine()); // the handler is now waiting for the next line
+
+        _host.RunClean("Stop-SocketServer -Server $server", ("server", server));
+        Assert.Null(client.ReceiveLine()); // closed, not left open with nobody serving it
+        WaitFor(() => server.Handlers is { Running: 0, Waiting: 0 }, "the stopped handler ended");
+    }
 }

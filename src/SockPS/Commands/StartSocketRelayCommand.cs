@@ -103,6 +103,13 @@ public sealed class StartSocketRelayCommand : SockPSCmdlet
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; } = 30;
 
+    /// <summary>After one side ends its stream (the end is passed on to the other), seconds the
+    /// other side may go on before the relay closes both, as socat's -t. Default 60; 0 waits
+    /// until the other side ends too.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public double HalfCloseTimeoutSeconds { get; set; } = 60;
+
     /// <summary>A friendly name to find the relay by later.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
@@ -118,6 +125,7 @@ public sealed class StartSocketRelayCommand : SockPSCmdlet
                 Protocol = Protocol,
                 Name = Name,
                 ConnectTimeout = Seconds(TimeoutSeconds, nameof(TimeoutSeconds)),
+                HalfCloseTimeout = Seconds(HalfCloseTimeoutSeconds, nameof(HalfCloseTimeoutSeconds)),
                 ListenTls = TlsParameters.Server(this, Certificate, CertificatePath, KeyPath, CertificatePassword, requireClientCertificate: false, caCertificate: null, versions: null),
                 TargetTls = UseTls ? TlsParameters.Client(this, ServerName, CaCertificate, SkipCertificateCheck, null, null, null, null) : null,
             };

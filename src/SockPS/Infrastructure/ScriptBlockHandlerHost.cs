@@ -41,7 +41,7 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
     private readonly string? _initialization;
     private readonly object[] _arguments;
     private readonly ConcurrentQueue<object> _output = new();
-    private readonly ConcurrentDictionary<PowerShell, byte> _running = new();
+    private readonly ConcurrentDictionary<PowerShell, SocketConnection> _running = new();
     private int _outputCount;
     private long _droppedOutput;
     private long _completed;
@@ -74,11 +74,12 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
         {
             try
             {
-                return Volatile.Read(ref _disposed) != 0 ? 0 : _pool.GetMaxRunspaces() - _pool.GetAvailableRunspaces();
+                // Once stopped, whatever has not ended yet is winding down, not waiting.
+                return Volatile.Read(ref _disposed) != 0 ? _running.Count : _pool.GetMaxRunspaces() - _pool.GetAvailableRunspaces();
             }
             catch (Exception ex) when (ex is InvalidRunspacePoolStateException or ObjectDisposedException or InvalidOperationException)
             {
-                return 0; // stopped meanwhile
+                return _running.Count; // stopped meanwhile
             }
         }
     }
@@ -166,7 +167,7 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
             Keep(TagError(error, connection));
         };
 
-        _running[shell] = 0;
+        _running[shell] = connection;
         try
         {
             shell.BeginInvoke(input, output, null, result =>
@@ -258,14 +259,21 @@ $__SockPSItem | ForEach-Object { & $__SockPSHandler $__SockPSItem @__SockPSArgs 
             return;
         }
 
-        foreach (PowerShell shell in _running.Keys)
+        foreach (KeyValuePair<PowerShell, SocketConnection> handler in _running)
         {
             try
             {
-                shell.BeginStop(null, null);
+                handler.Key.BeginStop(null, null);
             }
             catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
             {
+            }
+
+            // A block waiting in a receive does not see the stop; closing its connection ends
+            // the wait (a UDP server's socket closes with the server).
+            if (!handler.Value.IsDatagram)
+            {
+                handler.Value.Close("The server stopped.");
             }
         }
 
