@@ -145,7 +145,9 @@ function New-SuiteResult {
         [int] $Failed = 0,
         [int] $Skipped = 0,
         # Set when the runner crashed or left no results; the suite then counts as one failure.
-        [string] $Problem = ''
+        [string] $Problem = '',
+        # Names of the failed tests, printed next to the summary so a log's tail says what broke.
+        [string[]] $FailedTests = @()
     )
 
     [pscustomobject]@{
@@ -154,6 +156,7 @@ function New-SuiteResult {
         Failed  = $Failed + $(if ($Problem) { 1 } else { 0 })
         Skipped = $Skipped
         Problem = $Problem
+        FailedTests = $FailedTests
     }
 }
 
@@ -185,6 +188,13 @@ function Invoke-XunitSuite {
         $passed = [int]$counters.passed
         $failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
         $skipped = $total - [int]$counters.executed
+        $failedTests = @($trx.TestRun.Results.UnitTestResult |
+            Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } |
+            ForEach-Object {
+                $message = [string]$_.Output.ErrorInfo.Message
+                $firstLine = ($message -split "`n" | Select-Object -First 1).Trim()
+                "$($_.testName) ($($_.outcome)): $firstLine"
+            })
     }
     catch {
         return New-SuiteResult -Name $name -Problem "could not read the counters in $trxPath`: $_"
@@ -196,7 +206,7 @@ function Invoke-XunitSuite {
         $problem = "dotnet test exited with $exitCode (outcome $($summary.outcome)) but reported no failed test"
     }
 
-    New-SuiteResult -Name $name -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem
+    New-SuiteResult -Name $name -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem -FailedTests $failedTests
 }
 
 function Get-NuGetGlobalPackagesFolder {
@@ -263,6 +273,7 @@ function Invoke-PesterSuite {
         $passed = [int]$counts.passed
         $failed = [int]$counts.failed
         $skipped = [int]$counts.skipped
+        $failedTests = @($counts.failedTests | Where-Object { $_ })
     }
     catch {
         return New-SuiteResult -Name 'Pester' -Problem "could not read the counts in $resultPath`: $_"
@@ -273,7 +284,7 @@ function Invoke-PesterSuite {
         $problem = "the Pester run exited with $exitCode but reported no failed test"
     }
 
-    New-SuiteResult -Name 'Pester' -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem
+    New-SuiteResult -Name 'Pester' -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem -FailedTests $failedTests
 }
 
 function Invoke-Test {
@@ -317,6 +328,11 @@ function Invoke-Test {
     $failed = ($results | Measure-Object -Property Failed -Sum).Sum
     $skipped = ($results | Measure-Object -Property Skipped -Sum).Sum
 
+    foreach ($result in $results) {
+        foreach ($test in $result.FailedTests) {
+            Write-Host "FAILED in $($result.Name): $test"
+        }
+    }
     foreach ($result in $results | Where-Object Problem) {
         Write-Host "$($result.Name): $($result.Problem)"
     }

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
@@ -105,57 +106,66 @@ public sealed class BulkCmdletTests : IDisposable
     public void ALongTransferWritesProgressAndACompletedRecord()
     {
         var (client, accepted) = Pair();
-        // The sender paces its data so the transfer outlasts the one second before progress shows.
-        Task sender = Task.Run(async () =>
-        {
-            byte[] block = new byte[64 * 1024];
-            for (int i = 0; i < 12; i++)
-            {
-                client.Send(block);
-                await Task.Delay(120);
-            }
-
-            client.ShutdownSend();
-        });
         using PowerShell ps = PowerShell.Create();
         ps.Runspace = _host.Runspace;
+        using var progressSeen = new ManualResetEventSlim();
+        ps.Streams.Progress.DataAdded += (_, _) => progressSeen.Set();
+        // The sender paces its data from the moment the receive starts and keeps going until
+        // progress has shown, so a slow machine cannot finish the transfer before the one second
+        // progress waits for. It gives up after 30 seconds, and the assertions then fail.
+        Task<int> sender = PacedSender(client, accepted, () => progressSeen.IsSet, TimeSpan.FromSeconds(30));
         ps.AddCommand("Receive-SocketData").AddParameter("Connection", accepted).AddParameter("OutFile", Path.Combine(_dir, "paced.bin"));
         ps.Invoke();
-        sender.Wait(PowerShellHost.Wait);
+        int sent = sender.Result;
         Assert.Empty(ps.Streams.Error);
         var records = ps.Streams.Progress.ToArray();
         Assert.NotEmpty(records);
         Assert.Contains("Receiving from", records[0].Activity);
         Assert.Matches(@"KiB|MiB", records[0].StatusDescription);
         Assert.Equal(ProgressRecordType.Completed, records[^1].RecordType);
-        Assert.Equal(12 * 64 * 1024, new FileInfo(Path.Combine(_dir, "paced.bin")).Length);
+        Assert.Equal(sent, new FileInfo(Path.Combine(_dir, "paced.bin")).Length);
     }
 
     [Fact]
     public void ProgressPreferenceSilentlyContinueHidesProgress()
     {
         var (client, accepted) = Pair();
-        Task sender = Task.Run(async () =>
-        {
-            byte[] block = new byte[64 * 1024];
-            for (int i = 0; i < 12; i++)
-            {
-                client.Send(block);
-                await Task.Delay(120);
-            }
-
-            client.ShutdownSend();
-        });
         using PowerShell ps = PowerShell.Create();
         ps.Runspace = _host.Runspace;
+        // Paced for two seconds after the receive starts: long enough that progress would show.
+        Stopwatch paced = new();
+        Task<int> sender = PacedSender(client, accepted, () => paced.Elapsed > TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), paced);
         ps.AddScript("$ProgressPreference = 'SilentlyContinue'; Receive-SocketData -Connection $args[0] -OutFile $args[1]")
             .AddArgument(accepted).AddArgument(Path.Combine(_dir, "quiet.bin"));
         ps.Invoke();
-        sender.Wait(PowerShellHost.Wait);
+        int sent = sender.Result;
         Assert.Empty(ps.Streams.Error);
         Assert.Empty(ps.Streams.Progress);
-        Assert.Equal(12 * 64 * 1024, new FileInfo(Path.Combine(_dir, "quiet.bin")).Length);
+        Assert.Equal(sent, new FileInfo(Path.Combine(_dir, "quiet.bin")).Length);
     }
+
+    /// <summary>
+    /// Sends 64 KiB blocks every 100 ms once <paramref name="receiver"/> has a receive in progress,
+    /// until <paramref name="done"/> says so (at least three blocks), then half-closes. Returns the bytes sent.
+    /// </summary>
+    private static Task<int> PacedSender(SocketConnection client, SocketConnection receiver, Func<bool> done, TimeSpan limit, Stopwatch? started = null) =>
+        Task.Run(async () =>
+        {
+            byte[] block = new byte[64 * 1024];
+            int sent = 0;
+            Assert.True(SpinWait.SpinUntil(() => receiver.ReceiveInProgress, PowerShellHost.Wait), "the receive did not start");
+            started?.Start();
+            Stopwatch watch = Stopwatch.StartNew();
+            for (int i = 0; i < 3 || (!done() && watch.Elapsed < limit); i++)
+            {
+                client.Send(block);
+                sent += block.Length;
+                await Task.Delay(100);
+            }
+
+            client.ShutdownSend();
+            return sent;
+        });
 
     [Fact]
     public void BulkParameterMistakesAreClearErrors()

@@ -7,7 +7,7 @@
     a clean session, never into the session that built it. Test files import the module with
     `Import-Module $env:SOCKPS_MODULE_PATH -Force` in their BeforeAll.
 
-    ResultPath receives { "passed": N, "failed": N, "skipped": N, "total": N }. Failed blocks
+    ResultPath receives { "passed": N, "failed": N, "skipped": N, "total": N, "failedTests": [...] }. Failed blocks
     (a throwing BeforeAll) and failed containers (a file that does not parse) count as failures;
     tests that did not run count as skipped. Exit code 1 when anything failed.
 #>
@@ -47,6 +47,15 @@ $counts = [ordered]@{
     failed  = $failed
     skipped = $skipped
     total   = $run.PassedCount + $failed + $skipped
+    # Names only, first line of the error: build.ps1 prints them beside the summary line.
+    failedTests = @(
+        foreach ($test in $run.Failed) {
+            $message = if ($test.ErrorRecord) { "$($test.ErrorRecord[0])" -split "`n" | Select-Object -First 1 } else { '' }
+            "$($test.ExpandedPath): $message"
+        }
+        foreach ($block in $run.FailedBlocks) { "$($block.Path -join '.') (block): $($block.ErrorRecord | Select-Object -First 1)" }
+        foreach ($container in $run.FailedContainers) { "$($container.Item) (file): $($container.ErrorRecord | Select-Object -First 1)" }
+    )
 }
 
 $resultDirectory = Split-Path -Path $ResultPath -Parent
