@@ -3,8 +3,9 @@
 .SYNOPSIS
     Builds, tests and demonstrates SockPS.
 .DESCRIPTION
-    Build  publishes src/SockPS into out/SockPS and copies module/ (manifest, formats, help)
-           next to it: out/SockPS is the importable module folder.
+    Build  publishes src/SockPS into out/SockPS, copies module/ (manifest, formats, about help)
+           next to it and writes the MAML help from the XML docs and module/help (see
+           tools/New-MamlHelp.ps1): out/SockPS is the importable module folder.
     Test   Build, then the xunit projects and the Pester suite (in a fresh pwsh). The last line
            printed is "N passed, N failed, N skipped"; the exit code is 1 when anything failed,
            a runner crashed or produced no results, or nothing passed.
@@ -121,7 +122,8 @@ function Invoke-Build {
     $moduleSource = Join-Path -Path $RepoRoot -ChildPath 'module'
     if (Test-Path -LiteralPath $moduleSource) {
         # Without -Force: dot files such as .gitkeep stay out of the module.
-        foreach ($item in Get-ChildItem -LiteralPath $moduleSource) {
+        # module/help holds the sources of the MAML help, not module content.
+        foreach ($item in Get-ChildItem -LiteralPath $moduleSource | Where-Object Name -ne 'help') {
             Copy-Item -LiteralPath $item.FullName -Destination $ModuleOutput -Recurse -Force
         }
     }
@@ -134,6 +136,20 @@ function Invoke-Build {
     if ((Test-Path -LiteralPath $manifestSource) -and -not (Test-Path -LiteralPath $manifestOutput)) {
         throw "module/SockPS.psd1 was not copied to $manifestOutput."
     }
+
+    # The MAML help (en-US/SockPS.dll-Help.xml) from the XML docs and module/help. It imports the
+    # built module, so it runs in its own pwsh. Gaps are warnings here; tests/pester/Help.Tests.ps1
+    # fails on them.
+    $helpExit = Invoke-ChildProcess -FilePath 'dotnet' -Timeout ([timespan]::FromMinutes(3)) -ArgumentList @(
+        'pwsh', '-NoProfile', '-NonInteractive',
+        '-File', (Join-Path -Path $RepoRoot -ChildPath 'tools/New-MamlHelp.ps1'),
+        '-ModulePath', $ModuleOutput,
+        '-HelpSource', (Join-Path -Path $moduleSource -ChildPath 'help'))
+    if ($helpExit -ne 0) {
+        throw "tools/New-MamlHelp.ps1 failed with exit code $helpExit."
+    }
+    # The XML docs were its input; the module needs only the MAML.
+    Get-ChildItem -LiteralPath $ModuleOutput -Filter 'SockPS*.xml' -File | Remove-Item -Force
 
     Write-Host "Built module at out/SockPS"
 }

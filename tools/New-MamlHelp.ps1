@@ -1,0 +1,339 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+    Writes the module's MAML help (en-US/SockPS.dll-Help.xml) from the C# XML docs and the help
+    sources in module/help.
+.DESCRIPTION
+    platyPS is not available here, so the build makes the MAML itself. For every cmdlet the module
+    exports it takes:
+      - synopsis and description from the cmdlet class's XML doc (<para type="synopsis"> and
+        <para type="description">, or <summary>);
+      - syntax, parameters (type, mandatory, position, pipeline input, aliases, default value) from
+        the cmdlet's metadata, and each parameter's description from its property's <summary>;
+      - inputs and outputs from the pipeline parameters and [OutputType];
+      - examples, notes and related links from module/help/<Verb-Noun>.psd1.
+    Anything missing (a cmdlet without a help source, a parameter without a description, fewer
+    than two examples) is listed; with -Strict the script fails on it.
+
+    Runs in its own pwsh (it imports the built module): build.ps1 calls it after publishing.
+.EXAMPLE
+    dotnet pwsh tools/New-MamlHelp.ps1 -ModulePath out/SockPS -HelpSource module/help -Strict
+#>
+[CmdletBinding()]
+param(
+    # The built module folder (holds SockPS.psd1, SockPS.dll and the XML doc files).
+    [Parameter(Mandatory)] [string] $ModulePath,
+    # The folder of <Verb-Noun>.psd1 help sources.
+    [Parameter(Mandatory)] [string] $HelpSource,
+    # Where to write the MAML; default <ModulePath>/en-US/SockPS.dll-Help.xml.
+    [string] $OutFile,
+    # Fail when any cmdlet or parameter lacks help, or a cmdlet has fewer than two examples.
+    [switch] $Strict
+)
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+
+$ModulePath = (Resolve-Path -LiteralPath $ModulePath).ProviderPath
+$HelpSource = (Resolve-Path -LiteralPath $HelpSource).ProviderPath
+if (-not $OutFile) {
+    $OutFile = Join-Path -Path $ModulePath -ChildPath 'en-US/SockPS.dll-Help.xml'
+}
+
+$module = Import-Module -Name (Join-Path -Path $ModulePath -ChildPath 'SockPS.psd1') -PassThru -Force
+$commonParameters = [System.Collections.Generic.HashSet[string]]::new(
+    [string[]]([System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters),
+    [System.StringComparer]::OrdinalIgnoreCase)
+
+# ---------------------------------------------------------------------------- XML docs
+
+$docs = @{}
+foreach ($xmlFile in Get-ChildItem -LiteralPath $ModulePath -Filter '*.xml' -File) {
+    [xml] $doc = Get-Content -LiteralPath $xmlFile.FullName -Raw
+    if ($doc.DocumentElement.Name -ne 'doc') { continue }
+    foreach ($member in $doc.doc.members.member) {
+        $docs[$member.name] = $member
+    }
+}
+
+function ConvertTo-PlainText([System.Xml.XmlNode] $Node) {
+    # XML doc markup to help text: <see cref="T:A.B"/> becomes B, <c>x</c> becomes x,
+    # <paramref name="p"/> becomes p; whitespace is folded.
+    $text = [System.Text.StringBuilder]::new()
+    foreach ($child in $Node.ChildNodes) {
+        switch ($child.NodeType) {
+            'Text' { [void]$text.Append($child.Value) }
+            'Element' {
+                switch ($child.LocalName) {
+                    'see' {
+                        $name = if ($child.HasAttribute('cref')) { $child.GetAttribute('cref') } elseif ($child.HasAttribute('langword')) { $child.GetAttribute('langword') } else { $child.InnerText }
+                        [void]$text.Append(($name -replace '^[A-Z]:', '' -replace '\(.*$', '').Split('.')[-1])
+                    }
+                    'paramref' { [void]$text.Append($child.GetAttribute('name')) }
+                    'typeparamref' { [void]$text.Append($child.GetAttribute('name')) }
+                    default { [void]$text.Append((ConvertTo-PlainText $child)) }
+                }
+            }
+        }
+    }
+    ($text.ToString() -replace '\s+', ' ').Trim()
+}
+
+function Get-MemberDoc([string] $Key) {
+    # The member's doc, following <inheritdoc/> to the base type's member of the same name.
+    $member = $docs[$Key]
+    if ($null -eq $member) { return $null }
+    if ($member.SelectSingleNode('inheritdoc') -and -not $member.SelectSingleNode('summary')) { return $null }
+    $member
+}
+
+function Get-PropertyDoc([type] $Type, [string] $Name) {
+    for ($t = $Type; $null -ne $t; $t = $t.BaseType) {
+        $property = $t.GetProperty($Name, [System.Reflection.BindingFlags]'Public, Instance, DeclaredOnly')
+        if ($null -eq $property) { continue }
+        $member = Get-MemberDoc "P:$($t.FullName).$Name"
+        if ($member -and $member.summary) { return ConvertTo-PlainText $member.SelectSingleNode('summary') }
+    }
+    ''
+}
+
+function Get-TypeDoc([type] $Type) {
+    $member = Get-MemberDoc "T:$($Type.FullName)"
+    $result = @{ Synopsis = ''; Description = @() }
+    if ($null -eq $member -or $null -eq $member.SelectSingleNode('summary')) { return $result }
+    $summary = $member.SelectSingleNode('summary')
+    $paras = @($summary.SelectNodes('para'))
+    $synopsis = $paras | Where-Object { $_.GetAttribute('type') -eq 'synopsis' } | Select-Object -First 1
+    if ($synopsis) {
+        $result.Synopsis = ConvertTo-PlainText $synopsis
+        $result.Description = @($paras | Where-Object { $_.GetAttribute('type') -ne 'synopsis' } | ForEach-Object { ConvertTo-PlainText $_ })
+    }
+    else {
+        $result.Synopsis = ConvertTo-PlainText $summary
+    }
+    $result
+}
+
+# ---------------------------------------------------------------------------- MAML writing
+
+$ns = @{
+    maml    = 'http://schemas.microsoft.com/maml/2004/10'
+    command = 'http://schemas.microsoft.com/maml/dev/command/2004/10'
+    dev     = 'http://schemas.microsoft.com/maml/dev/2004/10'
+}
+
+$settings = [System.Xml.XmlWriterSettings]::new()
+$settings.Indent = $true
+$settings.Encoding = [System.Text.UTF8Encoding]::new($false)
+$null = New-Item -ItemType Directory -Path (Split-Path -Path $OutFile -Parent) -Force
+$writer = [System.Xml.XmlWriter]::Create($OutFile, $settings)
+
+function Write-Element([string] $Prefix, [string] $Name, [string] $Text) {
+    $writer.WriteElementString($Prefix, $Name, $ns[$Prefix], $Text)
+}
+
+function Write-Paras([string] $Prefix, [string] $Name, [string[]] $Paragraphs) {
+    $writer.WriteStartElement($Prefix, $Name, $ns[$Prefix])
+    foreach ($para in $Paragraphs) {
+        Write-Element 'maml' 'para' $para
+    }
+    $writer.WriteEndElement()
+}
+
+function Get-TypeName([type] $Type) {
+    if ($Type -eq [System.Management.Automation.SwitchParameter]) { return 'SwitchParameter' }
+    if ($Type.IsArray) { return (Get-TypeName $Type.GetElementType()) + '[]' }
+    if ($Type.IsGenericType -and $Type.GetGenericTypeDefinition() -eq [Nullable`1]) { return Get-TypeName $Type.GetGenericArguments()[0] }
+    $Type.Name
+}
+
+function Get-PipelineText($Attribute) {
+    $kinds = @()
+    if ($Attribute.ValueFromPipeline) { $kinds += 'ByValue' }
+    if ($Attribute.ValueFromPipelineByPropertyName) { $kinds += 'ByPropertyName' }
+    if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }
+}
+
+function Write-Parameter($Parameter, $SetAttribute, [string] $Description, [string] $Default, [bool] $InSyntax) {
+    $isSwitch = $Parameter.ParameterType -eq [System.Management.Automation.SwitchParameter]
+    $writer.WriteStartElement('command', 'parameter', $ns.command)
+    $writer.WriteAttributeString('required', ([string]$SetAttribute.Mandatory).ToLowerInvariant())
+    $writer.WriteAttributeString('variableLength', ([string]$Parameter.ParameterType.IsArray).ToLowerInvariant())
+    $writer.WriteAttributeString('globbing', 'false')
+    $writer.WriteAttributeString('pipelineInput', (Get-PipelineText $SetAttribute))
+    $writer.WriteAttributeString('position', $(if ($SetAttribute.Position -ge 0) { [string]$SetAttribute.Position } else { 'named' }))
+    $writer.WriteAttributeString('aliases', $(if ($Parameter.Aliases.Count) { $Parameter.Aliases -join ', ' } else { 'none' }))
+    Write-Element 'maml' 'name' $Parameter.Name
+    Write-Paras 'maml' 'description' @($Description)
+    $typeName = Get-TypeName $Parameter.ParameterType
+    if (-not ($InSyntax -and $isSwitch)) {
+        $writer.WriteStartElement('command', 'parameterValue', $ns.command)
+        $writer.WriteAttributeString('required', ([string](-not $isSwitch)).ToLowerInvariant())
+        $writer.WriteAttributeString('variableLength', ([string]$Parameter.ParameterType.IsArray).ToLowerInvariant())
+        $writer.WriteString($typeName)
+        $writer.WriteEndElement()
+    }
+    $writer.WriteStartElement('dev', 'type', $ns.dev)
+    Write-Element 'maml' 'name' $typeName
+    Write-Element 'maml' 'uri' ''
+    $writer.WriteEndElement()
+    Write-Element 'dev' 'defaultValue' $Default
+    $writer.WriteEndElement()
+}
+
+function Get-DefaultText($Instance, $Parameter) {
+    if ($Parameter.ParameterType -eq [System.Management.Automation.SwitchParameter]) { return 'False' }
+    if ($null -eq $Instance) { return 'None' }
+    $value = $Instance.GetType().GetProperty($Parameter.Name).GetValue($Instance)
+    if ($null -eq $value) { return 'None' }
+    if ($value -is [array]) { if ($value.Count -eq 0) { return 'None' } return ($value -join ', ') }
+    if ($value -is [System.Text.Encoding]) { return $value.WebName }
+    if ($value -is [string]) { return '"' + ($value -replace "`r", '`r' -replace "`n", '`n' -replace "`t", '`t') + '"' }
+    [string]$value
+}
+
+$problems = [System.Collections.Generic.List[string]]::new()
+$cmdlets = @(Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Object -Property Name)
+
+$writer.WriteStartDocument()
+$writer.WriteStartElement('helpItems', 'http://msh')
+$writer.WriteAttributeString('schema', 'maml')
+foreach ($cmdlet in $cmdlets) {
+    $type = $cmdlet.ImplementingType
+    $typeDoc = Get-TypeDoc $type
+    $sourcePath = Join-Path -Path $HelpSource -ChildPath "$($cmdlet.Name).psd1"
+    $source = if (Test-Path -LiteralPath $sourcePath) { Import-PowerShellDataFile -LiteralPath $sourcePath } else { $problems.Add("$($cmdlet.Name): no help source $sourcePath"); @{} }
+    if (-not $typeDoc.Synopsis) { $problems.Add("$($cmdlet.Name): no synopsis in the class's XML doc") }
+    if (-not $typeDoc.Description) { $problems.Add("$($cmdlet.Name): no description in the class's XML doc") }
+    $instance = try { [Activator]::CreateInstance($type) } catch { $null }
+    $parameters = @($cmdlet.Parameters.Values | Where-Object { -not $commonParameters.Contains($_.Name) })
+    $descriptions = @{}
+    foreach ($parameter in $parameters) {
+        $descriptions[$parameter.Name] = Get-PropertyDoc $type $parameter.Name
+        if (-not $descriptions[$parameter.Name]) { $problems.Add("$($cmdlet.Name) -$($parameter.Name): no description") }
+    }
+
+    $writer.WriteStartElement('command', 'command', $ns.command)
+    $writer.WriteAttributeString('xmlns', 'maml', $null, $ns.maml)
+    $writer.WriteAttributeString('xmlns', 'dev', $null, $ns.dev)
+
+    $writer.WriteStartElement('command', 'details', $ns.command)
+    Write-Element 'command' 'name' $cmdlet.Name
+    Write-Element 'command' 'verb' $cmdlet.Verb
+    Write-Element 'command' 'noun' $cmdlet.Noun
+    Write-Paras 'maml' 'description' @($typeDoc.Synopsis)
+    $writer.WriteEndElement()
+
+    Write-Paras 'maml' 'description' @($typeDoc.Description + @($source['Description']) | Where-Object { $_ })
+
+    # Syntax: one item per parameter set, mandatory and positional parameters first.
+    $writer.WriteStartElement('command', 'syntax', $ns.command)
+    foreach ($set in $cmdlet.ParameterSets) {
+        $writer.WriteStartElement('command', 'syntaxItem', $ns.command)
+        Write-Element 'maml' 'name' $cmdlet.Name
+        $inSet = @($set.Parameters | Where-Object { -not $commonParameters.Contains($_.Name) } |
+                Sort-Object -Property @{ e = { if ($_.Position -ge 0) { $_.Position } else { 1000 } } }, @{ e = { -not $_.IsMandatory } }, Name)
+        foreach ($p in $inSet) {
+            $parameter = $cmdlet.Parameters[$p.Name]
+            $attribute = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and ($_.ParameterSetName -eq $set.Name -or $_.ParameterSetName -eq '__AllParameterSets') } | Select-Object -First 1
+            Write-Parameter $parameter $attribute $descriptions[$p.Name] (Get-DefaultText $instance $parameter) $true
+        }
+        $writer.WriteEndElement()
+    }
+    $writer.WriteEndElement()
+
+    $writer.WriteStartElement('command', 'parameters', $ns.command)
+    foreach ($parameter in $parameters | Sort-Object -Property Name) {
+        $attribute = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } |
+            Sort-Object -Property @{ e = { -not $_.Mandatory } } | Select-Object -First 1
+        Write-Parameter $parameter $attribute $descriptions[$parameter.Name] (Get-DefaultText $instance $parameter) $false
+    }
+    $writer.WriteEndElement()
+
+    # Inputs: the types the pipeline parameters take; outputs: [OutputType].
+    $writer.WriteStartElement('command', 'inputTypes', $ns.command)
+    $inputs = @($parameters | Where-Object { $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.ValueFromPipeline } })
+    if (-not $inputs) {
+        $writer.WriteStartElement('command', 'inputType', $ns.command)
+        $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' 'None'; $writer.WriteEndElement()
+        Write-Paras 'maml' 'description' @('This cmdlet takes no pipeline input by value; parameters marked ByPropertyName bind from piped objects'' properties.')
+        $writer.WriteEndElement()
+    }
+    foreach ($parameter in $inputs) {
+        $writer.WriteStartElement('command', 'inputType', $ns.command)
+        $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' $parameter.ParameterType.FullName; $writer.WriteEndElement()
+        Write-Paras 'maml' 'description' @("Bound to -$($parameter.Name).")
+        $writer.WriteEndElement()
+    }
+    $writer.WriteEndElement()
+
+    $writer.WriteStartElement('command', 'returnValues', $ns.command)
+    $outputs = @($cmdlet.OutputType | ForEach-Object Name | Select-Object -Unique)
+    if (-not $outputs) { $outputs = @('None') }
+    foreach ($output in $outputs) {
+        $writer.WriteStartElement('command', 'returnValue', $ns.command)
+        $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' $output; $writer.WriteEndElement()
+        $outputText = if ($source['Outputs'] -is [hashtable] -and $source['Outputs'][$output]) { $source['Outputs'][$output] } else { '' }
+        Write-Paras 'maml' 'description' @($outputText)
+        $writer.WriteEndElement()
+    }
+    $writer.WriteEndElement()
+
+    $notes = @($source['Notes'] | Where-Object { $_ })
+    if ($notes) {
+        $writer.WriteStartElement('maml', 'alertSet', $ns.maml)
+        $writer.WriteStartElement('maml', 'alert', $ns.maml)
+        foreach ($note in $notes) { Write-Element 'maml' 'para' $note }
+        $writer.WriteEndElement()
+        $writer.WriteEndElement()
+    }
+
+    $examples = @($source['Examples'] | Where-Object { $_ })
+    if ($examples.Count -lt 2) { $problems.Add("$($cmdlet.Name): $($examples.Count) example(s); at least two are needed") }
+    $writer.WriteStartElement('command', 'examples', $ns.command)
+    $number = 0
+    foreach ($example in $examples) {
+        $number++
+        foreach ($key in 'Title', 'Code', 'Remarks') {
+            if (-not $example[$key]) { $problems.Add("$($cmdlet.Name) example $($number): no $key") }
+        }
+        $writer.WriteStartElement('command', 'example', $ns.command)
+        Write-Element 'maml' 'title' "-------------------------- Example $($number): $($example['Title']) --------------------------"
+        # Code first, then what it prints, as a session shows them.
+        $code = ([string]$example['Code']).TrimEnd()
+        if ($example['Output']) { $code += "`n`n" + ([string]$example['Output']).TrimEnd() }
+        Write-Element 'dev' 'code' $code
+        Write-Paras 'dev' 'remarks' @(([string]$example['Remarks']) -split "`r?`n`r?`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ })
+        $writer.WriteEndElement()
+    }
+    $writer.WriteEndElement()
+
+    $links = @($source['Links'] | Where-Object { $_ })
+    if (-not $links) { $problems.Add("$($cmdlet.Name): no related links") }
+    $writer.WriteStartElement('command', 'relatedLinks', $ns.command)
+    foreach ($link in $links) {
+        $writer.WriteStartElement('maml', 'navigationLink', $ns.maml)
+        if ($link -match '^https?://') { Write-Element 'maml' 'linkText' $link; Write-Element 'maml' 'uri' $link }
+        else { Write-Element 'maml' 'linkText' $link; Write-Element 'maml' 'uri' '' }
+        $writer.WriteEndElement()
+    }
+    $writer.WriteEndElement()
+
+    $writer.WriteEndElement() # command:command
+}
+$writer.WriteEndElement()
+$writer.WriteEndDocument()
+$writer.Dispose()
+
+# Help sources for cmdlets that do not exist are mistakes too (a rename left one behind).
+foreach ($file in Get-ChildItem -LiteralPath $HelpSource -Filter '*.psd1' -File) {
+    if ($file.BaseName -notin $cmdlets.Name) { $problems.Add("$($file.Name): no such cmdlet in the module") }
+}
+
+Write-Host "Wrote help for $($cmdlets.Count) cmdlets to $OutFile"
+if ($problems.Count) {
+    $problems | ForEach-Object { Write-Warning "Help: $_" }
+    if ($Strict) {
+        throw "$($problems.Count) help problem(s); see the warnings above."
+    }
+}
