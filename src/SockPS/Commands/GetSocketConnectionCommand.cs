@@ -21,12 +21,14 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
     /// <summary>Only the connections with these Ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ConnectionCompleter))]
     public int[] Id { get; set; } = null!;
 
     /// <summary>Only the connections with these names. Wildcards are allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ConnectionCompleter))]
     public string[] Name { get; set; } = null!;
 
     /// <summary>Only connections in these states (Open, SendShutdown, Closed).</summary>
@@ -37,6 +39,8 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
     [Parameter(ValueFromPipeline = true, ParameterSetName = AllSet)]
     [Parameter(ParameterSetName = IdSet)]
     [Parameter(ParameterSetName = NameSet)]
+    [ServerArgumentTransformation]
+    [ArgumentCompleter(typeof(ServerCompleter))]
     public SocketServer[]? Server { get; set; }
 
     /// <inheritdoc/>

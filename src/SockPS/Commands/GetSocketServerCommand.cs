@@ -19,12 +19,14 @@ public sealed class GetSocketServerCommand : SockPSCmdlet
     /// <summary>Only the servers with these Ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ServerCompleter))]
     public int[] Id { get; set; } = null!;
 
     /// <summary>Only the servers with these names. Wildcards are allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ServerCompleter))]
     public string[] Name { get; set; } = null!;
 
     /// <inheritdoc/>

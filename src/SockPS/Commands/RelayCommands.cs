@@ -24,12 +24,14 @@ public abstract class RelayCmdlet : SockPSCmdlet
     /// <summary>The Id of the relay.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RelayCompleter))]
     public int[] Id { get; set; } = null!;
 
     /// <summary>The name of the relay. Wildcards are allowed.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(RelayCompleter))]
     public string[] Name { get; set; } = null!;
 
     /// <summary>The relays named by whichever parameter was used; RelayNotFound for the rest.</summary>
@@ -85,12 +87,14 @@ public sealed class GetSocketRelayCommand : SockPSCmdlet
     /// <summary>Only the relays with these Ids.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(RelayCompleter))]
     public int[] Id { get; set; } = null!;
 
     /// <summary>Only the relays with these names. Wildcards are allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(RelayCompleter))]
     public string[] Name { get; set; } = null!;
 
     /// <inheritdoc/>

@@ -95,12 +95,14 @@ public abstract class ConnectionCmdlet : SockPSCmdlet
     /// <summary>The Id of the connection to act on.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ConnectionCompleter))]
     public int[] Id { get; set; } = null!;
 
     /// <summary>The name of the connection to act on. Wildcards are allowed.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ConnectionCompleter))]
     public string[] Name { get; set; } = null!;
 
     /// <summary>The connections named by whichever parameter was used; writes ConnectionNotFound
@@ -128,17 +130,21 @@ public abstract class ServerCmdlet : SockPSCmdlet
     /// <summary>The server, as returned by Start-SocketServer or Get-SocketServer.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ServerSet)]
     [ValidateNotNullOrEmpty]
+    [ServerArgumentTransformation]
+    [ArgumentCompleter(typeof(ServerCompleter))]
     public SocketServer[] Server { get; set; } = null!;
 
     /// <summary>The Id of the server.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ServerCompleter))]
     public int[] Id { get; set; } = null!;
 
     /// <summary>The name of the server. Wildcards are allowed.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(ServerCompleter))]
     public string[] Name { get; set; } = null!;
 
     /// <summary>The servers named by whichever parameter was used; writes ServerNotFound for
