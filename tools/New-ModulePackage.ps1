@@ -9,7 +9,7 @@
     The package is made by PSResourceGet's Compress-PSResource: the same code Publish-PSResource
     uses to write the .nuspec from the manifest (id, version, authors, description, tags, project
     and license URIs, release notes) and pack the folder, without registering a repository, so the
-    user's PSResourceGet settings are never read or written. Publishing to the gallery is then
+    user's PSResourceGet settings are left as they were. Publishing to the gallery is then
     `Publish-PSResource -NupkgPath <this file> -Repository PSGallery -ApiKey ...`.
 
     Before packing it checks what a gallery user would trip over: Test-ModuleManifest, the files
@@ -87,7 +87,22 @@ if (Test-Path -LiteralPath $packagePath) {
     Remove-Item -LiteralPath $packagePath -Force
 }
 
-Compress-PSResource -Path $ModulePath -DestinationPath $DestinationPath
+# Compress-PSResource shares Publish-PSResource's code, which writes PSResourceGet's repository list
+# (PSGallery alone) under the user's local app data when there is none yet. On Linux .NET finds
+# that folder through XDG_DATA_HOME each time it is asked, so a throw-away folder there keeps
+# packing from writing anything of the user's. (On Windows and macOS the folder comes from the OS;
+# there a first-ever PSResourceGet use may create that default list, as any other use would.)
+$scratch = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath "sockps-pack-$([guid]::NewGuid().ToString('N'))"
+$null = New-Item -ItemType Directory -Path $scratch   # must exist: .NET reports a missing folder as ""
+$savedDataHome = $env:XDG_DATA_HOME
+try {
+    $env:XDG_DATA_HOME = $scratch
+    Compress-PSResource -Path $ModulePath -DestinationPath $DestinationPath
+}
+finally {
+    $env:XDG_DATA_HOME = $savedDataHome
+    Remove-Item -LiteralPath $scratch -Recurse -Force -ErrorAction SilentlyContinue
+}
 if (-not (Test-Path -LiteralPath $packagePath)) {
     throw "Compress-PSResource did not write $packagePath."
 }

@@ -44,7 +44,8 @@ BeforeAll {
     }
 
     # The real repository list, to show it is the same afterwards.
-    $realStore = Join-Path -Path ([Environment]::GetFolderPath('LocalApplicationData')) -ChildPath 'PSResourceGet/PSResourceRepository.xml'
+    # DoNotVerify: in a fresh HOME the folder may not exist yet, and the store is then absent.
+    $realStore = Join-Path -Path ([Environment]::GetFolderPath('LocalApplicationData', 'DoNotVerify')) -ChildPath 'PSResourceGet/PSResourceRepository.xml'
     function Get-StoreText([string] $Path) {
         if (Test-Path -LiteralPath $Path) { Get-Content -LiteralPath $Path -Raw } else { '(absent)' }
     }
@@ -174,10 +175,15 @@ finally {
         $installed.Groups[1].Value | Should -Be $version
         Test-Path -LiteralPath (Join-Path -Path $installRoot -ChildPath "SockPS/$version/SockPS.psd1") | Should -BeTrue
         Test-Path -LiteralPath (Join-Path -Path $installRoot -ChildPath "SockPS/$version/en-US/SockPS.dll-Help.xml") | Should -BeTrue
-        # Unregistered again, and the user's own repository list is as it was.
+        # Unregistered again, and the user's own repository list is as it was (byte for byte on
+        # Linux, where packing and the children use throw-away folders; elsewhere the children
+        # register and unregister in the real list, which may rewrite it).
         $repositories.Groups[1].Value -split ',' | Should -Not -Contain $repositoryName
-        Get-StoreText $realStore | Should -BeExactly $realStoreBefore
-        if (-not $IsWindows) {
+        Get-StoreText $realStore | Should -Not -Match ([regex]::Escape($repositoryName))
+        if ($IsLinux) {
+            Get-StoreText $realStore | Should -BeExactly $realStoreBefore
+        }
+        if ($IsLinux) {
             # The child really used the temporary store (else the check above proves nothing).
             Test-Path -LiteralPath (Join-Path -Path $dataHome -ChildPath 'PSResourceGet/PSResourceRepository.xml') | Should -BeTrue
         }
