@@ -4,8 +4,12 @@
     Builds, tests and demonstrates SockPS.
 .DESCRIPTION
     Build  publishes src/SockPS into out/SockPS, copies module/ (manifest, formats, about help)
-           next to it and writes the MAML help from the XML docs and module/help (see
+           and LICENSE next to it and writes the MAML help from the XML docs and module/help (see
            tools/New-MamlHelp.ps1): out/SockPS is the importable module folder.
+    Package
+           Build, then packs out/SockPS into out/packages/SockPS.<version>.nupkg, ready for the
+           PowerShell Gallery (tools/New-ModulePackage.ps1, PSResourceGet's Compress-PSResource).
+           Install it from there through a local repository; README's Install section shows how.
     Test   Build, then the xunit projects and the Pester suite (in a fresh pwsh). The last line
            printed is "N passed, N failed, N skipped"; the exit code is 1 when anything failed,
            a runner crashed or produced no results, or nothing passed.
@@ -19,7 +23,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
     [string] $Task = 'Build',
 
     [string] $Configuration = 'Release'
@@ -38,6 +42,7 @@ $RepoRoot = $PSScriptRoot
 $OutDirectory = Join-Path -Path $RepoRoot -ChildPath 'out'
 $ModuleOutput = Join-Path -Path $OutDirectory -ChildPath 'SockPS'
 $ResultsDirectory = Join-Path -Path $OutDirectory -ChildPath 'test-results'
+$PackageDirectory = Join-Path -Path $OutDirectory -ChildPath 'packages'
 $XunitProjects = @('tests/SockPS.Core.Tests', 'tests/SockPS.Tests')
 $PesterRestoreProject = 'tests/pester/Pester.restore.csproj'
 
@@ -45,6 +50,7 @@ $PesterRestoreProject = 'tests/pester/Pester.restore.csproj'
 $XunitHangTimeout = '5m'                             # per test, enforced by `dotnet test --blame-hang`
 $PesterTimeout = [timespan]::FromMinutes(12)         # the whole Pester suite
 $DemoTimeout = [timespan]::FromMinutes(5)
+$PackageTimeout = [timespan]::FromMinutes(3)
 $BenchTimeout = [timespan]::FromMinutes(30)
 
 function Invoke-Dotnet {
@@ -128,6 +134,9 @@ function Invoke-Build {
         }
     }
 
+    # The gallery shows the license from the manifest's LicenseUri; the file travels with the module.
+    Copy-Item -LiteralPath (Join-Path -Path $RepoRoot -ChildPath 'LICENSE') -Destination $ModuleOutput
+
     if (-not (Test-Path -LiteralPath (Join-Path -Path $ModuleOutput -ChildPath 'SockPS.dll'))) {
         throw "The build did not produce $ModuleOutput/SockPS.dll."
     }
@@ -152,6 +161,21 @@ function Invoke-Build {
     Get-ChildItem -LiteralPath $ModuleOutput -Filter 'SockPS*.xml' -File | Remove-Item -Force
 
     Write-Host "Built module at out/SockPS"
+}
+
+function Invoke-Package {
+    Invoke-Build
+
+    # In its own pwsh, like the help: Test-ModuleManifest loads SockPS.dll, which would otherwise
+    # stay loaded (and, on Windows, locked) in this process.
+    $quote = { param($Text) "'" + ($Text -replace "'", "''") + "'" }
+    $script = Join-Path -Path $RepoRoot -ChildPath 'tools/New-ModulePackage.ps1'
+    $command = "`$package = & $(& $quote $script) -ModulePath $(& $quote $ModuleOutput) -DestinationPath $(& $quote $PackageDirectory); 'Packed ' + `$package.FullName"
+    $exitCode = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $PackageTimeout -ArgumentList @(
+        'pwsh', '-NoProfile', '-NonInteractive', '-Command', $command)
+    if ($exitCode -ne 0) {
+        throw "tools/New-ModulePackage.ps1 failed with exit code $exitCode."
+    }
 }
 
 function New-SuiteResult {
@@ -398,6 +422,7 @@ try {
     $exitCode = switch ($Task) {
         'Clean' { Invoke-Clean; 0 }
         'Build' { Invoke-Build; 0 }
+        'Package' { Invoke-Package; 0 }
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
