@@ -300,7 +300,12 @@ foreach ($cmdlet in $cmdlets) {
         foreach ($name in $source['Inputs'].Keys) { $inputTexts[$name] = @($source['Inputs'][$name]) }
     }
     if (-not $inputTexts.Count) {
-        $inputTexts['None'] = @('This cmdlet takes no pipeline input by value; parameters marked ByPropertyName bind from piped objects'' properties.')
+        # Name the parameters that bind by property name, if any: a cmdlet without them takes no
+        # pipeline input at all, and should not say it has some.
+        $byName = @($parameters | Where-Object { $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.ValueFromPipelineByPropertyName } } |
+                ForEach-Object { "-$($_.Name)" } | Sort-Object)
+        $names = if ($byName.Count -gt 1) { ($byName[0..($byName.Count - 2)] -join ', ') + ' and ' + $byName[-1] } else { $byName }
+        $inputTexts['None'] = @($(if ($byName) { "This cmdlet takes no pipeline input by value; $names bind from the properties of piped objects with those names." } else { 'This cmdlet takes no pipeline input.' }))
     }
     $writer.WriteStartElement('command', 'inputTypes', $ns.command)
     foreach ($name in $inputTexts.Keys) {

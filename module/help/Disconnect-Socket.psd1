@@ -27,7 +27,7 @@ disconnected too.
 '@
         }
         @{
-            Title   = 'Half-close: say you are done sending, then read the answer'
+            Title   = 'Half-close, then read the answer'
             Code    = @'
 # A stand-in service that sorts what it receives, once the client has sent everything.
 $sort = Start-SocketServer -ScriptBlock {

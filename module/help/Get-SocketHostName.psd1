@@ -28,7 +28,7 @@ says why.
 '@
         }
         @{
-            Title   = 'List the addresses this machine''s name resolves to'
+            Title   = 'List this machine''s addresses'
             Code    = @'
 Resolve-SocketAddress -ComputerName (Get-SocketHostName)
 '@

@@ -1,7 +1,7 @@
 @{
     Examples = @(
         @{
-            Title   = 'Read what has arrived, then the end of the stream'
+            Title   = 'Read what has arrived, then the end'
             Code    = @'
 # The Python tutorial's server: it thanks every client and hangs up.
 $server = Start-SocketServer -ScriptBlock {
@@ -50,7 +50,7 @@ and the connection stays open with the rest still buffered for the next receive.
 '@
         }
         @{
-            Title   = 'Read an HTTP response: headers by delimiter, body by length'
+            Title   = 'Read an HTTP response by delimiter and length'
             Code    = @'
 # A stand-in web server.
 $web = Start-SocketServer -ScriptBlock {
@@ -123,7 +123,8 @@ ReceivedAt   RemoteEndPoint           Length Text
 On a datagram socket (a UDP server, a UDP connection, or a Unix datagram socket) every receive
 returns one whole datagram as a SocketDatagram (Python's recvfrom): Data, Text, Length,
 RemoteEndPoint (the sender) and ReceivedAt. -Line, -Delimiter, -ByteCount and -ToEnd do not apply
-to datagrams. -TimeoutSeconds with -Continuous ends the stream after that long without a datagram.
+to datagrams. With -Continuous, -TimeoutSeconds bounds the wait for each datagram: when it runs
+out, the stream ends with a ReceiveTimeout error.
 '@
         }
         @{
@@ -153,7 +154,7 @@ until the peer closes. A transfer that takes longer than a second shows progress
         }
     )
     ParameterDefaults = @{
-        TimeoutSeconds = 'The connection''s ReceiveTimeoutSeconds (30 unless set); with -Continuous, 0 (forever)'
+        TimeoutSeconds = 'The connection''s ReceiveTimeoutSeconds'
     }
     Outputs = @{
         'System.String'              = 'Text, decoded with the connection''s encoding: what has arrived, one line (-Line), one record (-Delimiter) or everything until the peer closed (-ToEnd). -Continuous writes one string per line, record or chunk.'

@@ -42,7 +42,7 @@ $greeter = Start-SocketServer -Name greeter -ScriptBlock {
 }
 $c = Connect-Socket -ComputerName localhost -Port $greeter.Port
 Send-SocketData -Connection $c -InputObject 'GET / HTTP/1.0' -Line
-Receive-SocketData -Connection $c -Line     # nothing: the handler threw, the connection closed
+Receive-SocketData -Connection $c -Line     # nothing: the handler threw and hung up
 $greeter.Handlers.Failed
 
 Receive-SocketServerOutput -Server $greeter -ErrorVariable failures
@@ -51,11 +51,11 @@ $failures[0].TargetObject
 '@
             Output  = @'
 1
-Exception: Handler for connection 2 (127.0.0.1:38378): Unexpected greeting: 'GET / HTTP/1.0'
+Exception: Handler for connection 2 (127.0.0.1:46366): Unexpected greeting: 'GET / HTTP/1.0'
 HandlerError,SockPS.Commands.ReceiveSocketServerOutputCommand
    Id Name         Protocol   RemoteEndPoint       State            Sent Received
    -- ----         --------   --------------       -----            ---- --------
-    2 Connection2  Tcp        127.0.0.1:38378      Disconnected        0       15
+    2 Connection2  Tcp        127.0.0.1:46366      Disconnected        0       15
 '@
             Remarks = @'
 A handler that throws ends its own connection; the server goes on. Its error comes out of
@@ -67,9 +67,12 @@ connection as its target (the handler's own error id is kept in its OriginalErro
         @{
             Title   = 'Look without taking'
             Code    = @'
-$hello = Start-SocketServer -ScriptBlock { param($Connection) "served $($Connection.RemoteEndPoint)" }
+$hello = Start-SocketServer -ScriptBlock {
+    param($Connection)
+    "served $($Connection.RemoteEndPoint)"
+}
 $c = Connect-Socket -ComputerName localhost -Port $hello.Port
-$null = Receive-SocketData -Connection $c -ToEnd     # the handler has ended once the server hangs up
+$null = Receive-SocketData -Connection $c -ToEnd    # the server hangs up when its handler ends
 
 Receive-SocketServerOutput -Server $hello -Keep
 $hello.Handlers.OutputCount
@@ -77,9 +80,9 @@ Receive-SocketServerOutput -Server $hello
 $hello.Handlers.OutputCount
 '@
             Output  = @'
-served 127.0.0.1:37472
+served 127.0.0.1:54250
 1
-served 127.0.0.1:37472
+served 127.0.0.1:54250
 0
 '@
             Remarks = @'

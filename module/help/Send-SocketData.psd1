@@ -21,7 +21,7 @@ Every string piped in is sent as it arrives, in one invocation of Send-SocketDat
 '@
         }
         @{
-            Title   = 'Send a request and read the reply in one pipeline'
+            Title   = 'Send a request and read the reply'
             Code    = @'
 # A stand-in web server: it reads the request up to its empty line and answers.
 $web = Start-SocketServer -ScriptBlock {
@@ -100,7 +100,7 @@ Send does the same while keeping the connection open for a reply.
 '@
         }
         @{
-            Title   = 'Send a datagram to any address, and reply to one'
+            Title   = 'Send a datagram to any address; reply'
             Code    = @'
 $statsd = Start-SocketServer -Protocol Udp      # a stand-in for a statsd daemon
 $udp = Start-SocketServer -Protocol Udp         # an unconnected UDP socket of our own

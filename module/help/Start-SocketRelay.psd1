@@ -6,7 +6,9 @@
 # A stand-in service: it answers every line in upper case.
 $echo = Start-SocketServer -ScriptBlock {
     param($Connection)
-    while ($null -ne ($line = $Connection.ReceiveLine())) { $Connection.SendLine($line.ToUpper()) }
+    while ($null -ne ($line = $Connection.ReceiveLine())) {
+        $Connection.SendLine($line.ToUpper())
+    }
 }
 
 $relay = Start-SocketRelay -ListenPort 0 -ComputerName localhost -Port $echo.Port -Name to-echo
@@ -19,7 +21,7 @@ $relay
 THROUGH THE RELAY
    Id Name       LocalEndPoint        Target             Active       Up     Down
    -- ----       -------------        ------             ------       --     ----
-    1 to-echo    127.0.0.1:38539      localhost:42963         1       18       18
+    1 to-echo    127.0.0.1:41913      localhost:40397         1       18       18
 '@
             Remarks = @'
 Every client of the relay gets its own connection to the target, and bytes are copied both ways
@@ -34,7 +36,9 @@ where it listens, the target, the clients connected now (Active) and the bytes s
             Code    = @'
 $echo = Start-SocketServer -ScriptBlock {
     param($Connection)
-    while ($null -ne ($line = $Connection.ReceiveLine())) { $Connection.SendLine($line.ToUpper()) }
+    while ($null -ne ($line = $Connection.ReceiveLine())) {
+        $Connection.SendLine($line.ToUpper())
+    }
 }
 $front = Start-SocketRelay -CertificatePath ./certs/server.pem -KeyPath ./certs/server.key `
     -ComputerName localhost -Port $echo.Port -Name tls-front
@@ -110,6 +114,7 @@ back to the client that asked; a client's socket is closed after a minute of sil
     ParameterDefaults = @{
         ListenAddress = '127.0.0.1'
         Name          = 'Relay<Id>'
+        ServerName    = '-ComputerName'
     }
     Outputs = @{
         'SockPS.Core.SocketRelay' = 'The running relay: a live object showing LocalEndPoint and Port (where it listens), Target, ActiveClients, ClientCount, BytesToTarget, BytesFromTarget, and failures to reach the target (ErrorCount, LastError).'

@@ -1,7 +1,7 @@
 @{
     Examples = @(
         @{
-            Title   = 'Accept a client: the Python tutorial''s server'
+            Title   = 'Accept a client (the tutorial''s server)'
             Code    = @'
 $server = Start-SocketServer -Port 0 -Name tutorial
 $server

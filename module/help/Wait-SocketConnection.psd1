@@ -50,7 +50,7 @@ For clients served side by side, give Start-SocketServer a -ScriptBlock instead.
 '@
         }
         @{
-            Title   = 'Accept from whichever server a client reaches first'
+            Title   = 'Accept from whichever server is first'
             Code    = @'
 $http = Start-SocketServer -Name http
 $admin = Start-SocketServer -Name admin
