@@ -34,7 +34,7 @@ public sealed class WaitSocketDataCommand : ConnectionCmdlet
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; }
 
-    /// <summary>A regular expression (.NET syntax, case-sensitive unless it starts with (?i)) to wait
+    /// <summary>A regular expression (.NET syntax; case-sensitive unless it uses (?i)) to wait
     /// for in the buffered text, decoded with each connection's encoding. The text is consumed
     /// through the end of the match.</summary>
     [Parameter]
