@@ -147,21 +147,33 @@ function Get-TypeName([type] $Type) {
     $Type.Name
 }
 
-function Get-PipelineText($Attribute) {
+function Get-ParameterUse($Attributes) {
+    # What Get-Help shows for a parameter, from its [Parameter] attributes: one attribute for a
+    # syntax line (its parameter set), all of them for the PARAMETERS section, where a parameter
+    # that takes pipeline input in any set says so (Get-SocketConnection -Server is ByValue in one
+    # set only), is required only when every set requires it, and shows its position when every
+    # set gives the same one.
+    $Attributes = @($Attributes)
     $kinds = @()
-    if ($Attribute.ValueFromPipeline) { $kinds += 'ByValue' }
-    if ($Attribute.ValueFromPipelineByPropertyName) { $kinds += 'ByPropertyName' }
-    if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }
+    if ($Attributes | Where-Object ValueFromPipeline) { $kinds += 'ByValue' }
+    if ($Attributes | Where-Object ValueFromPipelineByPropertyName) { $kinds += 'ByPropertyName' }
+    $positions = @($Attributes | ForEach-Object Position | Select-Object -Unique)
+    [pscustomobject]@{
+        Required = -not ($Attributes | Where-Object { -not $_.Mandatory })
+        Pipeline = if ($kinds) { "True ($($kinds -join ', '))" } else { 'False' }
+        Position = if ($positions.Count -eq 1 -and $positions[0] -ge 0) { [string]$positions[0] } else { 'named' }
+    }
 }
 
-function Write-Parameter($Parameter, $SetAttribute, [string] $Description, [string] $Default, [bool] $InSyntax) {
+function Write-Parameter($Parameter, $Use, [string] $Description, [string] $Default, [bool] $InSyntax) {
     $isSwitch = $Parameter.ParameterType -eq [System.Management.Automation.SwitchParameter]
+    $wildcards = [bool]($Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.SupportsWildcardsAttribute] })
     $writer.WriteStartElement('command', 'parameter', $ns.command)
-    $writer.WriteAttributeString('required', ([string]$SetAttribute.Mandatory).ToLowerInvariant())
+    $writer.WriteAttributeString('required', ([string]$Use.Required).ToLowerInvariant())
     $writer.WriteAttributeString('variableLength', ([string]$Parameter.ParameterType.IsArray).ToLowerInvariant())
-    $writer.WriteAttributeString('globbing', 'false')
-    $writer.WriteAttributeString('pipelineInput', (Get-PipelineText $SetAttribute))
-    $writer.WriteAttributeString('position', $(if ($SetAttribute.Position -ge 0) { [string]$SetAttribute.Position } else { 'named' }))
+    $writer.WriteAttributeString('globbing', ([string]$wildcards).ToLowerInvariant())
+    $writer.WriteAttributeString('pipelineInput', $Use.Pipeline)
+    $writer.WriteAttributeString('position', $Use.Position)
     $writer.WriteAttributeString('aliases', $(if ($Parameter.Aliases.Count) { $Parameter.Aliases -join ', ' } else { 'none' }))
     Write-Element 'maml' 'name' $Parameter.Name
     Write-Paras 'maml' 'description' @($Description)
@@ -181,18 +193,33 @@ function Write-Parameter($Parameter, $SetAttribute, [string] $Description, [stri
     $writer.WriteEndElement()
 }
 
-function Get-DefaultText($Instance, $Parameter) {
+function Get-DefaultText($Instance, $Parameter, $Overrides) {
+    # The value a parameter has when it is not given: a help source's ParameterDefaults entry
+    # when the property's initial value does not say it (Receive-SocketData -TimeoutSeconds
+    # starts at 0 but uses the connection's timeout), otherwise that initial value, written as a
+    # user would type it.
+    if ($Overrides -is [hashtable] -and $Overrides.ContainsKey($Parameter.Name)) { return [string]$Overrides[$Parameter.Name] }
     if ($Parameter.ParameterType -eq [System.Management.Automation.SwitchParameter]) { return 'False' }
     if ($null -eq $Instance) { return 'None' }
     $value = $Instance.GetType().GetProperty($Parameter.Name).GetValue($Instance)
     if ($null -eq $value) { return 'None' }
     if ($value -is [array]) { if ($value.Count -eq 0) { return 'None' } return ($value -join ', ') }
+    # A number left at 0 that the parameter's [ValidateRange] refuses is "not given", not a default.
+    $range = $Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateRangeAttribute] } | Select-Object -First 1
+    if ($range -and $value -is [ValueType] -and $value -eq 0 -and $range.MinRange -is [IComparable] -and $range.MinRange -gt 0) { return 'None' }
+    # Encodings by the names -Encoding takes (utf8 is UTF-8 without a byte order mark).
+    if ($value -is [System.Text.UTF8Encoding]) { return $(if ($value.GetPreamble().Length) { 'utf8BOM' } else { 'utf8' }) }
     if ($value -is [System.Text.Encoding]) { return $value.WebName }
-    if ($value -is [string]) { return '"' + ($value -replace "`r", '`r' -replace "`n", '`n' -replace "`t", '`t') + '"' }
+    if ($value -is [string]) {
+        # Quoted, with PowerShell escapes, only where the bare text would not show the value.
+        if ($value -match '^[\w.:-]+$') { return $value }
+        return '"' + ($value -replace "`r", '`r' -replace "`n", '`n' -replace "`t", '`t') + '"'
+    }
     [string]$value
 }
 
 $problems = [System.Collections.Generic.List[string]]::new()
+$sourceKeys = @('Description', 'Examples', 'Inputs', 'Outputs', 'Notes', 'Links', 'ParameterDefaults')
 $cmdlets = @(Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Object -Property Name)
 
 $writer.WriteStartDocument()
@@ -203,14 +230,25 @@ foreach ($cmdlet in $cmdlets) {
     $typeDoc = Get-TypeDoc $type
     $sourcePath = Join-Path -Path $HelpSource -ChildPath "$($cmdlet.Name).psd1"
     $source = if (Test-Path -LiteralPath $sourcePath) { Import-PowerShellDataFile -LiteralPath $sourcePath } else { $problems.Add("$($cmdlet.Name): no help source $sourcePath"); @{} }
+    # A misspelt key (Example, Note, Link) would drop its content without a word.
+    foreach ($key in $source.Keys) {
+        if ($key -notin $sourceKeys) { $problems.Add("$($cmdlet.Name).psd1: unknown key '$key'; the keys are $($sourceKeys -join ', ')") }
+    }
     if (-not $typeDoc.Synopsis) { $problems.Add("$($cmdlet.Name): no synopsis in the class's XML doc") }
     if (-not $typeDoc.Description) { $problems.Add("$($cmdlet.Name): no description in the class's XML doc") }
     $instance = try { [Activator]::CreateInstance($type) } catch { $null }
     $parameters = @($cmdlet.Parameters.Values | Where-Object { -not $commonParameters.Contains($_.Name) })
     $descriptions = @{}
+    $defaults = @{}
     foreach ($parameter in $parameters) {
         $descriptions[$parameter.Name] = Get-PropertyDoc $type $parameter.Name
         if (-not $descriptions[$parameter.Name]) { $problems.Add("$($cmdlet.Name) -$($parameter.Name): no description") }
+        $defaults[$parameter.Name] = Get-DefaultText $instance $parameter $source['ParameterDefaults']
+    }
+    if ($source['ParameterDefaults'] -is [hashtable]) {
+        foreach ($name in $source['ParameterDefaults'].Keys) {
+            if (-not $cmdlet.Parameters.ContainsKey($name)) { $problems.Add("$($cmdlet.Name).psd1: ParameterDefaults names -$name, which the cmdlet does not have") }
+        }
     }
 
     $writer.WriteStartElement('command', 'command', $ns.command)
@@ -236,7 +274,7 @@ foreach ($cmdlet in $cmdlets) {
         foreach ($p in $inSet) {
             $parameter = $cmdlet.Parameters[$p.Name]
             $attribute = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and ($_.ParameterSetName -eq $set.Name -or $_.ParameterSetName -eq '__AllParameterSets') } | Select-Object -First 1
-            Write-Parameter $parameter $attribute $descriptions[$p.Name] (Get-DefaultText $instance $parameter) $true
+            Write-Parameter $parameter (Get-ParameterUse $attribute) $descriptions[$p.Name] $defaults[$p.Name] $true
         }
         $writer.WriteEndElement()
     }
@@ -244,25 +282,36 @@ foreach ($cmdlet in $cmdlets) {
 
     $writer.WriteStartElement('command', 'parameters', $ns.command)
     foreach ($parameter in $parameters | Sort-Object -Property Name) {
-        $attribute = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] } |
-            Sort-Object -Property @{ e = { -not $_.Mandatory } } | Select-Object -First 1
-        Write-Parameter $parameter $attribute $descriptions[$parameter.Name] (Get-DefaultText $instance $parameter) $false
+        $attributes = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
+        Write-Parameter $parameter (Get-ParameterUse $attributes) $descriptions[$parameter.Name] $defaults[$parameter.Name] $false
     }
     $writer.WriteEndElement()
 
-    # Inputs: the types the pipeline parameters take; outputs: [OutputType].
-    $writer.WriteStartElement('command', 'inputTypes', $ns.command)
-    $inputs = @($parameters | Where-Object { $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.ValueFromPipeline } })
-    if (-not $inputs) {
-        $writer.WriteStartElement('command', 'inputType', $ns.command)
-        $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' 'None'; $writer.WriteEndElement()
-        Write-Paras 'maml' 'description' @('This cmdlet takes no pipeline input by value; parameters marked ByPropertyName bind from piped objects'' properties.')
-        $writer.WriteEndElement()
+    # Inputs: the type each ByValue parameter takes from the pipeline (one object at a time, so
+    # SocketConnection for a SocketConnection[] parameter), described by the help source's Inputs
+    # where it has an entry; Inputs may add types that bind by property name. Outputs: [OutputType].
+    $inputTexts = [ordered]@{}
+    foreach ($parameter in $parameters) {
+        if (-not ($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.ValueFromPipeline })) { continue }
+        $inputType = if ($parameter.ParameterType.IsArray) { $parameter.ParameterType.GetElementType() } else { $parameter.ParameterType }
+        $inputTexts[$inputType.FullName] = @("You can pipe $(Get-TypeName $inputType) objects to -$($parameter.Name).")
     }
-    foreach ($parameter in $inputs) {
+    if ($source['Inputs'] -is [hashtable]) {
+        foreach ($name in $source['Inputs'].Keys) { $inputTexts[$name] = @($source['Inputs'][$name]) }
+    }
+    if (-not $inputTexts.Count) {
+        # Name the parameters that bind by property name, if any: a cmdlet without them takes no
+        # pipeline input at all, and should not say it has some.
+        $byName = @($parameters | Where-Object { $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.ValueFromPipelineByPropertyName } } |
+                ForEach-Object { "-$($_.Name)" } | Sort-Object)
+        $names = if ($byName.Count -gt 1) { ($byName[0..($byName.Count - 2)] -join ', ') + ' and ' + $byName[-1] } else { $byName }
+        $inputTexts['None'] = @($(if ($byName) { "This cmdlet takes no pipeline input by value; $names bind from the properties of piped objects with those names." } else { 'This cmdlet takes no pipeline input.' }))
+    }
+    $writer.WriteStartElement('command', 'inputTypes', $ns.command)
+    foreach ($name in $inputTexts.Keys) {
         $writer.WriteStartElement('command', 'inputType', $ns.command)
-        $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' $parameter.ParameterType.FullName; $writer.WriteEndElement()
-        Write-Paras 'maml' 'description' @("Bound to -$($parameter.Name).")
+        $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' $name; $writer.WriteEndElement()
+        Write-Paras 'maml' 'description' $inputTexts[$name]
         $writer.WriteEndElement()
     }
     $writer.WriteEndElement()
@@ -270,11 +319,15 @@ foreach ($cmdlet in $cmdlets) {
     $writer.WriteStartElement('command', 'returnValues', $ns.command)
     $outputs = @($cmdlet.OutputType | ForEach-Object Name | Select-Object -Unique)
     if (-not $outputs) { $outputs = @('None') }
+    $outputSource = if ($source['Outputs'] -is [hashtable]) { $source['Outputs'] } else { @{} }
+    foreach ($name in $outputSource.Keys) {
+        if ($name -notin $outputs) { $problems.Add("$($cmdlet.Name).psd1: Outputs describes $name, which is not in the cmdlet's [OutputType] ($($outputs -join ', '))") }
+    }
     foreach ($output in $outputs) {
         $writer.WriteStartElement('command', 'returnValue', $ns.command)
         $writer.WriteStartElement('dev', 'type', $ns.dev); Write-Element 'maml' 'name' $output; $writer.WriteEndElement()
-        $outputText = if ($source['Outputs'] -is [hashtable] -and $source['Outputs'][$output]) { $source['Outputs'][$output] } else { '' }
-        Write-Paras 'maml' 'description' @($outputText)
+        if (-not $outputSource[$output]) { $problems.Add("$($cmdlet.Name): no description of the output type $output") }
+        Write-Paras 'maml' 'description' @($outputSource[$output])
         $writer.WriteEndElement()
     }
     $writer.WriteEndElement()
@@ -298,18 +351,30 @@ foreach ($cmdlet in $cmdlets) {
             if (-not $example[$key]) { $problems.Add("$($cmdlet.Name) example $($number): no $key") }
         }
         $writer.WriteStartElement('command', 'example', $ns.command)
-        Write-Element 'maml' 'title' "-------------------------- Example $($number): $($example['Title']) --------------------------"
-        # Code first, then what it prints, as a session shows them.
-        $code = ([string]$example['Code']).TrimEnd()
-        if ($example['Output']) { $code += "`n`n" + ([string]$example['Output']).TrimEnd() }
+        # Get-Help indents the title by 4 and does not shorten it: with 26 dashes on each side
+        # (what the generator wrote before) any title past 20 characters broke into two lines in
+        # an 80-column console. Nine on each side is what Microsoft's own help uses.
+        Write-Element 'maml' 'title' "--------- Example $($number): $($example['Title']) ---------"
+        # Code first, then what it prints, as a session shows them. Line ends are LF whatever the
+        # help source was saved with, and trailing blanks go (they wrap lines for nothing).
+        $code = (([string]$example['Code']) -replace "`r`n", "`n" -replace '[ \t]+(?=\n|$)', '').TrimEnd()
+        if ($example['Output']) { $code += "`n`n" + ((([string]$example['Output']) -replace "`r`n", "`n" -replace '[ \t]+(?=\n|$)', '').Trim("`n")) }
         Write-Element 'dev' 'code' $code
-        Write-Paras 'dev' 'remarks' @(([string]$example['Remarks']) -split "`r?`n`r?`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ })
+        # A blank paragraph last, so the next example's title does not follow the remarks on the
+        # very next line.
+        $remarks = @(([string]$example['Remarks']) -split "`r?`n[ \t]*`r?`n" | ForEach-Object { ($_ -replace '\s+', ' ').Trim() } | Where-Object { $_ })
+        Write-Paras 'dev' 'remarks' @($remarks + '')
         $writer.WriteEndElement()
     }
     $writer.WriteEndElement()
 
     $links = @($source['Links'] | Where-Object { $_ })
     if (-not $links) { $problems.Add("$($cmdlet.Name): no related links") }
+    foreach ($link in $links) {
+        if ($link -notmatch '^(https?://|about_)' -and -not (Get-Command -Name $link -ErrorAction Ignore)) {
+            $problems.Add("$($cmdlet.Name).psd1: the link '$link' is no command, about_ topic or https:// address")
+        }
+    }
     $writer.WriteStartElement('command', 'relatedLinks', $ns.command)
     foreach ($link in $links) {
         $writer.WriteStartElement('maml', 'navigationLink', $ns.maml)

@@ -7,8 +7,11 @@ namespace SockPS.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists live connections, and those the peer closed that are not yet disconnected.</para>
-/// <para type="description">Returns a snapshot of the process-wide registry, by Id. Filter by Id, Name
-/// (wildcards), State or the server that accepted them.</para>
+/// <para type="description">Returns the connections of this process, whichever runspace opened
+/// them, ordered by Id: a snapshot of the process-wide registry. A connection the peer closed stays
+/// listed (State Closed, with its CloseReason) until Disconnect-Socket removes it, so what it sent
+/// can still be read. -Id, -Name (wildcards allowed), -State and -Server narrow the list; an Id or
+/// exact name that no connection has is a ConnectionNotFound error.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "SocketConnection", DefaultParameterSetName = AllSet)]
 [OutputType(typeof(SocketConnection))]
@@ -18,24 +21,27 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
     private const string IdSet = "Id";
     private const string NameSet = "Name";
 
-    /// <summary>Only the connections with these Ids.</summary>
+    /// <summary>Only the connections with these Ids. Default: every connection.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ConnectionCompleter))]
     public int[] Id { get; set; } = null!;
 
-    /// <summary>Only the connections with these names. Wildcards are allowed.</summary>
+    /// <summary>Only the connections with these names; wildcards are allowed. Default: every
+    /// connection.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ConnectionCompleter))]
     public string[] Name { get; set; } = null!;
 
-    /// <summary>Only connections in these states (Open, SendShutdown, Closed).</summary>
+    /// <summary>Only connections in these states: Open, SendShutdown (half-closed here) or Closed
+    /// (closed by the peer). Default: every state.</summary>
     [Parameter]
     public SocketState[]? State { get; set; }
 
-    /// <summary>Only connections accepted by these servers; Get-SocketServer output can be piped in.</summary>
+    /// <summary>Only connections accepted by these servers; Get-SocketServer output can be piped in.
+    /// Default: connections from every server and from Connect-Socket.</summary>
     [Parameter(ValueFromPipeline = true, ParameterSetName = AllSet)]
     [Parameter(ParameterSetName = IdSet)]
     [Parameter(ParameterSetName = NameSet)]

@@ -5,15 +5,18 @@ using System.Net.Sockets;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Returns this machine's host name (the seed's gethostname).</para>
-/// <para type="description">Returns the host name as the OS reports it; with -FullyQualified, the
-/// canonical name the resolver gives for it (the host name itself when the resolver knows no other).</para>
+/// <para type="synopsis">Returns this machine's host name.</para>
+/// <para type="description">What Python's socket.gethostname does: returns the host name as the OS
+/// reports it. With -FullyQualified it returns the canonical name the resolver gives for the host
+/// name, such as web01.corp.contoso.com, or the host name itself when the resolver knows no other
+/// (-Verbose says why).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "SocketHostName")]
 [OutputType(typeof(string))]
 public sealed class GetSocketHostNameCommand : SockPSCmdlet
 {
-    /// <summary>Return the fully qualified domain name.</summary>
+    /// <summary>Return the fully qualified domain name the resolver gives for the host name instead
+    /// of the host name alone. Off by default.</summary>
     [Parameter]
     public SwitchParameter FullyQualified { get; set; }
 

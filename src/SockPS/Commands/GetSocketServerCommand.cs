@@ -6,7 +6,10 @@ namespace SockPS.Commands;
 
 /// <summary>
 /// <para type="synopsis">Lists the servers that are listening.</para>
-/// <para type="description">Returns a snapshot of the process-wide registry of servers, by Id.</para>
+/// <para type="description">Returns the listening servers of this process, whichever runspace
+/// started them, ordered by Id: a snapshot of the process-wide registry. -Id and -Name (wildcards
+/// allowed) pick servers; an Id or exact name that no server has is a ServerNotFound error.
+/// Stopped servers are not listed.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "SocketServer", DefaultParameterSetName = AllSet)]
 [OutputType(typeof(SocketServer))]
@@ -16,13 +19,13 @@ public sealed class GetSocketServerCommand : SockPSCmdlet
     private const string IdSet = "Id";
     private const string NameSet = "Name";
 
-    /// <summary>Only the servers with these Ids.</summary>
+    /// <summary>Only the servers with these Ids. Default: every server.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ServerCompleter))]
     public int[] Id { get; set; } = null!;
 
-    /// <summary>Only the servers with these names. Wildcards are allowed.</summary>
+    /// <summary>Only the servers with these names; wildcards are allowed. Default: every server.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]

@@ -19,65 +19,77 @@ namespace SockPS.Commands;
 [OutputType(typeof(SocketConnection))]
 public sealed class ProtectSocketConnectionCommand : ConnectionCmdlet
 {
-    /// <summary>Client: the name sent as SNI and checked against the certificate. Default: the host the connection was made to.</summary>
+    /// <summary>Client: the name to send as SNI and to check the server's certificate against.
+    /// Default: the host name (or, failing that, the address) the connection was made to.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ServerName { get; set; }
 
-    /// <summary>CA certificates to trust for this connection only (paths to PEM/DER files or X509Certificate2 objects); as server, for client certificates.</summary>
+    /// <summary>CA certificates to trust for this connection only, besides the machine's roots:
+    /// paths to PEM or DER files, or X509Certificate2 objects. As the client, for the server's
+    /// certificate; as the server, for client certificates.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public object[]? CaCertificate { get; set; }
 
-    /// <summary>Client: accept any certificate (writes a warning). For test servers only.</summary>
+    /// <summary>Client: accept any server certificate, and write a warning saying so. For test
+    /// servers only: the connection is encrypted, but nothing proves who is at the other end.</summary>
     [Parameter]
     public SwitchParameter SkipCertificateCheck { get; set; }
 
-    /// <summary>Client: a certificate with its private key to present when the server asks for one.</summary>
+    /// <summary>Client: a client certificate, with its private key, to present when the server asks
+    /// for one (mutual TLS).</summary>
     [Parameter]
     [ValidateNotNull]
     public X509Certificate2? ClientCertificate { get; set; }
 
-    /// <summary>Client: a PFX file with the client certificate and key.</summary>
+    /// <summary>Client: the path of a PFX (PKCS #12) file holding the client certificate and its
+    /// key; its password goes in -CertificatePassword.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ClientCertificatePath { get; set; }
 
-    /// <summary>Server: the certificate with its private key. Giving it (or -CertificatePath) makes this side the TLS server.</summary>
+    /// <summary>Server: the certificate, an X509Certificate2 with its private key. Giving it (or
+    /// -CertificatePath) makes this side the TLS server; without either, this side is the client.</summary>
     [Parameter]
     [ValidateNotNull]
     public X509Certificate2? Certificate { get; set; }
 
-    /// <summary>Server: a PFX file with the certificate and key, or a PEM certificate with -KeyPath.</summary>
+    /// <summary>Server: the path of a PFX (PKCS #12) file holding the certificate and its key
+    /// (password in -CertificatePassword), or of a PEM certificate whose key is in -KeyPath.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? CertificatePath { get; set; }
 
-    /// <summary>Server: the PEM private key for a PEM -CertificatePath.</summary>
+    /// <summary>Server: the path of the PEM private key file that goes with a PEM -CertificatePath.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? KeyPath { get; set; }
 
-    /// <summary>The password of the PFX file given with -CertificatePath or -ClientCertificatePath.</summary>
+    /// <summary>The password of the PFX file given with -CertificatePath or -ClientCertificatePath,
+    /// as a SecureString. Default: no password.</summary>
     [Parameter]
     [ValidateNotNull]
     public SecureString? CertificatePassword { get; set; }
 
-    /// <summary>Server: refuse a client that presents no valid certificate.</summary>
+    /// <summary>Server: ask the client for a certificate and refuse a client that presents no valid
+    /// one (mutual TLS). Off by default.</summary>
     [Parameter]
     public SwitchParameter RequireClientCertificate { get; set; }
 
-    /// <summary>The TLS versions to allow (Tls12, Tls13). Default: TLS 1.2 and later.</summary>
+    /// <summary>The TLS protocol versions to allow: Tls12, Tls13 (Tls10 and Tls11 only for old
+    /// peers). Default: Tls12 and Tls13 (TLS 1.2 alone where the runtime has no TLS 1.3).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public TlsVersion[]? TlsProtocol { get; set; }
 
-    /// <summary>Seconds the handshake may take. Default 30; 0 waits forever.</summary>
+    /// <summary>Seconds the TLS handshake may take. Default 30; 0 waits forever.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; } = 30;
 
-    /// <summary>Output the connection afterwards.</summary>
+    /// <summary>Output each connection once its handshake is done. By default nothing is output:
+    /// the connection object is upgraded in place.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 

@@ -7,54 +7,65 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Receives data from connections (the seed's recv).</para>
-/// <para type="description">By default returns the text that is available, waiting up to the timeout
-/// for the first character. -Line returns one line, -Delimiter everything up to a delimiter,
-/// -ByteCount exactly that many bytes, -ToEnd everything until the peer closes. -Continuous keeps
-/// emitting until the peer closes or the pipeline stops. Text is decoded with the connection's
-/// encoding; a character split across two network reads decodes whole. On a datagram socket (UDP,
-/// Unix datagram, or a UDP server) every receive returns one whole datagram as a SocketDatagram
-/// (the seed's recvfrom), with its sender.</para>
+/// <para type="synopsis">Receives text, bytes or datagrams from connections.</para>
+/// <para type="description">What Python's socket.recv and recvfrom do. By default Receive-SocketData
+/// returns the text that has arrived, waiting up to the timeout for the first character. -Line
+/// returns one line, -Delimiter everything up to a delimiter, -ByteCount exactly that many bytes,
+/// and -ToEnd everything until the peer closes. -Continuous keeps returning lines, records or
+/// chunks until the peer closes or the pipeline stops; -OutFile writes what arrives to a
+/// file.</para>
+/// <para type="description">Text is decoded with the connection's encoding; a character split
+/// across two network reads decodes whole. On a datagram socket (UDP, Unix datagram, or a UDP
+/// server) every receive returns one whole datagram as a SocketDatagram, with its sender. When the
+/// peer has closed the connection and nothing is left, a receive returns nothing; a timeout is a
+/// ReceiveTimeout error that leaves the connection usable.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(string), typeof(byte[]), typeof(SocketDatagram))]
 public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 {
-    /// <summary>Return one line (ended by LF or CRLF), without its terminator.</summary>
+    /// <summary>Return one line (ended by LF or CRLF), without its line end. A last line the peer
+    /// did not end is returned when the peer closes.</summary>
     [Parameter]
     public SwitchParameter Line { get; set; }
 
-    /// <summary>Return everything up to this delimiter (encoded with the connection's encoding); the delimiter is consumed and not returned.</summary>
+    /// <summary>Return everything up to this delimiter, such as "`0" or "`r`n`r`n" (matched as
+    /// bytes in the connection's encoding). The delimiter is consumed and not returned.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Delimiter { get; set; }
 
-    /// <summary>Return exactly this many bytes, as a byte array (with -OutFile: write that many to the file).</summary>
+    /// <summary>Return exactly this many bytes as a byte array, waiting until all have arrived
+    /// (with -OutFile: write that many to the file, which may be more than a byte array holds).</summary>
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
     public long ByteCount { get; set; }
 
-    /// <summary>Read until the peer closes the connection and return everything as one value.
-    /// The timeout restarts whenever data arrives.</summary>
+    /// <summary>Read until the peer closes the connection and return everything as one string (one
+    /// byte array with -AsByteArray). The timeout restarts whenever data arrives.</summary>
     [Parameter]
     public SwitchParameter ToEnd { get; set; }
 
-    /// <summary>Keep emitting lines, delimited records, fixed-size records or chunks until the peer closes or the pipeline stops.
-    /// Waits forever for each unless -TimeoutSeconds is given.</summary>
+    /// <summary>Keep returning lines (-Line), records (-Delimiter, -ByteCount), datagrams or chunks
+    /// until the peer closes or the pipeline stops (Select-Object -First stops it and leaves the
+    /// connection open). Waits forever for each unless -TimeoutSeconds is given.</summary>
     [Parameter]
     public SwitchParameter Continuous { get; set; }
 
-    /// <summary>Return byte arrays instead of text.</summary>
+    /// <summary>Return byte arrays instead of text; on a datagram socket, each datagram's Data
+    /// instead of a SocketDatagram.</summary>
     [Parameter]
     public SwitchParameter AsByteArray { get; set; }
 
     /// <summary>Write what arrives straight to this file (replacing it), until the peer closes or,
-    /// with -ByteCount, that many bytes. Shows progress when the transfer runs longer than a second.</summary>
+    /// with -ByteCount, until that many bytes arrived. A relative path is taken from the current
+    /// location. Shows progress when the transfer runs longer than a second. Takes one connection.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? OutFile { get; set; }
 
-    /// <summary>Seconds to wait for data. Default: the connection's ReceiveTimeoutSeconds (30 unless set); 0 waits forever.</summary>
+    /// <summary>Seconds to wait for data. Default: the connection's ReceiveTimeoutSeconds (30 unless
+    /// set), and with -Continuous no limit between records; 0 waits forever.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; }

@@ -4,18 +4,20 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Returns what a server's -ScriptBlock handlers wrote: output objects and errors.</para>
+/// <para type="synopsis">Returns what a server's -ScriptBlock handlers wrote: their output objects and errors.</para>
 /// <para type="description">Handlers run in background runspaces, so their output and errors are
 /// kept on the server. This returns them oldest first: output objects (each with a
 /// SocketConnection note property naming the connection it came from) and, on the error stream,
-/// handler errors as ErrorRecords with the connection as their target. They are taken unless
-/// -Keep is given. Up to 10,000 records are kept per server; older ones are dropped first.</para>
+/// handler errors as ErrorRecords with the id HandlerError and the connection as their target.
+/// They are taken unless -Keep is given. Up to 10,000 records are kept per server; older ones are
+/// dropped first.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketServerOutput", DefaultParameterSetName = ServerSet)]
 [OutputType(typeof(PSObject))]
 public sealed class ReceiveSocketServerOutputCommand : ServerCmdlet
 {
-    /// <summary>Leave the records on the server, so a later call returns them again.</summary>
+    /// <summary>Leave the records on the server, so a later call returns them again. By default they
+    /// are taken.</summary>
     [Parameter]
     public SwitchParameter Keep { get; set; }
 

@@ -21,13 +21,13 @@ public abstract class RelayCmdlet : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public SocketRelay[] Relay { get; set; } = null!;
 
-    /// <summary>The Id of the relay.</summary>
+    /// <summary>The Ids of the relays, as Get-SocketRelay shows them.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(RelayCompleter))]
     public int[] Id { get; set; } = null!;
 
-    /// <summary>The name of the relay. Wildcards are allowed.</summary>
+    /// <summary>The names of the relays; wildcards are allowed.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
@@ -45,13 +45,15 @@ public abstract class RelayCmdlet : SockPSCmdlet
 
 /// <summary>
 /// <para type="synopsis">Stops relays: closes the listener and every forwarded connection.</para>
-/// <para type="description">Stops forwarding; the relay leaves Get-SocketRelay.</para>
+/// <para type="description">Stops forwarding: the relay's listener closes (a -ListenPath socket file
+/// is removed), every forwarded connection is closed on both sides, and the relay leaves
+/// Get-SocketRelay. Supports -WhatIf and -Confirm.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "SocketRelay", DefaultParameterSetName = RelaySet, SupportsShouldProcess = true)]
 [OutputType(typeof(SocketRelay))]
 public sealed class StopSocketRelayCommand : RelayCmdlet
 {
-    /// <summary>Output the stopped relay.</summary>
+    /// <summary>Output each stopped relay (its State is Stopped). By default nothing is output.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
@@ -74,7 +76,9 @@ public sealed class StopSocketRelayCommand : RelayCmdlet
 
 /// <summary>
 /// <para type="synopsis">Lists the running relays.</para>
-/// <para type="description">Returns a snapshot of the process-wide registry of relays, by Id.</para>
+/// <para type="description">Returns the running relays of this process, whichever runspace started
+/// them, ordered by Id: a snapshot of the process-wide registry. -Id and -Name (wildcards allowed)
+/// pick relays; an Id or exact name that no relay has is a RelayNotFound error.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "SocketRelay", DefaultParameterSetName = AllSet)]
 [OutputType(typeof(SocketRelay))]
@@ -84,13 +88,13 @@ public sealed class GetSocketRelayCommand : SockPSCmdlet
     private const string IdSet = "Id";
     private const string NameSet = "Name";
 
-    /// <summary>Only the relays with these Ids.</summary>
+    /// <summary>Only the relays with these Ids. Default: every relay.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(RelayCompleter))]
     public int[] Id { get; set; } = null!;
 
-    /// <summary>Only the relays with these names. Wildcards are allowed.</summary>
+    /// <summary>Only the relays with these names; wildcards are allowed. Default: every relay.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = NameSet)]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]

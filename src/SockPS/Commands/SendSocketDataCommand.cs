@@ -10,12 +10,16 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Sends text or bytes on connections (the seed's send and sendto).</para>
-/// <para type="description">Sends exactly what it is given: strings are encoded with the connection's
-/// encoding, byte arrays go as they are, a SocketDatagram sends its Data, other objects are sent
-/// as their string form. Pipeline input streams through one invocation: each item is sent as it
-/// arrives (one datagram per item on a datagram socket); single bytes (a byte array unrolled by
-/// the pipeline) are gathered. -RemoteEndPoint sends each datagram to that address (sendto).</para>
+/// <para type="synopsis">Sends text, bytes or files on connections.</para>
+/// <para type="description">What Python's socket.send and sendto do. Send-SocketData sends exactly
+/// what it is given: strings are encoded with the connection's encoding, byte arrays go as they
+/// are, a SocketDatagram sends its Data, and other objects are sent as their string form. -Line
+/// appends the connection's NewLine to each item; -Path streams files.</para>
+/// <para type="description">Pipeline input streams through one invocation: each item is sent as it
+/// arrives, one datagram per item on a datagram socket. Single bytes (a byte array the pipeline
+/// unrolled) are gathered again and sent in blocks. On a UDP server's socket, -RemoteEndPoint says
+/// where each datagram goes (sendto); a received SocketDatagram piped in is answered to its
+/// sender.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(SocketConnection))]
@@ -29,8 +33,9 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     private bool _inByteRun;
     private IReadOnlyList<SocketConnection>? _targets;
 
-    /// <summary>What to send: strings, byte arrays, or any object (sent as its string form).
-    /// Arrays other than byte arrays are sent element by element.</summary>
+    /// <summary>What to send: strings (encoded with the connection's encoding), byte arrays (sent as
+    /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
+    /// form). Arrays other than byte arrays are sent element by element.</summary>
     [Parameter(Position = 1, ValueFromPipeline = true)]
     [AllowNull]
     [AllowEmptyString]
@@ -38,32 +43,38 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
     public object? InputObject { get; set; }
 
     /// <summary>UDP and Unix datagram sockets: where to send each datagram (sendto), as host:port,
-    /// [IPv6]:port, an IPEndPoint or a Unix socket path. Bound by property name, so piping a
-    /// received SocketDatagram replies to its sender.</summary>
+    /// [IPv6]:port, an IPEndPoint or a Unix socket path. Default: the socket's connected peer; a
+    /// UDP server's socket has none, so it needs this. Bound by property name, so piping a received
+    /// SocketDatagram replies to its sender.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [EndPointArgumentTransformation]
     [AllowNull]
     public EndPoint? RemoteEndPoint { get; set; }
 
-    /// <summary>Send the contents of files, streamed in 1 MiB blocks (wildcards allowed). Shows
-    /// progress when a transfer runs longer than a second.</summary>
+    /// <summary>Send the contents of these files, one after another with nothing in between,
+    /// streamed in 1 MiB blocks (wildcards allowed). Shows progress when a transfer runs longer
+    /// than a second. Cannot be combined with -InputObject.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     [SupportsWildcards]
     public string[]? Path { get; set; }
 
-    /// <summary>Append the connection's NewLine to every item.</summary>
+    /// <summary>Append the connection's NewLine ("`n" unless Connect-Socket -NewLine said otherwise)
+    /// to every item; a run of piped bytes counts as one item.</summary>
     [Parameter]
     public SwitchParameter Line { get; set; }
 
-    /// <summary>Encode text with this encoding instead of the connection's (utf8, ascii, unicode, latin1, ..., a code page or an Encoding object).</summary>
+    /// <summary>Encode text with this encoding instead of the connection's: utf8, utf8BOM, ascii,
+    /// unicode, latin1, any other name or code page number .NET knows, or an Encoding object.
+    /// Default: the connection's Encoding (utf8 unless set).</summary>
     [Parameter]
     [EncodingArgumentTransformation]
     [ArgumentCompleter(typeof(EncodingArgumentCompleter))]
     [ValidateNotNull]
     public System.Text.Encoding? Encoding { get; set; }
 
-    /// <summary>Output the connection after sending, for a following Receive-SocketData.</summary>
+    /// <summary>Output each connection once all input has been sent, so Receive-SocketData can
+    /// follow in the same pipeline. By default nothing is output.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 

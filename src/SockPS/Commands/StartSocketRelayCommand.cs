@@ -10,13 +10,16 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Forwards a local port (or Unix socket) to a target: a port forward, socat style.</para>
-/// <para type="description">Listens (on 127.0.0.1 unless -ListenAddress says otherwise) and joins
-/// every client to a new connection to the target, copying bytes both ways until either side
-/// closes; a half-close travels on. Either side may be a Unix socket (-ListenPath, -Path) or TLS
-/// (-Certificate for clients, -UseTls towards the target). With -Protocol Udp each client gets its
-/// own socket towards the target, forgotten after a minute of silence. The relay object shows
-/// where it listens, the target, active clients and byte counts.</para>
+/// <para type="synopsis">Forwards a local port or Unix socket to a target host, port or Unix socket: a port forward, socat style.</para>
+/// <para type="description">What socat TCP-LISTEN:port,fork TCP:host:port does. The relay listens
+/// (on 127.0.0.1 unless -ListenAddress says otherwise) and joins every client to a new connection
+/// to the target, copying bytes both ways until either side closes; a half-close is passed on.
+/// Either side may be a Unix socket (-ListenPath, -Path) or TLS (-Certificate or -CertificatePath
+/// for clients, -UseTls towards the target). With -Protocol Udp each client address gets its own
+/// socket towards the target, closed after a minute of silence.</para>
+/// <para type="description">The relay runs in the background until Stop-SocketRelay. Its object
+/// shows where it listens, the target, active clients, byte counts, and failures to reach the
+/// target (ErrorCount, LastError); a client whose target cannot be reached is disconnected.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "SocketRelay", DefaultParameterSetName = ToHostSet)]
 [OutputType(typeof(SocketRelay))]
@@ -25,80 +28,93 @@ public sealed class StartSocketRelayCommand : SockPSCmdlet
     private const string ToHostSet = "ToHost";
     private const string ToPathSet = "ToPath";
 
-    /// <summary>The port to listen on: a number, a service name, or 0 (the default) for a free one.</summary>
+    /// <summary>The port to listen on: a number, a numeric string or a service name. 0, the default,
+    /// lets the OS pick a free port; the relay's Port property shows it.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string ListenPort { get; set; } = "0";
 
-    /// <summary>The local address to listen on (default 127.0.0.1; Any, IPv6Any, :: or an address).</summary>
+    /// <summary>The local address to listen on: an IP address; Any or 0.0.0.0 for every IPv4
+    /// address; IPv6Any or :: for every address. Default: 127.0.0.1, so only this machine can use
+    /// the relay.</summary>
     [Parameter]
     [AllowEmptyString]
     public string? ListenAddress { get; set; }
 
-    /// <summary>Listen on a Unix socket file instead of a port.</summary>
+    /// <summary>Listen on this Unix socket file instead of a port; the file is removed when the
+    /// relay stops.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ListenPath { get; set; }
 
-    /// <summary>The target host.</summary>
+    /// <summary>The host to forward to: a name or an IP address.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ToHostSet)]
     [Alias("HostName", "Host", "CN")]
     [ValidateNotNullOrEmpty]
     public string ComputerName { get; set; } = null!;
 
-    /// <summary>The target port: a number or a service name.</summary>
+    /// <summary>The port to forward to: a number, a numeric string or a service name.</summary>
     [Parameter(Mandatory = true, Position = 1, ParameterSetName = ToHostSet)]
     [ValidateNotNullOrEmpty]
     public string Port { get; set; } = null!;
 
-    /// <summary>Forward to a Unix socket file instead of a host.</summary>
+    /// <summary>Forward to this Unix socket file instead of a host and port.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ToPathSet)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = null!;
 
-    /// <summary>Tcp (default) or Udp.</summary>
+    /// <summary>Tcp (the default) to forward connections, or Udp to forward datagrams, with a socket
+    /// towards the target for each client address.</summary>
     [Parameter]
     public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
 
-    /// <summary>Speak TLS to the target (checked as Connect-Socket -UseTls checks it).</summary>
+    /// <summary>Speak TLS to the target, checking its certificate as Connect-Socket -UseTls does,
+    /// while clients speak plain text to the relay.</summary>
     [Parameter]
     public SwitchParameter UseTls { get; set; }
 
-    /// <summary>TLS to the target: the name to check the certificate against.</summary>
+    /// <summary>TLS to the target: the name to send as SNI and to check the target's certificate
+    /// against. Default: -ComputerName.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? ServerName { get; set; }
 
-    /// <summary>TLS: CA certificates to trust (towards the target; for client certificates with -RequireClientCertificate).</summary>
+    /// <summary>TLS to the target: CA certificates to trust besides the machine's roots: paths to PEM
+    /// or DER files, or X509Certificate2 objects.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public object[]? CaCertificate { get; set; }
 
-    /// <summary>TLS to the target: accept any certificate (writes a warning).</summary>
+    /// <summary>TLS to the target: accept any certificate, and write a warning saying so. For test
+    /// targets only.</summary>
     [Parameter]
     public SwitchParameter SkipCertificateCheck { get; set; }
 
-    /// <summary>Clients speak TLS to the relay: the certificate with its key.</summary>
+    /// <summary>Make clients speak TLS to the relay, with this certificate (an X509Certificate2 with
+    /// its private key).</summary>
     [Parameter]
     [ValidateNotNull]
     public X509Certificate2? Certificate { get; set; }
 
-    /// <summary>Clients speak TLS to the relay: a PFX file, or a PEM certificate with -KeyPath.</summary>
+    /// <summary>Make clients speak TLS to the relay, with the certificate in this file: a PFX file
+    /// (password in -CertificatePassword), or a PEM certificate whose key is in -KeyPath.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? CertificatePath { get; set; }
 
-    /// <summary>The PEM key for -CertificatePath.</summary>
+    /// <summary>The path of the PEM private key file that goes with a PEM -CertificatePath.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? KeyPath { get; set; }
 
-    /// <summary>The password of the -CertificatePath PFX file.</summary>
+    /// <summary>The password of the -CertificatePath PFX file, as a SecureString. Default: no
+    /// password.</summary>
     [Parameter]
     [ValidateNotNull]
     public SecureString? CertificatePassword { get; set; }
 
-    /// <summary>Seconds connecting to the target (with its TLS handshake) may take. Default 30.</summary>
+    /// <summary>Seconds connecting to the target (with its TLS handshake) may take for each client.
+    /// Default 30; 0 waits as long as the OS does.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; } = 30;
@@ -110,7 +126,8 @@ public sealed class StartSocketRelayCommand : SockPSCmdlet
     [ValidateRange(0, int.MaxValue)]
     public double HalfCloseTimeoutSeconds { get; set; } = 60;
 
-    /// <summary>A friendly name to find the relay by later.</summary>
+    /// <summary>A name to find the relay by later (-Name on Get-SocketRelay and Stop-SocketRelay).
+    /// Default: Relay followed by its Id, such as Relay2.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }

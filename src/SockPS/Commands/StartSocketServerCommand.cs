@@ -9,16 +9,19 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Listens for connections or datagrams (the seed's bind and listen): TCP, UDP or a Unix domain socket.</para>
-/// <para type="description">Binds 127.0.0.1 (::1 with -AddressFamily InterNetworkV6) unless
-/// -Address says otherwise. A TCP server accepts in the background and Wait-SocketConnection
-/// hands out the connections. A UDP server (-Protocol Udp) is one datagram socket:
-/// Receive-SocketData -Connection $server returns each datagram with its sender. -Path listens
-/// on a Unix domain socket file instead. -Port 0 (the default) lets the OS pick a free port; the
-/// returned object shows it. With -Certificate or -CertificatePath every accepted connection
-/// completes a TLS handshake before it is handed out; failed handshakes are counted on the
-/// server (TlsFailureCount, LastTlsError) and the server goes on. With -ScriptBlock the server
-/// serves every client itself, concurrently, with the script block as the handler.</para>
+/// <para type="synopsis">Listens for TCP connections, UDP datagrams or Unix domain socket clients, and returns the server as a live object.</para>
+/// <para type="description">What Python's socket.bind and listen do. The server binds 127.0.0.1
+/// (::1 with -AddressFamily InterNetworkV6) unless -Address says otherwise. -Port 0, the default,
+/// lets the OS pick a free port; the returned object shows it. A TCP server accepts in the
+/// background and Wait-SocketConnection hands out the connections. A UDP server (-Protocol Udp) is
+/// one datagram socket: Receive-SocketData -Connection $server returns each datagram with its
+/// sender. -Path listens on a Unix domain socket file instead of a port.</para>
+/// <para type="description">With -Certificate or -CertificatePath every accepted connection
+/// completes a TLS handshake before it is handed out; failed handshakes are counted on the server
+/// (TlsFailureCount, LastTlsError) and the server goes on. With -ScriptBlock the server serves
+/// every client itself, concurrently, running the script block once per connection (once per
+/// datagram on a UDP server). -MaxConnections, -IdleTimeoutSeconds, -AllowAddress and -DenyAddress
+/// limit who is served and for how long.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
 [OutputType(typeof(SocketServer))]
@@ -27,77 +30,93 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     private const string PortSet = "Port";
     private const string PathSet = "Path";
 
-    /// <summary>The port: a number, a numeric string or a service name. 0 (the default) picks a free port.</summary>
+    /// <summary>The port to listen on: a number (0-65535), a numeric string or a service name such
+    /// as http. 0, the default, lets the OS pick a free port; the server's Port property shows it.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = PortSet)]
     [ValidateNotNullOrEmpty]
     public string Port { get; set; } = "0";
 
-    /// <summary>The local address to listen on: an IP address, Any or 0.0.0.0 (every IPv4 address),
-    /// IPv6Any or :: (every address), or the empty string for any. Default: 127.0.0.1 (::1 with
-    /// -AddressFamily InterNetworkV6), so nothing outside this machine can connect unless asked for.</summary>
+    /// <summary>The local address to listen on: an IP address or a name of this machine; Any, *,
+    /// 0.0.0.0 or the empty string for every IPv4 address; IPv6Any or :: for every address (IPv4
+    /// included); Loopback or IPv6Loopback. Default: 127.0.0.1 (::1 with -AddressFamily
+    /// InterNetworkV6), so nothing outside this machine can connect unless asked for.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PortSet)]
     [AllowEmptyString]
     public string? Address { get; set; }
 
-    /// <summary>The path of a Unix domain socket file to listen on. A stale socket file is
-    /// replaced; the file is removed when the server stops.</summary>
+    /// <summary>The path of a Unix domain socket file to listen on; a relative path is taken from
+    /// the current location. A stale socket file (one nobody listens on) is replaced, a file that
+    /// is not a socket is never touched, and the file is removed when the server stops.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = null!;
 
-    /// <summary>Tcp (default; accept connections) or Udp (one socket receiving datagrams).</summary>
+    /// <summary>Tcp (the default) to accept connections, or Udp for one socket that receives
+    /// datagrams from everyone. With -Path: a Unix stream or datagram socket.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
 
-    /// <summary>Listen on IPv4 (InterNetwork) or IPv6 (InterNetworkV6) loopback when -Address is not given.</summary>
+    /// <summary>Without -Address: listen on the IPv4 loopback, 127.0.0.1 (InterNetwork, the
+    /// default), or the IPv6 loopback, ::1 (InterNetworkV6). With -Address, the address must be of
+    /// this family.</summary>
     [Parameter(ParameterSetName = PortSet)]
     [ValidateSet(nameof(System.Net.Sockets.AddressFamily.InterNetwork), nameof(System.Net.Sockets.AddressFamily.InterNetworkV6))]
     public AddressFamily? AddressFamily { get; set; }
 
-    /// <summary>UDP: allow sending to broadcast addresses (SO_BROADCAST).</summary>
+    /// <summary>UDP only: allow sending to broadcast addresses such as 255.255.255.255
+    /// (SO_BROADCAST). Off by default.</summary>
     [Parameter(ParameterSetName = PortSet)]
     public SwitchParameter Broadcast { get; set; }
 
-    /// <summary>UDP: multicast groups to join (224.0.0.0/4, ff00::/8).</summary>
+    /// <summary>UDP only: multicast group addresses to join (IPv4 224.0.0.0/4 or IPv6 ff00::/8), so
+    /// datagrams sent to those groups arrive on this server.</summary>
     [Parameter(ParameterSetName = PortSet)]
     [ValidateNotNullOrEmpty]
     public IPAddress[]? MulticastGroup { get; set; }
 
-    /// <summary>UDP: the local interface address to join -MulticastGroup on; the OS chooses when absent.</summary>
+    /// <summary>UDP only: the address of the local interface to join -MulticastGroup on. Default:
+    /// the interface the OS chooses.</summary>
     [Parameter(ParameterSetName = PortSet)]
     [ValidateNotNull]
     public IPAddress? MulticastInterface { get; set; }
 
-    /// <summary>TLS: the server certificate with its private key; every accepted connection is TLS before it is handed out.</summary>
+    /// <summary>TLS: the server certificate, an X509Certificate2 with its private key. Every accepted
+    /// connection completes a TLS handshake before it is handed out.</summary>
     [Parameter]
     [ValidateNotNull]
     public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; set; }
 
-    /// <summary>TLS: a PFX file with the server certificate and key (see -CertificatePassword), or a PEM certificate with -KeyPath.</summary>
+    /// <summary>TLS: the path of a PFX (PKCS #12) file holding the server certificate and its key
+    /// (password in -CertificatePassword), or of a PEM certificate whose key is in -KeyPath.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? CertificatePath { get; set; }
 
-    /// <summary>TLS: the PEM private key for a PEM -CertificatePath.</summary>
+    /// <summary>TLS: the path of the PEM private key file that goes with a PEM -CertificatePath.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? KeyPath { get; set; }
 
-    /// <summary>TLS: the password of the -CertificatePath PFX file.</summary>
+    /// <summary>TLS: the password of the -CertificatePath PFX file, as a SecureString. Default: no
+    /// password.</summary>
     [Parameter]
     [ValidateNotNull]
     public System.Security.SecureString? CertificatePassword { get; set; }
 
-    /// <summary>TLS: refuse clients that present no valid certificate (mutual TLS). Client certificates are checked against the system's roots and -CaCertificate.</summary>
+    /// <summary>TLS: ask every client for a certificate and refuse clients that present no valid
+    /// one (mutual TLS). Client certificates must chain to the machine's roots or to
+    /// -CaCertificate. Off by default.</summary>
     [Parameter]
     public SwitchParameter RequireClientCertificate { get; set; }
 
-    /// <summary>TLS: CA certificates to trust for client certificates: paths to PEM or DER files, or X509Certificate2 objects.</summary>
+    /// <summary>TLS: CA certificates to trust for client certificates, besides the machine's roots:
+    /// paths to PEM or DER files, or X509Certificate2 objects.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public object[]? CaCertificate { get; set; }
 
-    /// <summary>TLS: the versions to allow (Tls12, Tls13). Default: TLS 1.2 and later.</summary>
+    /// <summary>TLS: the protocol versions to allow: Tls12, Tls13 (Tls10 and Tls11 only for old
+    /// clients). Default: Tls12 and Tls13 (TLS 1.2 alone where the runtime has no TLS 1.3).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public TlsVersion[]? TlsProtocol { get; set; }
@@ -106,85 +125,102 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     /// connection (once per datagram on a UDP server) in a pool of runspaces that have SockPS
     /// loaded, with the connection (or datagram) as its first argument and as $_. The connection
     /// closes when the block ends unless the block sets $Connection.KeepOpen = $true. Output and
-    /// errors are kept for Receive-SocketServerOutput; a block that throws does not stop the server.</summary>
+    /// errors are kept on the server for Receive-SocketServerOutput; a block that throws ends only
+    /// its own connection, not the server.</summary>
     [Parameter]
     [ValidateNotNull]
     public ScriptBlock? ScriptBlock { get; set; }
 
-    /// <summary>Extra arguments passed to -ScriptBlock after the connection.</summary>
+    /// <summary>Values passed to -ScriptBlock after the connection: the way to give handlers data,
+    /// since they run in other runspaces.</summary>
     [Parameter]
     public object[]? ArgumentList { get; set; }
 
-    /// <summary>Runs once in each runspace of the pool before its first handler (imports, functions).</summary>
+    /// <summary>A script block that runs once in each runspace of the handler pool before its first
+    /// handler: for functions and modules the handlers share.</summary>
     [Parameter]
     [ValidateNotNull]
     public ScriptBlock? InitializationScript { get; set; }
 
-    /// <summary>How many -ScriptBlock handlers run at once; further clients wait with their data buffered. Default 32.</summary>
+    /// <summary>How many -ScriptBlock handlers run at once (1-1024); further clients wait, open,
+    /// with their data buffered, until a runspace is free. Default 32.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
 
-    /// <summary>Connections open at once; further clients wait in the OS backlog (and are refused by
-    /// the OS once it is full) until connections close. Default: no limit.</summary>
+    /// <summary>The most connections served at once; further clients wait in the OS backlog (and are
+    /// refused by the OS once it is full) until connections close. 0, the default, means no limit.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int MaxConnections { get; set; }
 
-    /// <summary>Close connections with no data in or out for this many seconds. Default: never.</summary>
+    /// <summary>Close connections that have had no data in or out for this many seconds; their
+    /// CloseReason says so. 0, the default, never closes them.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double IdleTimeoutSeconds { get; set; }
 
-    /// <summary>Serve only clients from these addresses or CIDR ranges (10.0.0.0/8, ::1/128).
-    /// Others are closed at once and counted in RefusedCount; UDP datagrams from them are dropped.</summary>
+    /// <summary>Serve only clients from these addresses or CIDR ranges, such as 192.168.1.5,
+    /// 10.0.0.0/8 or ::1/128. Others are reset at once and counted in RefusedCount; UDP datagrams
+    /// from them are dropped. Default: every client.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? AllowAddress { get; set; }
 
-    /// <summary>Refuse clients from these addresses or CIDR ranges (checked after -AllowAddress).</summary>
+    /// <summary>Refuse clients from these addresses or CIDR ranges; wins over -AllowAddress. Refused
+    /// clients are reset at once and counted in RefusedCount. Default: none.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? DenyAddress { get; set; }
 
-    /// <summary>Socket options set before binding: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
-    /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
+    /// <summary>Socket options to set before binding, as a hashtable: ReceiveBufferSize and
+    /// SendBufferSize (bytes), Ttl (hops, 1-255), ReuseAddress ($true or $false), Linger (seconds,
+    /// or $false) and DontFragment (IPv4). Example: @{ ReuseAddress = $true }. Options not given
+    /// keep the OS defaults.</summary>
     [Parameter]
     [ValidateNotNull]
     public IDictionary? SocketOption { get; set; }
 
-    /// <summary>How many connections the OS queues before they are accepted. Default 128.</summary>
+    /// <summary>How many connections the OS queues before they are accepted (the listen backlog).
+    /// Default 128.</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int Backlog { get; set; } = 128;
 
-    /// <summary>A friendly name to find the server by later.</summary>
+    /// <summary>A name to find the server by later (Get-SocketServer -Name, and -Name on the server
+    /// cmdlets). Default: Server followed by its Id, such as Server2.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
-    /// <summary>The encoding accepted connections start with (default utf8 without BOM).</summary>
+    /// <summary>The encoding accepted connections use for text: utf8 (the default, without a byte
+    /// order mark), utf8BOM, ascii, unicode, latin1, any other name or code page number .NET knows,
+    /// or an Encoding object.</summary>
     [Parameter]
     [EncodingArgumentTransformation]
     [ArgumentCompleter(typeof(EncodingArgumentCompleter))]
     [ValidateNotNull]
     public Encoding Encoding { get; set; } = TextEncodings.Utf8NoBom;
 
-    /// <summary>What Send-SocketData -Line appends on accepted connections. Default "`n".</summary>
+    /// <summary>The line end Send-SocketData -Line appends on accepted connections: "`n" (the
+    /// default) or "`r`n".</summary>
     [Parameter]
     [ValidateNotNull]
     public string NewLine { get; set; } = "\n";
 
-    /// <summary>The default receive timeout of accepted connections, in seconds. Default 30; 0 waits forever.</summary>
+    /// <summary>The ReceiveTimeoutSeconds of accepted connections: how many seconds a receive waits
+    /// for data when not given -TimeoutSeconds. Default 30; 0 waits forever.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double ReceiveTimeoutSeconds { get; set; } = ConnectionOptions.DefaultReceiveTimeout.TotalSeconds;
 
-    /// <summary>Disable Nagle's algorithm on accepted connections.</summary>
+    /// <summary>Send small writes at once on accepted connections (TCP_NODELAY: turns Nagle's
+    /// algorithm off). Off by default.</summary>
     [Parameter]
     public SwitchParameter NoDelay { get; set; }
 
-    /// <summary>Enable TCP keep-alive on accepted connections.</summary>
+    /// <summary>Send TCP keep-alive probes on idle accepted connections (SO_KEEPALIVE). Off by
+    /// default.</summary>
     [Parameter]
     public SwitchParameter KeepAlive { get; set; }
 

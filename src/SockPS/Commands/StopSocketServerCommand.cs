@@ -4,15 +4,18 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Stops servers listening.</para>
-/// <para type="description">Closes the listening socket. Connections already handed out by
-/// Wait-SocketConnection stay open; accepted connections nobody took are closed.</para>
+/// <para type="synopsis">Stops servers: closes their listening sockets.</para>
+/// <para type="description">Closes the listening socket, so new clients are refused, and removes
+/// the server from Get-SocketServer. Connections already handed out by Wait-SocketConnection stay
+/// open; accepted connections nobody took are closed. On a server started with -ScriptBlock the
+/// running handlers are stopped and their connections closed; their output stays readable with
+/// Receive-SocketServerOutput. A Unix socket server removes its socket file.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "SocketServer", DefaultParameterSetName = ServerSet, SupportsShouldProcess = true)]
 [OutputType(typeof(SocketServer))]
 public sealed class StopSocketServerCommand : ServerCmdlet
 {
-    /// <summary>Output the stopped server.</summary>
+    /// <summary>Output each stopped server (its State is Stopped). By default nothing is output.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 

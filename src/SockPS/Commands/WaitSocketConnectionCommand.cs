@@ -4,9 +4,12 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// <para type="synopsis">Hands out the next connection a server accepted (the seed's accept).</para>
-/// <para type="description">Servers accept in the background; this waits until a connection is
-/// there and returns it. Waits forever unless -TimeoutSeconds is given; Ctrl+C stops the wait.</para>
+/// <para type="synopsis">Returns the next connection a server accepted, waiting for a client if there is none.</para>
+/// <para type="description">What Python's socket.accept does. Servers accept in the background;
+/// Wait-SocketConnection waits until a connection is there and returns it, for a TLS server with
+/// its handshake done. It waits forever unless -TimeoutSeconds is given (then a client that does
+/// not come is an AcceptTimeout error, and the server keeps listening); Ctrl+C stops the wait.
+/// With several servers and -Any it returns the first connection any of them accepts.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "SocketConnection", DefaultParameterSetName = ServerSet)]
 [OutputType(typeof(SocketConnection))]
@@ -32,12 +35,13 @@ public sealed class WaitSocketConnectionCommand : ServerCmdlet
         }
     }
 
-    /// <summary>With several servers: return the first connection any of them accepts (without it,
-    /// one connection from each, in turn).</summary>
+    /// <summary>With several servers: return the first connection any of them accepts. Without it,
+    /// one connection is taken from each server in turn.</summary>
     [Parameter]
     public SwitchParameter Any { get; set; }
 
-    /// <summary>Seconds to wait; 0 (the default) waits forever.</summary>
+    /// <summary>Seconds to wait for a client (for each server in turn, without -Any); 0, the
+    /// default, waits forever.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; }

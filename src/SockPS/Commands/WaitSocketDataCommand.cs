@@ -23,16 +23,20 @@ public sealed class WaitSocketDataCommand : ConnectionCmdlet
 {
     private readonly List<SocketConnection> _targets = new();
 
-    /// <summary>Return as soon as any connection is ready (with -Pattern: the first match on any).</summary>
+    /// <summary>Return as soon as any connection is ready (with -Pattern: the first match on any).
+    /// Without it, wait until every connection is ready.</summary>
     [Parameter]
     public SwitchParameter Any { get; set; }
 
-    /// <summary>Seconds to wait; 0 (the default) waits forever.</summary>
+    /// <summary>Seconds to wait; 0, the default, waits forever. When the time runs out,
+    /// Wait-SocketData returns nothing, or with -Pattern writes a ReceiveTimeout error.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double TimeoutSeconds { get; set; }
 
-    /// <summary>A regular expression to wait for in the text (decoded with each connection's encoding).</summary>
+    /// <summary>A regular expression (.NET syntax; case-sensitive unless it uses (?i)) to wait
+    /// for in the buffered text, decoded with each connection's encoding. The text is consumed
+    /// through the end of the match.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Pattern { get; set; }

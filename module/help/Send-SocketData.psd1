@@ -1,0 +1,151 @@
+@{
+    Examples = @(
+        @{
+            Title   = 'Send lines'
+            Code    = @'
+$server = Start-SocketServer
+$client = Connect-Socket -ComputerName localhost -Port $server.Port
+$peer = Wait-SocketConnection -Server $server
+
+'first line', 'second line' | Send-SocketData -Connection $client -Line
+Receive-SocketData -Connection $peer -Line -Continuous | Select-Object -First 2
+'@
+            Output  = @'
+first line
+second line
+'@
+            Remarks = @'
+Strings are encoded with the connection's encoding (UTF-8 unless Connect-Socket -Encoding said
+otherwise) and sent as they are; -Line appends the connection's NewLine ("`n" by default) to each.
+Every string piped in is sent as it arrives, in one invocation of Send-SocketData.
+'@
+        }
+        @{
+            Title   = 'Send a request and read the reply'
+            Code    = @'
+# A stand-in web server: it reads the request up to its empty line and answers.
+$web = Start-SocketServer -ScriptBlock {
+    param($Connection)
+    while ($Connection.ReceiveLine()) { }
+    $Connection.Send("HTTP/1.0 200 OK`r`nServer: stand-in`r`nContent-Length: 2`r`n`r`nok")
+}
+
+$c = Connect-Socket -ComputerName localhost -Port $web.Port -NewLine "`r`n"
+'HEAD / HTTP/1.0', 'Host: localhost', '' |
+    Send-SocketData -Connection $c -Line -PassThru |
+    Receive-SocketData -Line -Continuous |
+    Select-Object -First 1
+'@
+            Output  = @'
+HTTP/1.0 200 OK
+'@
+            Remarks = @'
+-PassThru outputs the connection once everything piped in has been sent, so Receive-SocketData
+can read the reply in the same pipeline. The connection's NewLine is "`r`n" here, so every -Line
+ends the way HTTP wants; the empty string ends the request headers.
+'@
+        }
+        @{
+            Title   = 'Send bytes exactly as given'
+            Code    = @'
+$server = Start-SocketServer
+$client = Connect-Socket -ComputerName localhost -Port $server.Port
+$peer = Wait-SocketConnection -Server $server
+
+# A length-prefixed message: a 2-byte big-endian length, then the payload.
+$payload = [System.Text.Encoding]::UTF8.GetBytes('hello')
+Send-SocketData -Connection $client -InputObject ([byte[]](0, $payload.Length) + $payload)
+$bytes = Receive-SocketData -Connection $peer -ByteCount 7
+[System.Convert]::ToHexString($bytes)
+'@
+            Output  = @'
+000568656C6C6F
+'@
+            Remarks = @'
+A byte array is sent as it is, with no encoding and no line end (unless -Line is given); the
+receiving side gets the same seven bytes back as a byte array with -ByteCount. A byte
+array piped in arrives byte by byte (PowerShell unrolls it); Send-SocketData gathers the bytes
+again, so piping bytes sends them in blocks, and one datagram on a UDP socket.
+'@
+        }
+        @{
+            Title   = 'Stream a file to another machine'
+            Code    = @'
+# Here both ends run in one session; the receiving end runs in a thread job.
+$server = Start-SocketServer
+$sender = Connect-Socket -ComputerName localhost -Port $server.Port
+$receiver = Wait-SocketConnection -Server $server
+$job = Start-ThreadJob { Receive-SocketData -Connection $using:receiver -OutFile ./copy.tar.gz }
+
+Send-SocketData -Connection $sender -Path ./backup.tar.gz -Verbose
+Disconnect-Socket -Connection $sender        # the end of the stream completes -OutFile
+$job | Wait-Job | Receive-Job
+Get-FileHash ./backup.tar.gz, ./copy.tar.gz | Format-Table Hash, Path
+'@
+            Output  = @'
+VERBOSE: Sent 16777216 bytes of /tmp/demo/backup.tar.gz to 127.0.0.1:45309.
+Hash                                                             Path
+----                                                             ----
+79A5E646CF6EEDF7A1C79FD81A2E7FD1846DD638E861D43CF8AB2FF38B6B94B1 /tmp/demo/backup.tar.gz
+79A5E646CF6EEDF7A1C79FD81A2E7FD1846DD638E861D43CF8AB2FF38B6B94B1 /tmp/demo/copy.tar.gz
+'@
+            Remarks = @'
+-Path streams files in 1 MiB blocks without creating a pipeline object per block, and shows
+progress when a transfer takes longer than a second. Between two machines the receiving side
+would run Start-SocketServer -Address 0.0.0.0 -Port 9000, Wait-SocketConnection and
+Receive-SocketData -OutFile, and the sending side Connect-Socket and Send-SocketData -Path.
+
+Disconnecting the sender tells the receiver that the file is complete; Disconnect-Socket -Shutdown
+Send does the same while keeping the connection open for a reply.
+'@
+        }
+        @{
+            Title   = 'Send a datagram to any address; reply'
+            Code    = @'
+$statsd = Start-SocketServer -Protocol Udp      # a stand-in for a statsd daemon
+$udp = Start-SocketServer -Protocol Udp         # an unconnected UDP socket of our own
+
+$target = "127.0.0.1:$($statsd.Port)"
+Send-SocketData -Connection $udp -InputObject 'deploys:1|c' -RemoteEndPoint $target
+$datagram = Receive-SocketData -Connection $statsd
+$datagram
+$datagram | Send-SocketData -InputObject 'ack'
+(Receive-SocketData -Connection $udp).Text
+'@
+            Output  = @'
+ReceivedAt   RemoteEndPoint           Length Text
+----------   --------------           ------ ----
+19:14:44.586 127.0.0.1:34068              11 deploys:1|c
+ack
+'@
+            Remarks = @'
+A UDP server's socket is not connected to anyone: -RemoteEndPoint says where each datagram goes
+(Python's sendto). A received SocketDatagram piped to Send-SocketData binds its RemoteEndPoint and
+Connection by property name, so -InputObject goes back to its sender on the socket it arrived on.
+'@
+        }
+    )
+    ParameterDefaults = @{
+        Encoding       = 'The connection''s Encoding'
+        RemoteEndPoint = 'The connected peer'
+    }
+    Inputs  = @{
+        'System.Object'             = 'What to send: strings, byte arrays, SocketDatagram objects (their Data is sent), or any other object, sent as its string form.'
+        'SockPS.Core.SocketDatagram' = 'A received datagram piped in binds its Connection and RemoteEndPoint by property name, so -InputObject is sent back to its sender.'
+    }
+    Outputs = @{
+        'SockPS.Core.SocketConnection' = 'With -PassThru, each connection sent to, once all input has been sent. Without it, nothing.'
+    }
+    Notes   = @(
+        'Send-SocketData returns when the data has been handed to the OS, not when the peer has read it. On a stream connection the OS may deliver what was sent in one call in several pieces, or several sends in one piece: frame messages with lines, delimiters or length prefixes, and receive them with the matching Receive-SocketData parameter.'
+        'A connection that fails (reset, closed) gets one error and no more data from the same invocation; the other connections given go on.'
+        'For a tight loop of many small sends, $connection.Send() and $connection.SendLine() avoid the cost of a cmdlet call per message.'
+    )
+    Links   = @(
+        'Receive-SocketData'
+        'Connect-Socket'
+        'Disconnect-Socket'
+        'Wait-SocketData'
+        'about_SockPS'
+    )
+}

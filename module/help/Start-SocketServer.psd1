@@ -1,0 +1,206 @@
+@{
+    Examples = @(
+        @{
+            Title   = 'Accept a client (the tutorial''s server)'
+            Code    = @'
+$server = Start-SocketServer -Port 0 -Name tutorial
+$server
+
+$client = Connect-Socket -ComputerName localhost -Port $server.Port   # usually another machine
+$c = Wait-SocketConnection -Server $server
+"Got connection from $($c.RemoteEndPoint)"
+Send-SocketData -Connection $c -InputObject 'Thank you for connecting'
+Disconnect-Socket -Connection $c
+Receive-SocketData -Connection $client -ToEnd
+'@
+            Output  = @'
+   Id Name       Protocol   LocalEndPoint          State     Connections Accepted
+   -- ----       --------   -------------          -----     ----------- --------
+    1 tutorial   Tcp        127.0.0.1:42307        Listening           0        0
+Got connection from 127.0.0.1:36504
+Thank you for connecting
+'@
+            Remarks = @'
+Start-SocketServer binds and listens (Python's bind and listen) and accepts clients in the
+background; Wait-SocketConnection hands out the next one (accept). -Port 0, the default, lets the
+OS pick a free port, which the server object shows. The server listens on 127.0.0.1 only, so
+nothing outside this machine can connect until -Address says so.
+'@
+        }
+        @{
+            Title   = 'Listen on every interface, with limits'
+            Code    = @'
+$limits = @{ MaxConnections = 100; IdleTimeoutSeconds = 300; DenyAddress = '10.0.0.0/8' }
+$web = Start-SocketServer -Address 0.0.0.0 -Port 8080 -Name web @limits
+$web | Format-List Name, LocalEndPoint, State, MaxConnections, IdleTimeoutSeconds, RefusedCount
+'@
+            Output  = @'
+Name               : web
+LocalEndPoint      : 0.0.0.0:8080
+State              : Listening
+MaxConnections     : 100
+IdleTimeoutSeconds : 300
+RefusedCount       : 0
+'@
+            Remarks = @'
+-Address 0.0.0.0 (or Any) listens on every IPv4 address, :: (or IPv6Any) on every address. At most
+100 connections are served at once; further clients wait in the OS backlog until one closes.
+Connections idle for 300 seconds are closed, and clients from 10.0.0.0/8 are reset at once and
+counted in RefusedCount (-AllowAddress does the opposite: only the ranges given are served).
+'@
+        }
+        @{
+            Title   = 'Serve many clients with a script block'
+            Code    = @'
+$echo = Start-SocketServer -Name echo -ScriptBlock {
+    param($Connection)
+    while ($null -ne ($line = $Connection.ReceiveLine())) {
+        $Connection.SendLine($line.ToUpper())
+        "echoed $line"
+    }
+}
+
+$clients = 1..3 | ForEach-Object {
+    $c = Connect-Socket -ComputerName localhost -Port $echo.Port
+    Send-SocketData -Connection $c -InputObject "hi from client $_" -Line -PassThru
+}
+$clients | Receive-SocketData -Line
+$echo.Handlers
+$clients | Disconnect-Socket
+Receive-SocketServerOutput -Server $echo
+'@
+            Output  = @'
+HI FROM CLIENT 1
+HI FROM CLIENT 2
+HI FROM CLIENT 3
+ThrottleLimit : 32
+Running       : 3
+Waiting       : 0
+Completed     : 0
+Failed        : 0
+OutputCount   : 3
+DroppedOutput : 0
+echoed hi from client 1
+echoed hi from client 2
+echoed hi from client 3
+'@
+            Remarks = @'
+With -ScriptBlock the server serves every client itself, concurrently, like Python's
+socketserver with a thread per client: the block runs once per connection in a pool of runspaces
+(at most -ThrottleLimit, default 32, at a time) with the connection as its first argument. The
+connection closes when the block returns. The Handlers property counts running, waiting,
+completed and failed blocks; what the blocks write waits on the server for
+Receive-SocketServerOutput.
+
+The block runs in another runspace: pass it data with -ArgumentList, not through variables of the
+session that started the server.
+'@
+        }
+        @{
+            Title   = 'Echo UDP datagrams to their senders'
+            Code    = @'
+$udp = Start-SocketServer -Protocol Udp -Port 0 -Name echo
+$c = Connect-Socket -Uri "udp://127.0.0.1:$($udp.Port)"
+'ping', 'pong' | Send-SocketData -Connection $c
+
+Receive-SocketData -Connection $udp -Continuous | Select-Object -First 2 | Send-SocketData
+Receive-SocketData -Connection $c -Continuous | Select-Object -First 2
+'@
+            Output  = @'
+ReceivedAt   RemoteEndPoint           Length Text
+----------   --------------           ------ ----
+19:18:19.780 127.0.0.1:42948               4 ping
+19:18:19.780 127.0.0.1:42948               4 pong
+'@
+            Remarks = @'
+A UDP server is one datagram socket that receives from everyone. Each received SocketDatagram
+piped to Send-SocketData goes back to its sender, on the socket it arrived on, so
+Receive-SocketData -Connection $udp -Continuous | Send-SocketData is a complete echo server;
+Select-Object -First 2 stops it after two datagrams here.
+'@
+        }
+        @{
+            Title   = 'Serve TLS'
+            Code    = @'
+$tls = Start-SocketServer -CertificatePath ./certs/server.pem -KeyPath ./certs/server.key
+$client = Connect-Socket -Uri "tls://localhost:$($tls.Port)" -CaCertificate ./certs/ca.pem
+$peer = Wait-SocketConnection -Server $tls
+$peer | Format-Table Id, Transport, TlsProtocol, CipherSuite
+
+# A client that does not speak TLS is counted and dropped; the server goes on.
+$plain = Connect-Socket -ComputerName localhost -Port $tls.Port
+Send-SocketData -Connection $plain -InputObject "GET / HTTP/1.0`r`n`r`n"
+Start-Sleep -Seconds 1
+$tls | Format-List Name, TlsFailureCount, LastTlsError
+'@
+            Output  = @'
+Id Transport TlsProtocol CipherSuite
+-- --------- ----------- -----------
+ 1 Tls       Tls13       TLS_AES_256_GCM_SHA384
+Name            : Server1
+TlsFailureCount : 1
+LastTlsError    : The TLS handshake with 127.0.0.1:42788 failed: Cannot determine the frame size or
+                  a corrupted frame was received. Check that the peer speaks TLS here and that the
+                  versions (-TlsProtocol) and certificates match.
+'@
+            Remarks = @'
+With -CertificatePath and -KeyPath (PEM files), -CertificatePath alone (a PFX file, with
+-CertificatePassword), or -Certificate (an X509Certificate2 with its private key), every accepted
+connection completes a TLS handshake before Wait-SocketConnection hands it out.
+-RequireClientCertificate with -CaCertificate asks clients for certificates (mutual TLS).
+
+The certificate files here come from examples/New-TestCertificate.ps1 in the SockPS repository.
+'@
+        }
+        @{
+            Title   = 'Listen on a Unix domain socket'
+            Code    = @'
+$unix = Start-SocketServer -Path /tmp/app.sock
+$unix
+$client = Connect-Socket -Path /tmp/app.sock
+Wait-SocketConnection -Server $unix
+
+Stop-SocketServer -Server $unix
+Test-Path -Path /tmp/app.sock
+'@
+            Output  = @'
+   Id Name       Protocol   LocalEndPoint          State     Connections Accepted
+   -- ----       --------   -------------          -----     ----------- --------
+    1 Server1    Unix       /tmp/app.sock          Listening           0        0
+   Id Name         Protocol   RemoteEndPoint       State            Sent Received
+   -- ----         --------   --------------       -----            ---- --------
+    2 Connection2  Unix       (unnamed)            Open                0        0
+False
+'@
+            Remarks = @'
+-Path listens on a Unix domain socket file (-Protocol Udp for a Unix datagram socket). A stale
+socket file that nobody listens on is replaced; a file someone listens on is an AddressInUse
+error, and a file that is not a socket is never touched. The file is removed when the server
+stops. A client that did not bind a path of its own shows as (unnamed).
+'@
+        }
+    )
+    ParameterDefaults = @{
+        Address     = '127.0.0.1'
+        Name        = 'Server<Id>'
+        TlsProtocol = 'Tls12, Tls13'
+    }
+    Outputs = @{
+        'SockPS.Core.SocketServer' = 'The listening server: a live object showing its LocalEndPoint and Port (the one the OS picked for -Port 0), State, ConnectionCount, AcceptedCount, RefusedCount, and for TLS servers TlsFailureCount and LastTlsError. A UDP server also stands for its datagram socket wherever a -Connection is expected.'
+    }
+    Notes   = @(
+        'A server listens on 127.0.0.1 (or ::1) unless -Address says otherwise, so a test server is not reachable from the network by accident. -Address 0.0.0.0 or :: opens it to every interface; check the firewall too.'
+        'The server accepts in the background from the moment it starts; clients that arrive before Wait-SocketConnection is called wait, accepted, on the server (PendingCount). A server that cannot bind its address (AddressInUse, AccessDenied) is a terminating error.'
+        'Stop-SocketServer closes the listener and the accepted connections nobody took; connections already handed out stay open. On a handler server it also stops the running script blocks and closes their connections.'
+    )
+    Links   = @(
+        'Wait-SocketConnection'
+        'Stop-SocketServer'
+        'Get-SocketServer'
+        'Receive-SocketServerOutput'
+        'Receive-SocketData'
+        'Start-SocketRelay'
+        'Connect-Socket'
+        'about_SockPS'
+    )
+}
