@@ -25,6 +25,7 @@
         'Start-SocketServer'
         'Stop-SocketRelay'
         'Stop-SocketServer'
+        'Test-SocketPort'
         'Wait-SocketConnection'
         'Wait-SocketData'
     )

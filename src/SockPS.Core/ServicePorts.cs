@@ -74,6 +74,42 @@ public static class ServicePorts
         throw Invalid($"'{text}' is not a known {protocol.ToLowerInvariant()} service name. Use a port number, or a name from the services database such as http, smtp or domain.");
     }
 
+    /// <summary>Turns a list of ports into port numbers, in the order given: each comma-separated
+    /// item is a port as <see cref="Resolve"/> takes it, or a range of numbers such as 8000-8010
+    /// (both ends included). Service names with hyphens (ms-sql-s) stay names.</summary>
+    /// <param name="ports">"80", "http, https", "8000-8010", "22,80,8000-8002".</param>
+    /// <param name="protocol">"tcp" or "udp": service names can differ between the two.</param>
+    /// <exception cref="SocketOperationException">InvalidArgument, saying which item was wrong.</exception>
+    public static IReadOnlyList<int> ResolveList(string? ports, string protocol = "tcp")
+    {
+        List<int> result = new();
+        foreach (string item in (ports ?? string.Empty).Split(','))
+        {
+            string text = item.Trim();
+            int dash = text.Length > 1 ? text.IndexOf('-', 1) : -1;
+            if (dash > 0
+                && int.TryParse(text.Substring(0, dash).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int first)
+                && int.TryParse(text.Substring(dash + 1).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int last))
+            {
+                if (first < 1 || last > 65535 || first > last)
+                {
+                    throw Invalid($"The port range '{text}' is not valid. Write it low-high with ports from 1 to 65535, such as 8000-8010.");
+                }
+
+                for (int port = first; port <= last; port++)
+                {
+                    result.Add(port);
+                }
+
+                continue;
+            }
+
+            result.Add(Resolve(text, protocol));
+        }
+
+        return result;
+    }
+
     private static SocketOperationException Invalid(string message) => new(SocketFailureKind.InvalidArgument, message);
 
     private static Dictionary<string, int> Load(string protocol)

@@ -43,7 +43,7 @@ public class CmdletTests : IDisposable
         {
             "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
             "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput", "Resolve-SocketAddress", "Send-SocketData",
-            "Start-SocketRelay", "Start-SocketServer", "Stop-SocketRelay", "Stop-SocketServer", "Wait-SocketConnection", "Wait-SocketData",
+            "Start-SocketRelay", "Start-SocketServer", "Stop-SocketRelay", "Stop-SocketServer", "Test-SocketPort", "Wait-SocketConnection", "Wait-SocketData",
         }, names);
     }
 

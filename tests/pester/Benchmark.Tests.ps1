@@ -50,6 +50,7 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
         @{ Title = 'd. UDP' }
         @{ Title = 'e. Relay' }
         @{ Title = 'f. Handler server' }
+        @{ Title = 'g. Port scan' }
     ) {
         $report | Should -Match "(?m)^## $([regex]::Escape($Title))"
     }
@@ -62,7 +63,9 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
                 'SockPS Start-SocketServer', 'C# idle-server',
                 'SockPS: $payloads \| Send-SocketData', 'pwsh raw: UdpClient', 'C# udp-send',
                 'SockPS: Start-SocketRelay', 'socat -b65536 TCP-LISTEN TCP', 'direct: no forwarder',
-                'SockPS: Start-SocketServer -ScriptBlock', 'C# echo-server')) {
+                'SockPS: Start-SocketServer -ScriptBlock', 'C# echo-server',
+                'SockPS: Test-SocketPort', 'pwsh raw: every TcpClient.ConnectAsync at once', 'pwsh raw: TcpClient.ConnectAsync + Wait(1000)',
+                'ncat -z -w 1')) {
             $report | Should -Match "(?m)^\| $([regex]::Escape($contender))" -Because "the report should have a row for $contender"
         }
         # "not installed" is an answer; "failed" is not.

@@ -7,7 +7,7 @@ BeforeDiscovery {
     # Test cases are built at discovery, before any BeforeAll runs.
     $cmdletCases = @(
         'Connect-Socket', 'Disconnect-Socket', 'Get-SocketConnection', 'Get-SocketHostName', 'Get-SocketServer',
-        'Protect-SocketConnection', 'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection'
+        'Protect-SocketConnection', 'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Test-SocketPort', 'Wait-SocketConnection'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -31,6 +31,7 @@ BeforeAll {
         'Start-SocketServer'
         'Stop-SocketRelay'
         'Stop-SocketServer'
+        'Test-SocketPort'
         'Wait-SocketConnection'
         'Wait-SocketData'
     )

@@ -25,8 +25,18 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
     /// <summary>Releases the cancellation source.</summary>
     public void Dispose()
     {
-        _stopping.Dispose();
+        Dispose(true);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases what the command holds; PowerShell calls it when the pipeline ends, also
+    /// after a terminating error or Ctrl+C. Overrides call the base.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stopping.Dispose();
+        }
     }
 
     /// <summary>Waits for a core operation on the pipeline thread. A cancellation caused by

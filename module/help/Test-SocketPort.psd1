@@ -1,0 +1,159 @@
+@{
+    Description = @(
+        'TCP: Open when a connection is made (it is closed again at once); Refused when the host answers with a reset; TimedOut when nothing answers within -TimeoutSeconds (a firewall that drops packets, a host that is down); Unreachable when there is no route.'
+        'UDP has no handshake, so a UDP check sends a probe datagram: a DNS query to port 53, an NTP request to port 123, an empty datagram elsewhere (-UdpProbe chooses). Any answer is Open; ICMP port unreachable is Refused; silence is NoAnswer, for then the port may be open or filtered.'
+        'A name with several addresses is tested as Connect-Socket connects: the addresses in the resolver''s order until one is open. HostNotFound means the name did not resolve.'
+        '-Wait retries each check every -RetryIntervalSeconds until the port opens or -TimeoutSeconds (then the whole wait) has passed; the Status is then Open or TimedOut, and -Verbose shows each failed attempt. -Quiet returns only $true (open) or $false per check.'
+    )
+    Examples = @(
+        @{
+            Title   = 'Check several ports on several hosts'
+            Code    = @'
+$web = Start-SocketServer -Port 8080      # a stand-in for a web server
+Test-SocketPort -ComputerName localhost, db.invalid -Port ssh, 8080-8081
+'@
+            Output  = @'
+ComputerName       RemoteAddress   Port      Status         Latency Message
+------------       -------------   ----      ------         ------- -------
+localhost          127.0.0.1       22/tcp    Refused        12.9 ms Nothing listens there: the host sent a TCP reset.
+localhost          127.0.0.1       8080/tcp  Open           12.7 ms A TCP connection was made.
+localhost          127.0.0.1       8081/tcp  Refused        10.1 ms Nothing listens there: the host sent a TCP reset.
+db.invalid                         22/tcp    HostNotFound           'db.invalid' does not resolve: Name or service not …
+db.invalid                         8080/tcp  HostNotFound           'db.invalid' does not resolve: Name or service not …
+db.invalid                         8081/tcp  HostNotFound           'db.invalid' does not resolve: Name or service not …
+'@
+            Remarks = @'
+Every host and port pair is one check, and all six run at once. Ports are numbers, service names
+(ssh is 22) or ranges. The results come out in the order of the input, hosts first; a port that is
+not open is a result with a Status and a Message, not an error, so one dead host does not stop the
+rest. Latency is how long the answer took (the first checks of a session include .NET's start-up).
+'@
+        }
+        @{
+            Title   = 'Wait for a service to start'
+            Code    = @'
+# A database that comes up four seconds from now.
+Test-SocketPort -ComputerName localhost -Port 5432 -Wait -TimeoutSeconds 30 -Verbose |
+    Format-List Status, Attempts, Latency, Message
+'@
+            Output  = @'
+VERBOSE: localhost:5432/Tcp: attempt 1: Refused. Nothing listens there: the host sent a TCP reset.
+VERBOSE: localhost:5432/Tcp: attempt 2: Refused. Nothing listens there: the host sent a TCP reset.
+VERBOSE: localhost:5432/Tcp: attempt 3: Refused. Nothing listens there: the host sent a TCP reset.
+VERBOSE: localhost:5432/Tcp: attempt 4: Refused. Nothing listens there: the host sent a TCP reset.
+
+Status   : Open
+Attempts : 5
+Latency  : 00:00:00.0004884
+Message  : Opened after 5 attempts (4 seconds). A TCP connection was made.
+'@
+            Remarks = @'
+-Wait retries every -RetryIntervalSeconds (default 1) until the port opens or -TimeoutSeconds
+(here the whole wait; default 60 with -Wait) has passed; the Status is then Open or TimedOut, and
+the Message of a TimedOut result says what the last attempt saw. -Verbose shows each failed
+attempt. Ctrl+C stops the wait at once. In a script: if ((Test-SocketPort db 5432 -Wait
+-Quiet)) { ... }.
+'@
+        }
+        @{
+            Title   = 'Use it in a condition'
+            Code    = @'
+Test-SocketPort -ComputerName localhost -Port 5432, 5433 -Quiet
+if (-not (Test-SocketPort -ComputerName localhost -Port 5433 -Quiet)) { Write-Warning 'The replica is down.' }
+'@
+            Output  = @'
+True
+False
+WARNING: The replica is down.
+'@
+            Remarks = 'With -Quiet each check returns $true when the port is open and $false for every other outcome, in input order.'
+        }
+        @{
+            Title   = 'Check the hosts and ports of a CSV file'
+            Code    = @'
+Get-Content ./hosts.csv
+Import-Csv ./hosts.csv | Test-SocketPort | Where-Object Status -ne Open | Select-Object ComputerName, Port, Status
+'@
+            Output  = @'
+ComputerName,Port
+localhost,8080
+localhost,"5432,6379"
+build01.invalid,ssh
+
+ComputerName    Port       Status
+------------    ----       ------
+localhost       6379      Refused
+build01.invalid   22 HostNotFound
+'@
+            Remarks = @'
+ComputerName (or Host, HostName, CN), Port and Protocol bind from the properties of piped objects,
+so each row of a CSV file is a check; a Port cell may hold a list ("5432,6379") or a range. Rows
+without a Protocol column are TCP.
+'@
+        }
+        @{
+            Title   = 'Check UDP services'
+            Code    = @'
+# 10.255.255.53 is the resolver in /etc/resolv.conf.
+Test-SocketPort -ComputerName 10.255.255.53 -Port domain, ntp -Protocol Udp
+
+# A UDP socket that receives and never answers.
+$syslog = Start-SocketServer -Protocol Udp -Port 5514
+Test-SocketPort -ComputerName 127.0.0.1 -Port 5514 -Protocol Udp -TimeoutSeconds 1 | Format-List Status, Probe, Message
+'@
+            Output  = @'
+ComputerName       RemoteAddress   Port      Status         Latency Message
+------------       -------------   ----      ------         ------- -------
+10.255.255.53      10.255.255.53   53/udp    Open            2.5 ms A DNS server answered (NXDOMAIN, 17 bytes).
+10.255.255.53      10.255.255.53   123/udp   Refused         1.7 ms Nothing listens there: ICMP port unreachable.
+
+Status  : NoAnswer
+Probe   : Empty
+Message : No answer within 1 second: the port may be open or filtered; UDP has no handshake, and most services ignore an
+           empty datagram.
+'@
+            Remarks = @'
+UDP has no handshake, so a UDP check sends a probe and waits for an answer. Port 53 gets a real DNS
+query (the root's name servers) and port 123 a real NTP request; any answer means Open (this
+resolver answers NXDOMAIN even for the root, which proves the port open all the same). ICMP port
+unreachable means Refused. Silence is NoAnswer: the port may be open, with a service that ignored
+the probe, or filtered. Other ports get an empty datagram, which most services ignore;
+-UdpProbe Dns or Ntp sends a real request to a port of your choosing.
+'@
+        }
+        @{
+            Title   = 'Scan a range of ports'
+            Code    = @'
+$watch = [System.Diagnostics.Stopwatch]::StartNew()
+$results = Test-SocketPort -ComputerName 127.0.0.1 -Port 1-10000
+"$($results.Count) checks in $($watch.Elapsed.TotalSeconds.ToString('0.00')) s"
+$results | Where-Object IsOpen
+'@
+            Output  = @'
+10000 checks in 0.67 s
+
+ComputerName       RemoteAddress   Port      Status         Latency Message
+------------       -------------   ----      ------         ------- -------
+127.0.0.1          127.0.0.1       2024/tcp  Open            2.8 ms A TCP connection was made.
+127.0.0.1          127.0.0.1       8080/tcp  Open            3.2 ms A TCP connection was made.
+'@
+            Remarks = @'
+10,000 checks, at most 100 at a time (-ThrottleLimit), each an asynchronous connect rather than a
+thread. A host that drops packets instead of refusing makes each of its checks last
+-TimeoutSeconds (default 3), so such a scan takes about checks / ThrottleLimit x TimeoutSeconds.
+'@
+        }
+    )
+    Outputs  = @{
+        'SockPS.Core.PortTestResult' = 'One per host and port: ComputerName, RemoteAddress, Port, Protocol, Status (Open, Refused, TimedOut, NoAnswer, HostNotFound, Unreachable or Failed), IsOpen, Latency, Message, Attempts and, for UDP, Probe.'
+        'System.Boolean'             = 'With -Quiet: $true when the port is open, $false otherwise, one per check.'
+    }
+    Notes    = @(
+        'Results are written in input order (hosts, then ports, as given). A result is written as soon as it and every check before it have finished, when the next input arrives or at the end; at most 256 checks (or 4 x -ThrottleLimit) wait unwritten, and further input waits for them.'
+        'A name with several addresses is tested as Connect-Socket connects: the addresses in the resolver''s order until one is open, all within -TimeoutSeconds. RemoteAddress is the address that opened, or the last one tried, and the Message of a failure lists the addresses tried. To test every address: (Resolve-SocketAddress -ComputerName name).Address | Test-SocketPort -Port 443. Each name is looked up once per command.'
+        'An open TCP port is closed again at once, with a normal close: the service sees a client that connected and left. Linux rate-limits the ICMP errors that tell a closed UDP port (about 1,000 a second), so a large UDP sweep of closed ports may see NoAnswer where Refused is true; the probe is resent every second, up to three times, which recovers most, and a lower -ThrottleLimit recovers the rest.'
+        'With -Wait, an attempt that gets no answer gives up after 5 seconds (or -RetryIntervalSeconds, when longer) and a new one starts, so a port that opens is noticed soon even while the OS backs off its SYN retransmissions.'
+        'Invalid input (a port out of range, an unknown service name, a negative timeout, -ThrottleLimit below 1) stops the command with an InvalidArgument error before anything is checked for that input.'
+    )
+    Links    = @('Connect-Socket', 'Resolve-SocketAddress', 'about_SockPS')
+}
