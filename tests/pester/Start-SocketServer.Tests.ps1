@@ -329,18 +329,28 @@ Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options'
         }
 
         It 'binds the UDP port it is given, also when a TCP server has that port number' {
-            $tcp = Start-SocketServer
-            $probe = Start-SocketServer -Protocol Udp
-            $port = $probe.Port
-            Stop-SocketServer -Server $probe
-            $tcpSamePort = Start-SocketServer -Port $port
+            # TCP and UDP ports are separate spaces. The second bind can still meet a socket of
+            # another process that holds the number in its own space by chance, so each pair gets
+            # a few fresh numbers; a real conflict between the spaces fails every try.
+            $udpOnTcpPort = $null
+            foreach ($try in 1..5) {
+                $tcp = Start-SocketServer
+                $udpOnTcpPort = try { Start-SocketServer -Protocol Udp -Port $tcp.Port } catch { $null }
+                if ($udpOnTcpPort) { break }
+                Stop-SocketServer -Server $tcp
+            }
+            $tcpOnUdpPort = $null
+            foreach ($try in 1..5) {
+                $udp = Start-SocketServer -Protocol Udp
+                $tcpOnUdpPort = try { Start-SocketServer -Port $udp.Port } catch { $null }
+                if ($tcpOnUdpPort) { break }
+                Stop-SocketServer -Server $udp
+            }
 
-            $server = Start-SocketServer -Protocol Udp -Port $port
-            $udpOnTcpPort = Start-SocketServer -Protocol Udp -Port $tcp.Port
-
-            $server.Port | Should -Be $port
-            $tcpSamePort.Port | Should -Be $port
             $udpOnTcpPort.Port | Should -Be $tcp.Port
+            $udpOnTcpPort.Protocol | Should -Be 'Udp'
+            $tcpOnUdpPort.Port | Should -Be $udp.Port
+            $tcpOnUdpPort.Protocol | Should -Be 'Tcp'
         }
 
         It 'binds from pipeline property names Protocol and Port' {
