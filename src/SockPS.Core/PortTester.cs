@@ -155,6 +155,8 @@ public sealed class PortTester
                 attemptTimeout = remaining < attemptLimit ? remaining : attemptLimit;
             }
 
+            bool cutShort = attemptTimeout < attemptLimit;
+            Attempt previous = last;
             // The first attempt starts the clock, so a check queued behind the throttle loses none of its wait.
             last = await AttemptAsync(host, port, protocol, probe, attemptTimeout, attempts > 0 && last.Status == PortStatus.HostNotFound, token,
                 () =>
@@ -162,6 +164,14 @@ public sealed class PortTester
                     clock ??= Stopwatch.StartNew();
                     attemptClock.Restart();
                 }).ConfigureAwait(false);
+            if (cutShort && last.Status == PortStatus.TimedOut && attempts > 0)
+            {
+                // The wait ran out in the middle of this attempt, so its "no answer" says only
+                // that time was up; the attempt before says what the port did.
+                last = previous;
+                break;
+            }
+
             attempts++;
             TimeSpan elapsed = clock!.Elapsed;
             if (last.Status == PortStatus.Open)
