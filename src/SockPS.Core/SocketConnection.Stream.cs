@@ -143,6 +143,7 @@ public sealed partial class SocketConnection
                     break;
                 }
 
+                Record(SocketTranscriptDirection.Received, segment.Array!, segment.Offset, read);
                 // Counted before the flush, so Available (received minus consumed) never goes
                 // below zero when a reader takes the bytes at once.
                 Interlocked.Add(ref _bytesReceived, read);
