@@ -1,9 +1,4 @@
-using System;
-using System.Collections;
-using System.Globalization;
 using System.Management.Automation;
-using System.Net.Sockets;
-using System.Text;
 using SockPS.Core;
 
 namespace SockPS.Commands;
@@ -17,39 +12,8 @@ namespace SockPS.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "Socket", DefaultParameterSetName = HostSet)]
 [OutputType(typeof(SocketConnection))]
-public sealed class ConnectSocketCommand : SockPSCmdlet
+public sealed class ConnectSocketCommand : ConnectingCmdlet
 {
-    private const string HostSet = "ComputerName";
-    private const string UriSet = "Uri";
-    private const string PathSet = "Path";
-
-    /// <summary>The host name or IP address to connect to.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = HostSet)]
-    [Alias("HostName", "Host", "CN")]
-    [ValidateNotNullOrEmpty]
-    public string ComputerName { get; set; } = null!;
-
-    /// <summary>The port: a number, a numeric string or a service name such as http.</summary>
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true, ParameterSetName = HostSet)]
-    [ValidateNotNullOrEmpty]
-    public string Port { get; set; } = null!;
-
-    /// <summary>Where to connect as a URI: tcp://host:port, tls://host:port (TCP with TLS),
-    /// udp://host:port (IPv6 in brackets: tcp://[::1]:8080), or unix:///path/to.sock.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = UriSet)]
-    [ValidateNotNull]
-    public Uri Uri { get; set; } = null!;
-
-    /// <summary>The path of a Unix domain socket to connect to.</summary>
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
-    [ValidateNotNullOrEmpty]
-    public string Path { get; set; } = null!;
-
-    /// <summary>Tcp (default; a stream) or Udp (datagrams). With -Path: a Unix stream or datagram socket.</summary>
-    [Parameter(ParameterSetName = HostSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
-    public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
-
     /// <summary>Seconds to wait for the connection, name lookup included. Default 30; 0 waits as long as the OS does.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
@@ -59,19 +23,6 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public double ReceiveTimeoutSeconds { get; set; } = ConnectionOptions.DefaultReceiveTimeout.TotalSeconds;
-
-    /// <summary>How text is encoded and decoded: utf8 (default, no BOM), ascii, unicode, latin1, ...,
-    /// a code page number or an Encoding object.</summary>
-    [Parameter]
-    [EncodingArgumentTransformation]
-    [ArgumentCompleter(typeof(EncodingArgumentCompleter))]
-    [ValidateNotNull]
-    public Encoding Encoding { get; set; } = TextEncodings.Utf8NoBom;
-
-    /// <summary>What Send-SocketData -Line appends. Default "`n".</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public string NewLine { get; set; } = "\n";
 
     /// <summary>A friendly name to find the connection by later.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -86,117 +37,28 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
     [Parameter]
     public SwitchParameter KeepAlive { get; set; }
 
-    /// <summary>Use only IPv4 (InterNetwork) or only IPv6 (InterNetworkV6) addresses of the host.</summary>
-    [Parameter(ParameterSetName = HostSet)]
-    [Parameter(ParameterSetName = UriSet)]
-    [ValidateSet(nameof(System.Net.Sockets.AddressFamily.InterNetwork), nameof(System.Net.Sockets.AddressFamily.InterNetworkV6))]
-    public AddressFamily? AddressFamily { get; set; }
-
     /// <summary>UDP: allow sending to broadcast addresses (SO_BROADCAST).</summary>
     [Parameter]
     public SwitchParameter Broadcast { get; set; }
 
-    /// <summary>Encrypt with TLS right after connecting (also: -Uri tls://host:port). The server's
-    /// certificate chain and name are checked against the system's trusted roots and -CaCertificate.</summary>
-    [Parameter]
-    public SwitchParameter UseTls { get; set; }
-
-    /// <summary>TLS: the name sent as SNI and checked against the certificate, when it differs from -ComputerName.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ServerName { get; set; }
-
-    /// <summary>TLS: CA certificates to trust for this connection only: paths to PEM or DER files, or X509Certificate2 objects.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public object[]? CaCertificate { get; set; }
-
-    /// <summary>TLS: accept any certificate (writes a warning). For test servers only: the connection is encrypted but the server is not authenticated.</summary>
-    [Parameter]
-    public SwitchParameter SkipCertificateCheck { get; set; }
-
-    /// <summary>TLS: a certificate with its private key to present when the server asks for one.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; set; }
-
-    /// <summary>TLS: a PFX file holding the client certificate and its key (see -CertificatePassword).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ClientCertificatePath { get; set; }
-
-    /// <summary>TLS: the password of the -ClientCertificatePath file.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public System.Security.SecureString? CertificatePassword { get; set; }
-
-    /// <summary>TLS: the versions to allow (Tls12, Tls13; Tls10 and Tls11 only for old devices). Default: TLS 1.2 and later.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public TlsVersion[]? TlsProtocol { get; set; }
-
-    /// <summary>Socket options set before connecting: @{ ReceiveBufferSize = 1MB; SendBufferSize = 1MB;
-    /// Ttl = 16; ReuseAddress = $true; Linger = 5; DontFragment = $true }.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public IDictionary? SocketOption { get; set; }
-
     /// <inheritdoc/>
     protected override void ProcessRecord()
     {
+        ConnectTarget target = ResolveTarget();
         ConnectionOptions options;
-        (string? host, string? portText, string? path, SocketProtocol protocol) target;
         try
         {
-            target = ParameterSetName switch
-            {
-                UriSet => FromUri(Uri),
-                PathSet => (null, null, TlsParameters.Resolve(this, Path), Protocol),
-                _ => (ComputerName, Port, null, Protocol),
-            };
-        }
-        catch (SocketOperationException ex)
-        {
-            ThrowInvalidArgument(ex.Message, Uri, "InvalidUri");
-            return;
-        }
-
-        try
-        {
-            if (Broadcast && target.protocol != SocketProtocol.Udp)
+            if (Broadcast && target.Protocol != SocketProtocol.Udp)
             {
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Broadcast needs -Protocol Udp: only datagram sockets send to broadcast addresses.");
             }
 
-            bool tls = UseTls || (ParameterSetName == UriSet && string.Equals(Uri.Scheme, "tls", StringComparison.OrdinalIgnoreCase));
-            bool tlsSettings = ServerName is not null || ClientCertificatePath is not null || CaCertificate is not null
-                || ClientCertificate is not null || TlsProtocol is not null || SkipCertificateCheck;
-            if (!tls && tlsSettings)
-            {
-                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "-ServerName, -CaCertificate, -SkipCertificateCheck, -ClientCertificate and -TlsProtocol are TLS settings: add -UseTls (or use a tls:// URI).");
-            }
-
-            if (tls && (target.protocol == SocketProtocol.Udp || target.path is not null))
-            {
-                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "-UseTls is for TCP connections. For a Unix stream socket, connect and then run Protect-SocketConnection -ServerName <name>.");
-            }
-
-            options = new ConnectionOptions
-            {
-                Tls = tls
-                    ? TlsParameters.Client(this, ServerName, CaCertificate, SkipCertificateCheck, ClientCertificate, ClientCertificatePath, CertificatePassword, TlsProtocol)
-                    : null,
-                Name = Name,
-                Encoding = Encoding,
-                NewLine = NewLine,
-                ReceiveTimeout = Seconds(ReceiveTimeoutSeconds, nameof(ReceiveTimeoutSeconds)),
-                NoDelay = NoDelay,
-                KeepAlive = KeepAlive,
-                Broadcast = Broadcast,
-                SocketOptions = SocketParameters.Options(SocketOption),
-            };
+            options = NewOptions(target);
+            options.Name = Name;
+            options.ReceiveTimeout = Seconds(ReceiveTimeoutSeconds, nameof(ReceiveTimeoutSeconds));
+            options.NoDelay = NoDelay;
+            options.KeepAlive = KeepAlive;
+            options.Broadcast = Broadcast;
         }
         catch (SocketOperationException ex)
         {
@@ -204,71 +66,10 @@ public sealed class ConnectSocketCommand : SockPSCmdlet
             return;
         }
 
-        if (options.Tls?.SkipCertificateCheck == true)
+        SocketConnection? connection = Connect(target, options, Seconds(TimeoutSeconds, nameof(TimeoutSeconds)));
+        if (connection is not null)
         {
-            WriteWarning($"Certificate checks are off for {target.host}: the connection is encrypted, but nothing proves who is at the other end. Use -CaCertificate to trust a private CA instead.");
-        }
-
-        TimeSpan timeout = Seconds(TimeoutSeconds, nameof(TimeoutSeconds));
-        string where = target.path ?? target.host!;
-        try
-        {
-            if (target.path is not null)
-            {
-                WriteVerbose($"Connecting to the Unix socket {target.path}.");
-                WriteObject(Await(SocketConnector.ConnectUnixAsync(target.path, target.protocol, options, timeout, StopToken)));
-                return;
-            }
-
-            int port = ResolvePort(target.portText!, target.protocol);
-            where = EndPointText.Format(target.host!, port);
-            WriteVerbose($"Connecting to {where} over {target.protocol}.");
-            WriteObject(target.protocol == SocketProtocol.Udp
-                ? Await(SocketConnector.ConnectUdpAsync(target.host!, port, options, timeout, AddressFamily, StopToken))
-                : Await(SocketConnector.ConnectTcpAsync(target.host!, port, options, timeout, AddressFamily, StopToken)));
-        }
-        catch (SocketOperationException ex) when (ex.Kind is not SocketFailureKind.InvalidArgument and not SocketFailureKind.NotSupported)
-        {
-            WriteSocketError(ex, where);
-        }
-        catch (SocketOperationException ex)
-        {
-            ThrowTerminatingError(ErrorRecords.From(ex, where));
+            WriteObject(connection);
         }
     }
-
-    private int ResolvePort(string port, SocketProtocol protocol) =>
-        ServicePorts.Resolve(port, protocol == SocketProtocol.Udp ? "udp" : "tcp");
-
-    private static (string? Host, string? Port, string? Path, SocketProtocol Protocol) FromUri(Uri uri)
-    {
-        string scheme = uri.IsAbsoluteUri ? uri.Scheme.ToLowerInvariant() : string.Empty;
-        if (scheme == "unix")
-        {
-            // unix:///run/app.sock; unix:/run/app.sock also parses with an empty host.
-            string path = Uri.UnescapeDataString(uri.AbsolutePath);
-            if (path.Length == 0 || !string.IsNullOrEmpty(uri.Host))
-            {
-                throw InvalidUri(uri, "Write a Unix socket URI with three slashes: unix:///run/app.sock.");
-            }
-
-            return (null, null, path, SocketProtocol.Tcp);
-        }
-
-        if (scheme is not ("tcp" or "udp" or "tls"))
-        {
-            throw InvalidUri(uri, "Use tcp://host:port, tls://host:port, udp://host:port or unix:///path.");
-        }
-
-        if (uri.Port <= 0)
-        {
-            throw InvalidUri(uri, $"It has no port. Write it as {scheme}://host:port.");
-        }
-
-        // DnsSafeHost drops the brackets of an IPv6 literal.
-        return (uri.DnsSafeHost, uri.Port.ToString(CultureInfo.InvariantCulture), null, scheme == "udp" ? SocketProtocol.Udp : SocketProtocol.Tcp);
-    }
-
-    private static SocketOperationException InvalidUri(Uri uri, string hint) =>
-        new(SocketFailureKind.InvalidArgument, $"The URI '{uri.OriginalString}' is not supported. {hint}", uri.OriginalString);
 }

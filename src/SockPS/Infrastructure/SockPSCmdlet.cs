@@ -22,11 +22,21 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc/>
     protected override void StopProcessing() => _stopping.Cancel();
 
-    /// <summary>Releases the cancellation source.</summary>
+    /// <summary>Releases the cancellation source, and whatever a derived cmdlet holds.</summary>
     public void Dispose()
     {
-        _stopping.Dispose();
+        Dispose(disposing: true);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>PowerShell disposes a cmdlet however its pipeline ends (done, stopped, failed
+    /// upstream), so this is where a cmdlet lets go of what must not outlive it.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _stopping.Dispose();
+        }
     }
 
     /// <summary>Waits for a core operation on the pipeline thread. A cancellation caused by
