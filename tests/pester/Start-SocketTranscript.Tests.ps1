@@ -73,6 +73,28 @@ Describe 'Start-SocketTranscript' {
         @(Get-Content -Path $path | Where-Object { $_ -like '{"SockPSTranscript":1,*' }).Count | Should -Be 3
     }
 
+    It 'records every connection a server accepts from the first byte with Start-SocketServer -TranscriptPath' {
+        $path = Join-Path -Path $TestDrive -ChildPath 'server.jsonl'
+        # Each request arrives before a handler could start a transcript itself.
+        $greeter = Start-SocketServer -TranscriptPath $path -ScriptBlock {
+            param($Connection)
+            while ($null -ne ($line = $Connection.ReceiveLine())) { $Connection.SendLine("you said $line") }
+        }
+
+        $answers = 1..2 | ForEach-Object { Invoke-SocketRequest -ComputerName 127.0.0.1 -Port $greeter.Port -InputObject "hi $_" -Line -TimeoutSeconds 20 }
+        Stop-SocketServer -Server $greeter
+
+        $answers | Should -Be @("you said hi 1`n", "you said hi 2`n")
+        $entries = Get-SocketTranscript -Path $path
+        $byConnection = $entries | Group-Object -Property ConnectionId
+        $byConnection.Count | Should -Be 2
+        foreach ($group in $byConnection) {
+            $n = if ($group.Group.Text -contains "hi 1`n") { 1 } else { 2 }
+            $group.Group.Direction | Should -Be @('Received', 'Sent')
+            $group.Group.Text | Should -Be @("hi $n`n", "you said hi $n`n")
+        }
+    }
+
     It 'writes TranscriptAlreadyStarted for a connection already recorded, and goes on with the next' {
         $first = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
         $second = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
