@@ -13,15 +13,12 @@ namespace SockPS.Commands;
 /// <para type="synopsis">Sends a request and returns the answer in one call: connect, send, read, close (netcat's echo stats | nc host port).</para>
 /// <para type="description">Connects as Connect-Socket does (TCP, TLS, UDP or a Unix socket), sends
 /// the input (strings encoded, byte arrays raw; all pipeline input is one request), reads the
-/// answer and closes the connection, also when something fails or Ctrl+C stops it. By default,
-/// as netcat does, the send side is closed after the request (a half-close) and everything is read
-/// until the server closes. -Until reads until the text matches a regular expression and returns
-/// the text up to and including the match; -ByteCount reads exactly that many bytes (returned as a
-/// byte array); -ToEnd reads until the server closes without half-closing first, for servers that
-/// take a half-close as a hang-up (many TLS servers). Over UDP one datagram goes out and one comes
-/// back. The answer is text decoded with -Encoding, or bytes with -AsByteArray. A request that
-/// fails writes a non-terminating error; what had arrived is in the error's
-/// Exception.PartialResult.</para>
+/// answer and closes the connection, also when something fails or Ctrl+C stops it. By default the
+/// send side is closed after the request (a half-close, as netcat -N does) and the answer is
+/// everything until the server closes; -Until, -ByteCount and -ToEnd end it otherwise. Over UDP one
+/// datagram goes out and one comes back. The answer is text decoded with -Encoding, or bytes with
+/// -AsByteArray. A request that fails writes a non-terminating error; what had arrived is in the
+/// error's Exception.PartialResult.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SocketRequest", DefaultParameterSetName = HostSet)]
 [OutputType(typeof(string), typeof(byte[]))]
