@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Net;
 using System.Text;
@@ -25,22 +26,70 @@ public sealed class SocketTranscriptEntry
 {
     private readonly Encoding _encoding;
     private readonly EndPoint? _remote;
+    private readonly byte[] _buffer;
+    private readonly int _length;
     private string? _remoteText;
     private string? _text;
     private string? _base64;
 
+    // For an entry kept inside a transcript: how many keep it (memory, and the file's writer
+    // until it is written); the last one gives the pooled buffer back. Entries handed out are
+    // copies with their own exact array, so a pooled buffer never escapes.
+    private int _holders;
+
     internal SocketTranscriptEntry(long sequence, DateTime timestamp, SocketTranscriptDirection direction, byte[] data, Encoding encoding,
         int connectionId, string? localEndPoint, string? remoteText, EndPoint? remote)
+        : this(sequence, timestamp, direction, data, data.Length, encoding, connectionId, localEndPoint, remoteText, remote, holders: 0)
+    {
+    }
+
+    private SocketTranscriptEntry(long sequence, DateTime timestamp, SocketTranscriptDirection direction, byte[] buffer, int length, Encoding encoding,
+        int connectionId, string? localEndPoint, string? remoteText, EndPoint? remote, int holders)
     {
         Sequence = sequence;
         Timestamp = timestamp;
         Kind = direction;
-        Data = data;
+        _buffer = buffer;
+        _length = length;
         _encoding = encoding;
         ConnectionId = connectionId;
         LocalEndPoint = localEndPoint;
         _remoteText = remoteText;
         _remote = remote;
+        _holders = holders;
+    }
+
+    /// <summary>An entry whose bytes are copied into a buffer from the shared pool (no
+    /// allocation per entry once the pool is warm), held by <paramref name="holders"/>.</summary>
+    internal static SocketTranscriptEntry Pooled(long sequence, DateTime timestamp, SocketTranscriptDirection direction, byte[] source, int offset, int count,
+        Encoding encoding, int connectionId, string? localEndPoint, string? remoteText, EndPoint? remote, int holders)
+    {
+        byte[] buffer = count == 0 ? s_empty : ArrayPool<byte>.Shared.Rent(count);
+        System.Buffer.BlockCopy(source, offset, buffer, 0, count);
+        return new SocketTranscriptEntry(sequence, timestamp, direction, buffer, count, encoding, connectionId, localEndPoint, remoteText, remote, holders);
+    }
+
+    private static readonly byte[] s_empty = new byte[0];
+
+    /// <summary>The bytes, in a buffer that may be longer than <see cref="Length"/> while the
+    /// entry is held inside a transcript.</summary>
+    internal byte[] Buffer => _buffer;
+
+    /// <summary>A copy with its own exact array, to hand out.</summary>
+    internal SocketTranscriptEntry CopyOut()
+    {
+        byte[] data = new byte[_length];
+        System.Buffer.BlockCopy(_buffer, 0, data, 0, _length);
+        return new SocketTranscriptEntry(Sequence, Timestamp, Kind, data, _length, _encoding, ConnectionId, LocalEndPoint, _remoteText, _remote, holders: 0);
+    }
+
+    /// <summary>One holder lets go; the last returns the pooled buffer.</summary>
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref _holders) == 0 && _buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+        }
     }
 
     /// <summary>The entry's number in its transcript, from 1, in the order sends and reads happened.</summary>
@@ -57,15 +106,15 @@ public sealed class SocketTranscriptEntry
     internal SocketTranscriptDirection Kind { get; }
 
     /// <summary>The number of bytes.</summary>
-    public int Length => Data.Length;
+    public int Length => _length;
 
     /// <summary>The bytes decoded with the connection's encoding at the time. Each entry is decoded
     /// on its own, so a character split between two reads shows as U+FFFD in both.</summary>
-    public string Text => _text ??= _encoding.GetString(Data);
+    public string Text => _text ??= _encoding.GetString(_buffer, 0, _length);
 
     /// <summary>The bytes as Base64, for CSV and other text-only formats:
     /// [Convert]::FromBase64String($entry.Base64) gives them back.</summary>
-    public string Base64 => _base64 ??= Convert.ToBase64String(Data);
+    public string Base64 => _base64 ??= Convert.ToBase64String(_buffer, 0, _length);
 
     /// <summary>The Id of the connection the bytes went over.</summary>
     public int ConnectionId { get; }
@@ -78,7 +127,7 @@ public sealed class SocketTranscriptEntry
     public string? RemoteEndPoint => _remoteText ??= _remote is null ? null : EndPointText.Format(_remote);
 
     /// <summary>The exact bytes. Pipe them to Format-Hex: $entry.Data | Format-Hex.</summary>
-    public byte[] Data { get; }
+    public byte[] Data => _buffer;
 
     /// <summary>The text, as a string conversion gives it.</summary>
     public override string ToString() => Text;
@@ -177,8 +226,8 @@ public sealed class SocketTranscript
     public string? FileError => _file?.Error;
 
     /// <summary>
-    /// Records bytes that were just handed to the socket or read from it. Copies them: the
-    /// caller's buffer is pooled or reused. The sequence number and the queueing for the file
+    /// Records bytes that were just handed to the socket or read from it. Copies them (into a
+    /// pooled buffer): the caller's buffer is pooled or reused. The sequence number and the queueing for the file
     /// are taken under one lock, so memory and file agree on the order.
     /// </summary>
     internal void Record(SocketTranscriptDirection direction, byte[] buffer, int offset, int count, Encoding encoding, EndPoint? remote = null)
@@ -188,8 +237,6 @@ public sealed class SocketTranscript
             return;
         }
 
-        byte[] data = new byte[count];
-        Buffer.BlockCopy(buffer, offset, data, 0, count);
         EndPoint? entryPeer = _perDatagramPeer ? remote : null;
         long queuedBytes = 0;
         lock (_gate)
@@ -199,14 +246,16 @@ public sealed class SocketTranscript
                 return;
             }
 
-            SocketTranscriptEntry entry = new(_sequence + 1, DateTime.Now, direction, data, encoding, _connectionId, _localText,
-                _perDatagramPeer ? null : _remoteText, entryPeer);
+            SocketTranscriptEntry entry = SocketTranscriptEntry.Pooled(_sequence + 1, DateTime.Now, direction, buffer, offset, count, encoding, _connectionId,
+                _localText, _perDatagramPeer ? null : _remoteText, entryPeer, holders: _file is null ? 1 : 2);
             Interlocked.Increment(ref _sequence);
             _entries.Enqueue(entry);
             _keptBytes += count;
             while (_entries.Count > MaxEntries || (_keptBytes > MaxBytes && _entries.Count > 1))
             {
-                _keptBytes -= _entries.Dequeue().Length;
+                SocketTranscriptEntry dropped = _entries.Dequeue();
+                _keptBytes -= dropped.Length;
+                dropped.Release();
                 Interlocked.Increment(ref _dropped);
             }
 
@@ -226,12 +275,19 @@ public sealed class SocketTranscript
         }
     }
 
-    /// <summary>The entries kept in memory, oldest first.</summary>
+    /// <summary>Copies of the entries kept in memory, oldest first.</summary>
     internal SocketTranscriptEntry[] Snapshot()
     {
         lock (_gate)
         {
-            return _entries.ToArray();
+            SocketTranscriptEntry[] copies = new SocketTranscriptEntry[_entries.Count];
+            int i = 0;
+            foreach (SocketTranscriptEntry entry in _entries)
+            {
+                copies[i++] = entry.CopyOut();
+            }
+
+            return copies;
         }
     }
 
