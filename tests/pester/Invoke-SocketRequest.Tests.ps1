@@ -305,6 +305,20 @@ Describe 'Invoke-SocketRequest' {
             @(Get-SocketConnection | Where-Object { $null -eq $_.Server }) | Should -BeNullOrEmpty
         }
 
+        It 'writes ConnectionRefused when nothing listens on the UDP port (ICMP port unreachable)' {
+            $probe = [System.Net.Sockets.UdpClient]::new([System.Net.IPEndPoint]::new([System.Net.IPAddress]::Loopback, 0))
+            $port = $probe.Client.LocalEndPoint.Port
+            $probe.Dispose()
+
+            $answer = Invoke-SocketRequest -Uri "udp://127.0.0.1:$port" -InputObject 'anyone?' -TimeoutSeconds 20 -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $answer | Should -BeNullOrEmpty
+            $failures[0].FullyQualifiedErrorId | Should -BeExactly "ConnectionRefused$requestId"
+            $failures[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+            $failures[0].Exception.Message | Should -Match "Nothing is listening on 127\.0\.0\.1:$port"
+            Get-SocketConnection | Should -BeNullOrEmpty
+        }
+
         It 'refuses -Until, -ByteCount and -ToEnd over UDP as a terminating InvalidArgument' {
             { Invoke-SocketRequest -Uri 'udp://127.0.0.1:9' -InputObject 'x' -Until 'y' } |
                 Should -Throw -ErrorId "InvalidArgument$requestId"

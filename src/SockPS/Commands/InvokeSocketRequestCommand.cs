@@ -360,6 +360,12 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
         {
             value = Await(answer);
         }
+        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ConnectionRefused && connection.IsDatagram)
+        {
+            // The core's message says the socket stays open, which is true there, not here.
+            throw Failure(exchange, ex.Kind,
+                $"Nothing is listening on {exchange.Where}: the datagram was refused (ICMP port unreachable). Check the port number and that the service is running.", ex);
+        }
         catch (SocketOperationException ex)
         {
             throw Failure(exchange, ex.Kind, ex.Message, ex);
