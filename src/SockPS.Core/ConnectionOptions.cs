@@ -36,6 +36,10 @@ public sealed class ConnectionOptions
     /// <summary>For clients: authenticate the server with TLS right after connecting.</summary>
     public TlsClientOptions? Tls { get; set; }
 
+    /// <summary>Record every send and receive from the start into this file (JSON lines, appended),
+    /// as well as in memory; null records nothing until a transcript is started.</summary>
+    public string? TranscriptPath { get; set; }
+
     /// <summary>A copy, so a server's template is not changed by one connection.</summary>
     public ConnectionOptions Clone() => (ConnectionOptions)MemberwiseClone();
 }

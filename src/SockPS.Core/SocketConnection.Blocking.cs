@@ -225,6 +225,7 @@ public sealed partial class SocketConnection
             return;
         }
 
+        Record(SocketTranscriptDirection.Received, segment.Array!, segment.Offset, read);
         Interlocked.Add(ref _bytesReceived, read);
         writer.Advance(read);
         _ = writer.FlushAsync();

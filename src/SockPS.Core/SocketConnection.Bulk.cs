@@ -214,6 +214,7 @@ public sealed partial class SocketConnection
                     return;
                 }
 
+                Record(SocketTranscriptDirection.Received, buffer, 0, read);
                 Interlocked.Add(ref _bytesReceived, read);
                 Interlocked.Add(ref _bytesConsumed, read);
                 NoteActivity();

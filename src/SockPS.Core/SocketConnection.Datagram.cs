@@ -94,6 +94,7 @@ public sealed partial class SocketConnection
                 continue;
             }
 
+            Record(SocketTranscriptDirection.Received, data, 0, length, sender);
             if (DatagramSink is { } sink)
             {
                 Interlocked.Add(ref _bytesReceived, length);
@@ -253,6 +254,7 @@ public sealed partial class SocketConnection
             throw TooLarge(count, limit, where, null);
         }
 
+        Record(SocketTranscriptDirection.Sent, buffer, offset, count, target ?? RemoteEndPoint);
         try
         {
             int sent = target is null

@@ -11,12 +11,16 @@ namespace SockPS.Core;
 /// <summary>What Wait-SocketData -Pattern found: the match, and the text it consumed.</summary>
 public sealed class SocketPatternMatch
 {
-    internal SocketPatternMatch(SocketConnection connection, Match match, string text)
+    internal SocketPatternMatch(SocketConnection connection, Match match, string text, byte[]? bytes = null)
     {
         Connection = connection;
         Match = match;
         Text = text;
+        Bytes = bytes;
     }
+
+    /// <summary>The consumed bytes as they arrived, when the caller asked for them.</summary>
+    internal byte[]? Bytes { get; }
 
     /// <summary>The connection the text arrived on.</summary>
     public SocketConnection Connection { get; }
@@ -41,7 +45,7 @@ public sealed class SocketPatternMatch
 // through the end of the match and leaving the rest buffered.
 public sealed partial class SocketConnection
 {
-    internal async Task<SocketPatternMatch?> WaitForPatternAsync(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken)
+    internal async Task<SocketPatternMatch?> WaitForPatternAsync(Regex pattern, TimeSpan timeout, CancellationToken cancellationToken, bool keepBytes = false)
     {
         ThrowIfDisconnected();
         if (IsDatagram)
@@ -72,9 +76,10 @@ public sealed partial class SocketConnection
                 {
                     string consumed = text.Substring(0, match.Index + match.Length);
                     SequencePosition end = buffer.GetPosition(encoding.GetByteCount(consumed));
+                    byte[]? bytes = keepBytes ? buffer.Slice(buffer.Start, end).ToArray() : null;
                     Consume(buffer, end, end);
                     lockHeld = ReleaseReader(lockHeld, gaveUp: false);
-                    return new SocketPatternMatch(this, match, consumed);
+                    return new SocketPatternMatch(this, match, consumed, bytes);
                 }
 
                 if (result.IsCompleted)

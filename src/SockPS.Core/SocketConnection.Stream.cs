@@ -143,6 +143,7 @@ public sealed partial class SocketConnection
                     break;
                 }
 
+                Record(SocketTranscriptDirection.Received, segment.Array!, segment.Offset, read);
                 // Counted before the flush, so Available (received minus consumed) never goes
                 // below zero when a reader takes the bytes at once.
                 Interlocked.Add(ref _bytesReceived, read);
@@ -311,6 +312,11 @@ public sealed partial class SocketConnection
             }
         }
     }
+
+    /// <summary>Receives until the peer closes, appending to <paramref name="destination"/> as
+    /// data arrives; what arrived stays there when the receive fails or is cancelled.</summary>
+    internal Task ReceiveToEndAsync(Stream destination, TimeSpan idleTimeout, CancellationToken cancellationToken) =>
+        ReceiveToEndAsync(chunk => CopyTo(chunk, destination), idleTimeout, cancellationToken);
 
     /// <summary>Receives until the peer closes and returns everything as one array.</summary>
     internal async Task<byte[]> ReceiveToEndBytesAsync(TimeSpan idleTimeout, CancellationToken cancellationToken)

@@ -109,6 +109,12 @@ public sealed partial class SocketConnection : IDisposable
         {
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         }
+
+        // Before the receive loop starts (Start), so not even a greeting escapes the record.
+        if (options.TranscriptPath is not null)
+        {
+            _transcript = SocketTranscript.Start(this, options.TranscriptPath);
+        }
     }
 
     private static EndPoint? SafeRemoteEndPoint(Socket socket)
@@ -318,6 +324,9 @@ public sealed partial class SocketConnection : IDisposable
         _networkStream?.Dispose();
         _socket.Dispose();
         _datagrams?.Writer.TryComplete();
+        // After the socket is gone, so the last entries are in; bounded, so a slow disk cannot
+        // make closing hang (the file's writer finishes on its own).
+        Volatile.Read(ref _transcript)?.Stop(TranscriptCloseWait);
         if (_ownedSocketPath is not null)
         {
             UnixSockets.TryDeleteSocketFile(_ownedSocketPath);
@@ -492,6 +501,9 @@ public sealed partial class SocketConnection : IDisposable
         bool handedOff = false;
         try
         {
+            // Recorded before the write, so an answer the peer sends back is never recorded
+            // ahead of the request that caused it.
+            Record(SocketTranscriptDirection.Sent, buffer, offset, count);
             if (!cancellationToken.CanBeCanceled && _stream is NetworkStream)
             {
                 // The methods' path ($c.Send in a script loop): nothing can cancel it anyway, and
@@ -536,6 +548,7 @@ public sealed partial class SocketConnection : IDisposable
         Task write;
         try
         {
+            Record(SocketTranscriptDirection.Sent, buffer, offset, count);
             write = _stream!.WriteAsync(buffer, offset, count, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -441,9 +441,11 @@ public sealed partial class SocketServer : IDisposable
         {
             connection = new SocketConnection(client, _options.Clone(), this, networkStream: network, tls: tls);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or SocketOperationException)
         {
-            // The client reset before we could read its endpoints.
+            // The client reset before we could read its endpoints, or the server's transcript
+            // file cannot be written any more (a server told to record everything does not
+            // serve unrecorded).
             tls?.Dispose();
             client.Dispose();
             ReturnSlot();

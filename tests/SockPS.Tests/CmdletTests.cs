@@ -42,8 +42,9 @@ public class CmdletTests : IDisposable
         Assert.Equal(new[]
         {
             "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
-            "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput", "Resolve-SocketAddress", "Send-SocketData",
-            "Start-SocketRelay", "Start-SocketServer", "Stop-SocketRelay", "Stop-SocketServer", "Test-SocketPort", "Wait-SocketConnection", "Wait-SocketData",
+            "Get-SocketTranscript", "Invoke-SocketRequest", "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput",
+            "Resolve-SocketAddress", "Send-SocketData", "Start-SocketRelay", "Start-SocketServer", "Start-SocketTranscript", "Stop-SocketRelay",
+            "Stop-SocketServer", "Stop-SocketTranscript", "Test-SocketPort", "Wait-SocketConnection", "Wait-SocketData",
         }, names);
     }
 

@@ -7,7 +7,8 @@ BeforeDiscovery {
     # Test cases are built at discovery, before any BeforeAll runs.
     $cmdletCases = @(
         'Connect-Socket', 'Disconnect-Socket', 'Get-SocketConnection', 'Get-SocketHostName', 'Get-SocketServer',
-        'Protect-SocketConnection', 'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Test-SocketPort', 'Wait-SocketConnection'
+        'Protect-SocketConnection', 'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection',
+        'Invoke-SocketRequest', 'Start-SocketTranscript', 'Stop-SocketTranscript', 'Get-SocketTranscript', 'Test-SocketPort'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -22,6 +23,8 @@ BeforeAll {
         'Get-SocketHostName'
         'Get-SocketRelay'
         'Get-SocketServer'
+        'Get-SocketTranscript'
+        'Invoke-SocketRequest'
         'Protect-SocketConnection'
         'Receive-SocketData'
         'Receive-SocketServerOutput'
@@ -29,8 +32,10 @@ BeforeAll {
         'Send-SocketData'
         'Start-SocketRelay'
         'Start-SocketServer'
+        'Start-SocketTranscript'
         'Stop-SocketRelay'
         'Stop-SocketServer'
+        'Stop-SocketTranscript'
         'Test-SocketPort'
         'Wait-SocketConnection'
         'Wait-SocketData'
@@ -109,6 +114,9 @@ Describe 'SockPS module' {
             @{ Name = 'Send-SocketData' }
             @{ Name = 'Receive-SocketData' }
             @{ Name = 'Disconnect-Socket' }
+            @{ Name = 'Start-SocketTranscript' }
+            @{ Name = 'Stop-SocketTranscript' }
+            @{ Name = 'Get-SocketTranscript' }
         ) {
             $parameters = (Get-Command -Name $Name).Parameters
 

@@ -1,7 +1,5 @@
 using System;
-using System.Collections;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Management.Automation;
 using System.Net;
@@ -23,7 +21,7 @@ namespace SockPS.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = ConnectionSet)]
 [OutputType(typeof(SocketConnection))]
-public sealed class SendSocketDataCommand : ConnectionCmdlet
+public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 {
     private const int ByteBlockSize = 64 * 1024;
 
@@ -160,55 +158,40 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet
         }
     }
 
-    private void SendItem(object? item)
+    private void SendItem(object? item) => SendInput.Walk(item, this);
+
+    void ISendInputSink.OnNull()
     {
-        object? value = item is PSObject pso ? pso.BaseObject : item;
-        switch (value)
+        if (Line)
         {
-            case null:
-                if (Line)
-                {
-                    FlushBytes();
-                    SendText(string.Empty);
-                }
-
-                return;
-            case byte single:
-                // A byte array unrolled by the pipeline arrives byte by byte: gather it. Stream
-                // sockets get it in blocks; a datagram socket gets it whole, as one datagram.
-                // With -Line, the line ends after the last byte of the run.
-                _inByteRun = true;
-                (_pendingBytes ??= new MemoryStream()).WriteByte(single);
-                if (_pendingBytes.Length >= ByteBlockSize && !AnyDatagramTarget())
-                {
-                    FlushBytes(endOfRun: false);
-                }
-
-                return;
-            case byte[] bytes:
-                FlushBytes();
-                SendBytes(bytes, 0, bytes.Length, Line);
-                return;
-            case SocketDatagram datagram:
-                FlushBytes();
-                SendBytes(datagram.Data, 0, datagram.Data.Length, Line);
-                return;
-            case string text:
-                FlushBytes();
-                SendText(text);
-                return;
-            case IEnumerable sequence when value is not IDictionary:
-                foreach (object? element in sequence)
-                {
-                    SendItem(element);
-                }
-
-                return;
-            default:
-                FlushBytes();
-                SendText((string)LanguagePrimitives.ConvertTo(value, typeof(string), CultureInfo.InvariantCulture));
-                return;
+            FlushBytes();
+            SendText(string.Empty);
         }
+    }
+
+    void ISendInputSink.OnByte(byte value)
+    {
+        // A byte array unrolled by the pipeline arrives byte by byte: gather it. Stream
+        // sockets get it in blocks; a datagram socket gets it whole, as one datagram.
+        // With -Line, the line ends after the last byte of the run.
+        _inByteRun = true;
+        (_pendingBytes ??= new MemoryStream()).WriteByte(value);
+        if (_pendingBytes.Length >= ByteBlockSize && !AnyDatagramTarget())
+        {
+            FlushBytes(endOfRun: false);
+        }
+    }
+
+    void ISendInputSink.OnBytes(byte[] data)
+    {
+        FlushBytes();
+        SendBytes(data, 0, data.Length, Line);
+    }
+
+    void ISendInputSink.OnText(string text)
+    {
+        FlushBytes();
+        SendText(text);
     }
 
     /// <summary>Sends the gathered bytes. A run of bytes ends at the next item that is not a

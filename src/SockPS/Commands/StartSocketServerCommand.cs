@@ -224,6 +224,13 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [Parameter]
     public SwitchParameter KeepAlive { get; set; }
 
+    /// <summary>Record every send and receive of every accepted connection (of a UDP server: of its
+    /// socket), from the first byte, into this one file: JSON lines, appended, each naming its
+    /// connection. Get-SocketTranscript -Path reads it back.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? TranscriptPath { get; set; }
+
     private ScriptBlockHandlerHost? _handlers;
 
     private static AddressRange[] ParseRanges(string[]? ranges)
@@ -263,6 +270,12 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 Broadcast = Broadcast,
                 SocketOptions = SocketParameters.Options(SocketOption),
             };
+
+            if (TranscriptPath is not null)
+            {
+                options.TranscriptPath = TlsParameters.Resolve(this, TranscriptPath);
+                SocketTranscriptFile.CheckWritable(options.TranscriptPath);
+            }
 
             TlsServerOptions? tls = TlsParameters.Server(this, Certificate, CertificatePath, KeyPath, CertificatePassword, RequireClientCertificate, CaCertificate, TlsProtocol);
             if (tls is null && (CaCertificate is not null || TlsProtocol is not null))

@@ -22,15 +22,15 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc/>
     protected override void StopProcessing() => _stopping.Cancel();
 
-    /// <summary>Releases the cancellation source.</summary>
+    /// <summary>Releases the cancellation source, and whatever a derived cmdlet holds.</summary>
     public void Dispose()
     {
-        Dispose(true);
+        Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
 
-    /// <summary>Releases what the command holds; PowerShell calls it when the pipeline ends, also
-    /// after a terminating error or Ctrl+C. Overrides call the base.</summary>
+    /// <summary>PowerShell disposes a cmdlet however its pipeline ends (done, stopped, failed
+    /// upstream), so this is where a cmdlet lets go of what must not outlive it.</summary>
     protected virtual void Dispose(bool disposing)
     {
         if (disposing)
