@@ -34,6 +34,33 @@ connection's encoding, and Data holds the exact bytes.
 '@
         }
         @{
+            Title   = 'Start recording into a file after the login'
+            Code    = @'
+$c = Connect-Socket -ComputerName localhost -Port $upper.Port
+Send-SocketData -Connection $c -InputObject 'login admin' -Line
+$null = Receive-SocketData -Connection $c -Line
+Start-SocketTranscript -Connection $c -Path ./after-login.jsonl
+Send-SocketData -Connection $c -InputObject 'status' -Line
+Receive-SocketData -Connection $c -Line
+Disconnect-Socket -Connection $c
+Get-SocketTranscript -Path ./after-login.jsonl | Select-Object Sequence, Direction, Length, Text
+'@
+            Output  = @'
+STATUS
+
+Sequence Direction Length Text
+-------- --------- ------ ----
+       1 Sent           7 status…
+       2 Received       7 STATUS…
+'@
+            Remarks = @'
+With $upper the server of the first example. What was said before Start-SocketTranscript is not in
+the record; -Path appends every entry to a JSON-lines file, which Disconnect-Socket completes, so
+Get-SocketTranscript -Path reads it back at once. Text ends in a line feed, which the table shows
+as an ellipsis.
+'@
+        }
+        @{
             Title   = 'Record from the first byte into a file (Connect-Socket -TranscriptPath)'
             Code    = @'
 # A stand-in for a mail server: a greeting on connect, then an answer per line.

@@ -137,7 +137,7 @@ Describe 'Invoke-SocketRequest' {
     }
 
     AfterEach {
-        Stop-TestProcess -Process $peer.Process
+        if ($peer) { Stop-TestProcess -Process $peer.Process }
         Get-SocketConnection | Disconnect-Socket
         Get-SocketServer | Stop-SocketServer
     }
