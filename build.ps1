@@ -3,20 +3,25 @@
 .SYNOPSIS
     Builds, tests and demonstrates SockPS.
 .DESCRIPTION
-    Build  publishes src/SockPS into out/SockPS, copies module/ (manifest, formats, about help)
-           and LICENSE next to it and writes the MAML help from the XML docs and module/help (see
+    Build  publishes src/SockPS twice, into out/SockPS/net8.0 (PowerShell 7.4+) and
+           out/SockPS/netstandard2.0 (Windows PowerShell 5.1), copies module/ (manifest, the
+           SockPS.psm1 that loads the build fitting the edition, formats, about help) and LICENSE
+           next to them and writes the MAML help from the XML docs and module/help (see
            tools/New-MamlHelp.ps1): out/SockPS is the importable module folder.
     Package
            Build, then packs out/SockPS into out/packages/SockPS.<version>.nupkg, ready for the
            PowerShell Gallery (tools/New-ModulePackage.ps1, PSResourceGet's Compress-PSResource).
            Install it from there through a local repository; README's Install section shows how.
-    Test   Build, then the xunit projects and the Pester suite (in a fresh pwsh). The last line
-           printed is "N passed, N failed, N skipped"; the exit code is 1 when anything failed,
-           a runner crashed or produced no results, or nothing passed.
+    Test   Build, then the xunit projects, the Pester suite and the integration suite
+           (tests/integration: the examples/protocols scripts against real nginx, vsftpd, INN,
+           telnetd, gophernicus, dnsmasq and mail servers, which .ci/run installs), each Pester
+           suite in a fresh pwsh. The last line printed is "N passed, N failed, N skipped"; the
+           exit code is 1 when anything failed, a runner crashed or produced no results, or
+           nothing passed.
     Demo   Build, then examples/demo.ps1 in a fresh pwsh.
     Bench  Build, then bench/Invoke-Benchmark.ps1 in a fresh pwsh: SockPS against C#, pwsh, socat,
-           ncat and iperf3 on loopback; the report goes to bench/results/latest.md. For other
-           options (-Quick, -Case, sizes) run the script itself.
+           ncat, iperf3 and python3 on loopback; the report goes to bench/results/latest.md. For
+           other options (-Quick, -Case, sizes) run the script itself.
     Clean  Removes out/ and every bin/ and obj/ folder.
 
     From a fresh clone: dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
@@ -44,11 +49,14 @@ $ModuleOutput = Join-Path -Path $OutDirectory -ChildPath 'SockPS'
 $ResultsDirectory = Join-Path -Path $OutDirectory -ChildPath 'test-results'
 $PackageDirectory = Join-Path -Path $OutDirectory -ChildPath 'packages'
 $XunitProjects = @('tests/SockPS.Core.Tests', 'tests/SockPS.Tests')
+# The module's builds, each in out/SockPS/<framework>: PowerShell 7.4+ and Windows PowerShell 5.1.
+$ModuleFrameworks = @('net8.0', 'netstandard2.0')
 $PesterRestoreProject = 'tests/pester/Pester.restore.csproj'
 
 # Bounds on the child processes, so a hung test fails the run instead of eating the CI budget.
 $XunitHangTimeout = '5m'                             # per test, enforced by `dotnet test --blame-hang`
-$PesterTimeout = [timespan]::FromMinutes(12)         # the whole Pester suite
+$PesterTimeout = [timespan]::FromMinutes(18)         # the whole Pester suite (about 8 on a quiet 2-core machine)
+$IntegrationTimeout = [timespan]::FromMinutes(10)    # the integration suite (real daemons)
 $DemoTimeout = [timespan]::FromMinutes(5)
 $PackageTimeout = [timespan]::FromMinutes(3)
 $BenchTimeout = [timespan]::FromMinutes(30)
@@ -122,8 +130,16 @@ function Invoke-Build {
         Remove-Item -LiteralPath $ModuleOutput -Recurse -Force
     }
 
+    # One build per PowerShell edition, each in its own folder; SockPS.psm1 loads the one that
+    # fits at import (ARCHITECTURE.md, "Builds").
     $project = Join-Path -Path $RepoRoot -ChildPath 'src/SockPS/SockPS.csproj'
-    Invoke-Dotnet -ArgumentList @('publish', $project, '-c', $Configuration, '-o', $ModuleOutput, '--nologo')
+    foreach ($framework in $ModuleFrameworks) {
+        $frameworkOutput = Join-Path -Path $ModuleOutput -ChildPath $framework
+        Invoke-Dotnet -ArgumentList @('publish', $project, '-c', $Configuration, '-f', $framework, '-o', $frameworkOutput, '--nologo')
+        if (-not (Test-Path -LiteralPath (Join-Path -Path $frameworkOutput -ChildPath 'SockPS.dll'))) {
+            throw "The build did not produce $frameworkOutput/SockPS.dll."
+        }
+    }
 
     $moduleSource = Join-Path -Path $RepoRoot -ChildPath 'module'
     if (Test-Path -LiteralPath $moduleSource) {
@@ -137,9 +153,6 @@ function Invoke-Build {
     # The gallery shows the license from the manifest's LicenseUri; the file travels with the module.
     Copy-Item -LiteralPath (Join-Path -Path $RepoRoot -ChildPath 'LICENSE') -Destination $ModuleOutput
 
-    if (-not (Test-Path -LiteralPath (Join-Path -Path $ModuleOutput -ChildPath 'SockPS.dll'))) {
-        throw "The build did not produce $ModuleOutput/SockPS.dll."
-    }
     $manifestSource = Join-Path -Path $moduleSource -ChildPath 'SockPS.psd1'
     $manifestOutput = Join-Path -Path $ModuleOutput -ChildPath 'SockPS.psd1'
     if ((Test-Path -LiteralPath $manifestSource) -and -not (Test-Path -LiteralPath $manifestOutput)) {
@@ -158,9 +171,11 @@ function Invoke-Build {
         throw "tools/New-MamlHelp.ps1 failed with exit code $helpExit."
     }
     # The XML docs were its input; the module needs only the MAML.
-    Get-ChildItem -LiteralPath $ModuleOutput -Filter 'SockPS*.xml' -File | Remove-Item -Force
+    foreach ($framework in $ModuleFrameworks) {
+        Get-ChildItem -LiteralPath (Join-Path -Path $ModuleOutput -ChildPath $framework) -Filter 'SockPS*.xml' -File | Remove-Item -Force
+    }
 
-    Write-Host "Built module at out/SockPS"
+    Write-Host "Built module at out/SockPS ($($ModuleFrameworks -join ' and '))"
 }
 
 function Invoke-Package {
@@ -286,26 +301,35 @@ function Get-PesterModulePath {
 }
 
 function Invoke-PesterSuite {
-    $resultPath = Join-Path -Path $ResultsDirectory -ChildPath 'pester.json'
+    # Runs one folder of *.Tests.ps1 files in a fresh pwsh (tests/pester/Invoke-PesterSuite.ps1)
+    # and reads back its counts: the Pester suite, and the integration suite against real daemons.
+    param(
+        [string] $Name = 'Pester',
+        [string] $TestPath = 'tests/pester',
+        [string] $ResultName = 'pester.json',
+        [timespan] $Timeout = $PesterTimeout
+    )
+
+    $resultPath = Join-Path -Path $ResultsDirectory -ChildPath $ResultName
     try {
         $pesterPath = Get-PesterModulePath
         # Make sure `dotnet pwsh` resolves even when the caller used another pwsh.
         Invoke-Dotnet -ArgumentList @('tool', 'restore')
     }
     catch {
-        return New-SuiteResult -Name 'Pester' -Problem "Pester could not be set up: $_"
+        return New-SuiteResult -Name $Name -Problem "Pester could not be set up: $_"
     }
 
-    $exitCode = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $PesterTimeout -ArgumentList @(
+    $exitCode = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $Timeout -ArgumentList @(
         'pwsh', '-NoProfile', '-NonInteractive',
         '-File', (Join-Path -Path $RepoRoot -ChildPath 'tests/pester/Invoke-PesterSuite.ps1'),
         '-PesterPath', $pesterPath,
         '-ModulePath', $ModuleOutput,
-        '-TestPath', (Join-Path -Path $RepoRoot -ChildPath 'tests/pester'),
+        '-TestPath', (Join-Path -Path $RepoRoot -ChildPath $TestPath),
         '-ResultPath', $resultPath)
 
     if (-not (Test-Path -LiteralPath $resultPath)) {
-        return New-SuiteResult -Name 'Pester' -Problem "the Pester run exited with $exitCode and wrote no pester.json"
+        return New-SuiteResult -Name $Name -Problem "the $Name run exited with $exitCode and wrote no $ResultName"
     }
 
     try {
@@ -316,15 +340,15 @@ function Invoke-PesterSuite {
         $failedTests = @($counts.failedTests | Where-Object { $_ })
     }
     catch {
-        return New-SuiteResult -Name 'Pester' -Problem "could not read the counts in $resultPath`: $_"
+        return New-SuiteResult -Name $Name -Problem "could not read the counts in $resultPath`: $_"
     }
 
     $problem = ''
     if ($exitCode -ne 0 -and $failed -eq 0) {
-        $problem = "the Pester run exited with $exitCode but reported no failed test"
+        $problem = "the $Name run exited with $exitCode but reported no failed test"
     }
 
-    New-SuiteResult -Name 'Pester' -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem -FailedTests $failedTests
+    New-SuiteResult -Name $Name -Passed $passed -Failed $failed -Skipped $skipped -Problem $problem -FailedTests $failedTests
 }
 
 function Invoke-Test {
@@ -361,6 +385,14 @@ function Invoke-Test {
         }
         catch {
             $results.Add((New-SuiteResult -Name 'Pester' -Problem "$_"))
+        }
+        # The protocol examples against real Debian daemons (.ci/run installs them).
+        try {
+            $results.Add((Invoke-PesterSuite -Name 'Integration' -TestPath 'tests/integration' `
+                -ResultName 'integration.json' -Timeout $IntegrationTimeout))
+        }
+        catch {
+            $results.Add((New-SuiteResult -Name 'Integration' -Problem "$_"))
         }
     }
 

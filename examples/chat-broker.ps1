@@ -24,7 +24,10 @@ if ($ModulePath) { Import-Module $ModulePath }
 elseif (Get-Module -ListAvailable -Name SockPS) { Import-Module SockPS }
 else { Import-Module (Join-Path $PSScriptRoot '../out/SockPS/SockPS.psd1') }
 
-$server = Start-SocketServer -Port $Port -Address $Address -ThrottleLimit $MaxClients -ReceiveTimeoutSeconds 0 -ScriptBlock {
+# Chat clients may only listen, never sending a byte: -SilentHandlerLimit $MaxClients keeps such
+# clients connected even while others wait (by default, half the handlers serve silent clients at
+# most when a client with data needs a runspace).
+$server = Start-SocketServer -Port $Port -Address $Address -ThrottleLimit $MaxClients -SilentHandlerLimit $MaxClients -ReceiveTimeoutSeconds 0 -ScriptBlock {
     param($Connection)
     $others = { $Connection.Server.Connections | Where-Object Id -NE $Connection.Id }
     $Connection.SendLine("Welcome, $($Connection.RemoteEndPoint). $(@(& $others).Count) other(s) here.")

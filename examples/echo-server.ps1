@@ -2,8 +2,8 @@
 .SYNOPSIS
     An echo server: every client gets each line it sends back, many clients at once.
 .DESCRIPTION
-    Start-SocketServer -ScriptBlock runs the block once per client, concurrently, in a pool of
-    runspaces (Python's socketserver with a thread per client). The connection closes when the
+    Start-SocketServer -ScriptBlock runs the block once per client, concurrently, each in a
+    runspace of its own (Python's socketserver with a thread per client). The connection closes when the
     block ends: here, when the client closes its side.
 .EXAMPLE
     ./examples/echo-server.ps1 -Port 7000     # then: ncat localhost 7000; Ctrl+C stops the server

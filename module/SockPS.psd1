@@ -1,5 +1,5 @@
 @{
-    RootModule           = 'SockPS.dll'
+    RootModule           = 'SockPS.psm1'   # loads net8.0/ or netstandard2.0/SockPS.dll by edition
     ModuleVersion        = '0.7.0'   # the one place: Directory.Build.props reads it for the assemblies
     CompatiblePSEditions = @('Desktop', 'Core')
     GUID                 = 'b8f3c1d2-5e4a-4f7b-9c61-2d8e0a7f4b13'
@@ -12,6 +12,7 @@
     CmdletsToExport      = @(
         'Connect-Socket'
         'Disconnect-Socket'
+        'Get-SocketCertificate'
         'Get-SocketConnection'
         'Get-SocketHostName'
         'Get-SocketRelay'

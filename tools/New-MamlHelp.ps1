@@ -21,7 +21,8 @@
 #>
 [CmdletBinding()]
 param(
-    # The built module folder (holds SockPS.psd1, SockPS.dll and the XML doc files).
+    # The built module folder (holds SockPS.psd1, and the builds with their XML doc files in
+    # net8.0/ and netstandard2.0/).
     [Parameter(Mandatory)] [string] $ModulePath,
     # The folder of <Verb-Noun>.psd1 help sources.
     [Parameter(Mandatory)] [string] $HelpSource,
@@ -47,8 +48,10 @@ $commonParameters = [System.Collections.Generic.HashSet[string]]::new(
 
 # ---------------------------------------------------------------------------- XML docs
 
+# Beside the SockPS.dll this pwsh loaded (net8.0/): both builds come from the same sources and docs.
 $docs = @{}
-foreach ($xmlFile in Get-ChildItem -LiteralPath $ModulePath -Filter '*.xml' -File) {
+$assemblyFolder = Split-Path -Path ([SockPS.Commands.ModuleLifecycle].Assembly.Location) -Parent
+foreach ($xmlFile in Get-ChildItem -LiteralPath $assemblyFolder -Filter '*.xml' -File) {
     [xml] $doc = Get-Content -LiteralPath $xmlFile.FullName -Raw
     if ($doc.DocumentElement.Name -ne 'doc') { continue }
     foreach ($member in $doc.doc.members.member) {

@@ -13,8 +13,9 @@
     `Publish-PSResource -NupkgPath <this file> -Repository PSGallery -ApiKey ...`.
 
     Before packing it checks what a gallery user would trip over: Test-ModuleManifest, the files
-    the module needs (DLLs, format file, MAML and about help, LICENSE), and no build leftovers
-    (the compiler's XML docs, a stale .nupkg). After packing it checks the .nupkg holds them.
+    the module needs (the loader SockPS.psm1 and both builds' DLLs, format file, MAML and about
+    help, LICENSE), and no build leftovers (the compiler's XML docs, a stale .nupkg). After
+    packing it checks the .nupkg holds them.
 
     Returns the .nupkg as a FileInfo.
 #>
@@ -54,10 +55,14 @@ $manifest = Test-ModuleManifest -Path $manifestPath -ErrorAction Stop
 $version = $manifest.Version.ToString()
 
 # Paths relative to the module folder, '/'-separated, as they appear in the .nupkg.
+# One build per PowerShell edition (SockPS.psm1 loads the one that fits).
 $required = @(
     'SockPS.psd1'
-    'SockPS.dll'
-    'SockPS.Core.dll'
+    'SockPS.psm1'
+    'net8.0/SockPS.dll'
+    'net8.0/SockPS.Core.dll'
+    'netstandard2.0/SockPS.dll'
+    'netstandard2.0/SockPS.Core.dll'
     'SockPS.Format.ps1xml'
     'en-US/SockPS.dll-Help.xml'
     'en-US/about_SockPS.help.txt'
@@ -70,10 +75,10 @@ $missing = @($required | Where-Object { $_ -notin $files })
 if ($missing) {
     throw "The module folder $ModulePath lacks $($missing -join ', '): run ./build.ps1 -Task Build."
 }
-# The compiler's XML docs (SockPS.xml, SockPS.Core.xml) fed the MAML help and are not module
-# content; neither are packages or dot files. The .pdb files stay on purpose: they put file and
-# line numbers into the stack traces users paste into bug reports, for ~80 KiB.
-$junk = @($files | Where-Object { $_ -match '^[^/]+\.xml$' -or $_ -match '\.nupkg$' -or $_ -match '(^|/)\.' })
+# The compiler's XML docs (SockPS.xml, SockPS.Core.xml, beside a build's DLLs) fed the MAML help
+# and are not module content; neither are packages or dot files. The .pdb files stay on purpose:
+# they put file and line numbers into the stack traces users paste into bug reports, for ~80 KiB.
+$junk = @($files | Where-Object { $_ -match '^[^/]+\.xml$' -or $_ -match '^[^/]+/SockPS(\.Core)?\.xml$' -or $_ -match '\.nupkg$' -or $_ -match '(^|/)\.' })
 if ($junk) {
     throw "The module folder $ModulePath holds files that are not module content: $($junk -join ', ')."
 }

@@ -11,24 +11,29 @@ using System.Threading.Tasks;
 // and one "result key=value ..." line when it has measured something; times are in seconds.
 //   bulk-recv <file|-> <bufferBytes>          accept one client, copy the stream to a file
 //   bulk-send <port> <file> <bufferBytes>      connect, copy a file to the stream, half-close
-//   echo-server                                echo every connection until stdin closes
-//   rr-client <port> <count> <size>            request/response round trips
+//   echo-server                                echo every connection (an async task each) until stdin closes
+//   echo-server-threads                        the same with a blocking thread per connection
+//   rr-client <port> <count> <size>            request/response round trips (after a few untimed ones)
 //   rr-clients <port> <clients> <count> <size> that many rr-clients at once, <count> round trips each;
 //                                              reports the total (count = clients x count)
 //   idle-server <count>                        accept <count> connections, each waiting with a zero-byte read
 //   idle-client <port> <count>                 open <count> connections and hold them until stdin closes
 //   udp-send <port> <count> <size>             send datagrams as fast as possible
+//   udp-sink                                   read datagrams as fast as possible until stdin closes, then
+//                                              report how many arrived
 string mode = args.Length > 0 ? args[0] : "";
 switch (mode)
 {
     case "bulk-recv": await BulkReceive(args[1], int.Parse(args[2])); break;
     case "bulk-send": await BulkSend(int.Parse(args[1]), args[2], int.Parse(args[3])); break;
     case "echo-server": await EchoServer(); break;
+    case "echo-server-threads": EchoServerThreads(); break;
     case "rr-client": RequestResponse(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3])); break;
     case "rr-clients": RequestResponseClients(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])); break;
     case "idle-server": await IdleServer(int.Parse(args[1])); break;
     case "idle-client": await IdleClient(int.Parse(args[1]), int.Parse(args[2])); break;
     case "udp-send": UdpSend(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3])); break;
+    case "udp-sink": UdpSink(); break;
     default: Console.Error.WriteLine("usage: see Program.cs"); return 2;
 }
 
@@ -109,6 +114,38 @@ static async Task EchoServer()
     }
 }
 
+// One blocking thread per connection: for one client doing request/response this avoids the
+// thread-pool hops of the async server (a completion per receive and per send), which can make
+// the server, not the client under test, the slowest part of a round trip.
+static void EchoServerThreads()
+{
+    using Socket listener = Listen();
+    new Thread(() => { Console.In.ReadToEnd(); Environment.Exit(0); }) { IsBackground = true }.Start();
+    while (true)
+    {
+        Socket client = listener.Accept();
+        client.NoDelay = true;
+        new Thread(() =>
+        {
+            using (client)
+            {
+                byte[] buffer = new byte[65536];
+                int n;
+                try
+                {
+                    while ((n = client.Receive(buffer)) > 0)
+                    {
+                        client.Send(buffer, 0, n, SocketFlags.None);
+                    }
+                }
+                catch (SocketException)
+                {
+                }
+            }
+        }) { IsBackground = true }.Start();
+    }
+}
+
 static void RequestResponse(int port, int count, int size)
 {
     using Socket socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -116,6 +153,14 @@ static void RequestResponse(int port, int count, int size)
     using NetworkStream network = new(socket);
     byte[] request = new byte[size];
     byte[] response = new byte[size];
+    // Untimed first, as the pwsh loops do: JIT and the first wake-ups of both ends.
+    int warmup = Math.Clamp(count / 10, 10, 500);
+    for (int i = 0; i < warmup; i++)
+    {
+        network.Write(request);
+        network.ReadExactly(response);
+    }
+
     Stopwatch watch = Stopwatch.StartNew();
     for (int i = 0; i < count; i++)
     {
@@ -266,6 +311,29 @@ static void UdpSend(int port, int count, int size)
     }
 
     Console.WriteLine($"result count={count} seconds={watch.Elapsed.TotalSeconds:0.000000}");
+}
+
+// Reads with a blocking thread until stdin closes; the count shows how much of what was sent
+// a draining reader keeps up with.
+static void UdpSink()
+{
+    using Socket socket = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+    socket.ReceiveBufferSize = 4 << 20;
+    socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+    Console.WriteLine($"port {((IPEndPoint)socket.LocalEndPoint!).Port}");
+    long count = 0;
+    new Thread(() =>
+    {
+        Console.In.ReadToEnd();
+        Console.WriteLine($"result count={Interlocked.Read(ref count)}");
+        Environment.Exit(0);
+    }) { IsBackground = true }.Start();
+    byte[] buffer = new byte[65536];
+    while (true)
+    {
+        socket.Receive(buffer);
+        Interlocked.Increment(ref count);
+    }
 }
 
 // Resident memory (RSS) after a full collection: managed objects and the native memory sockets use.

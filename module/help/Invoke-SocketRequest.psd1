@@ -149,6 +149,32 @@ Exception.PartialResult (text, or bytes with -AsByteArray). The message says wha
 connection is closed in any case, also when Ctrl+C stops the command.
 '@
         }
+        @{
+            Title   = 'Fetch a page through an HTTP proxy'
+            Code    = @'
+# An HTTP proxy on 127.0.0.1:3128 (tinyproxy, squid), and a web server behind it.
+$web = Start-SocketServer -ScriptBlock {
+    param($Connection)
+    while ($Connection.ReceiveLine()) { }
+    $Connection.Send("HTTP/1.0 200 OK`r`n`r`nhello through the proxy")
+}
+
+$request = "GET / HTTP/1.0`r`nHost: localhost`r`n`r`n"
+Invoke-SocketRequest -ComputerName localhost -Port $web.Port -Proxy http://127.0.0.1:3128 `
+    -InputObject $request -ToEnd
+'@
+            Output  = @'
+HTTP/1.0 200 OK
+
+hello through the proxy
+'@
+            Remarks = @'
+-Proxy http://host:port tunnels with CONNECT; socks5://, socks5h://, socks4:// and socks4a://
+work the same way, with -ProxyCredential for proxies that want a user name and password. -ToEnd
+reads without half-closing first: some proxies (tinyproxy, microsocks) end the whole tunnel when
+the client half-closes, which the default (netcat -N) would do before the answer came back.
+'@
+        }
     )
     Outputs = @{
         'System.String' = 'The answer, decoded with -Encoding: everything until the server closed, or the text up to and including the -Until match, or the text of the datagram that came back.'
@@ -157,6 +183,7 @@ connection is closed in any case, also when Ctrl+C stops the command.
     Notes = @(
         'Errors carry this cmdlet''s ids: ConnectionRefused, HostNotFound, ConnectTimeout, TlsAuthenticationFailed, ReceiveTimeout (OperationTimeout), EndOfStream (the server closed before -Until matched or -ByteCount bytes came), ConnectionReset; InvalidArgument and InvalidUri stop the command for input that can never work.'
         '-TranscriptPath records the request and the answer, byte for byte, into a JSON-lines file that Get-SocketTranscript -Path reads back.'
+        'With -UseTls, -CertificateThumbprint and -PublicKeySha256 pin the server''s certificate or key, -CheckRevocation checks revocation, and -ApplicationProtocol and -TlsCipherSuite negotiate, as on Connect-Socket.'
     )
     Links = @('Connect-Socket', 'Send-SocketData', 'Receive-SocketData', 'Get-SocketTranscript', 'about_SockPS')
 }

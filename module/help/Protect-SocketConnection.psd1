@@ -101,6 +101,8 @@ trusts a private CA without giving up the check.
     ParameterDefaults = @{
         ServerName  = 'The host the connection was made to'
         TlsProtocol = 'Tls12, Tls13'
+        CheckRevocation = 'Off'
+        TlsCipherSuite  = 'The operating system''s choice'
     }
     Outputs = @{
         'SockPS.Core.SocketConnection' = 'With -PassThru, each connection after its handshake (Protocol Tls; TlsProtocol, CipherSuite and RemoteCertificate set). Without it, nothing: the connection object itself is upgraded in place.'
@@ -109,9 +111,11 @@ trusts a private CA without giving up the check.
         'Read the peer''s go-ahead (such as "220 Ready to start TLS") before upgrading; what the peer sends after it belongs to the TLS handshake.'
         'If the handshake fails, the connection is closed (State Disconnected). As a client, -SkipCertificateCheck writes a warning; as a server (-Certificate or -CertificatePath), -RequireClientCertificate asks the client for a certificate.'
         'Both sides must upgrade: one with Protect-SocketConnection as the client and the other as the server (-Certificate or -CertificatePath), or a TLS peer such as an SMTP server after STARTTLS.'
+        'As the client, -CertificateThumbprint and -PublicKeySha256 trust exactly the pinned certificate or key instead of its chain and name (as Connect-Socket does), and -CheckRevocation checks revocation (Off by default). -ApplicationProtocol offers ALPN as the client and lists the accepted protocols as the server; the result is the connection''s NegotiatedApplicationProtocol. -ApplicationProtocol and -TlsCipherSuite need PowerShell 7; -TlsCipherSuite works on Linux and macOS only.'
     )
     Links   = @(
         'Connect-Socket'
+        'Get-SocketCertificate'
         'Start-SocketServer'
         'Send-SocketData'
         'Receive-SocketData'

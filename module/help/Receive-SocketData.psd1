@@ -160,10 +160,12 @@ until the peer closes. A transfer that takes longer than a second shows progress
         'System.String'              = 'Text, decoded with the connection''s encoding: what has arrived, one line (-Line), one record (-Delimiter) or everything until the peer closed (-ToEnd). -Continuous writes one string per line, record or chunk.'
         'System.Byte[]'              = 'One byte array per receive: with -ByteCount, or with -AsByteArray (with -Continuous, one per line, record or chunk).'
         'SockPS.Core.SocketDatagram' = 'On a datagram socket, one object per datagram, with its sender (RemoteEndPoint), Data, Text, Length and ReceivedAt.'
+        'System.Management.Automation.PSObject' = 'With -AsJson, one object per received line (or datagram, or -Delimiter record), as ConvertFrom-Json makes it.'
     }
     Notes   = @(
         'When the peer has closed the connection and nothing is left to read, Receive-SocketData returns nothing rather than an error (-Verbose says so). Check for $null, or look at the connection''s State and CloseReason.'
         'A timeout is a ReceiveTimeout error that consumes nothing: the connection stays usable. With -ToEnd, what arrived before the timeout is returned before the error.'
+        'Nothing received is lost when the peer resets the connection: what arrived before the reset is returned first (with -OutFile it is in the file, and the error says so), then the reset is reported once as a non-terminating ConnectionReset error.'
         'Text is decoded with one decoder per connection, so a character split across two network reads comes out whole. A line or record longer than 16 MiB fails with FrameTooLong and stays buffered.'
         'In a tight request/response loop, the connection''s methods ($c.ReceiveLine(), $c.Receive(64), $c.ReceiveAvailable()) avoid the cost of a cmdlet call per message.'
     )

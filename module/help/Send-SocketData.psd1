@@ -124,13 +124,40 @@ A UDP server's socket is not connected to anyone: -RemoteEndPoint says where eac
 Connection by property name, so -InputObject goes back to its sender on the socket it arrived on.
 '@
         }
+        @{
+            Title   = 'Send objects as JSON, one per line'
+            Code    = @'
+$server = Start-SocketServer
+$client = Connect-Socket -ComputerName localhost -Port $server.Port
+$peer = Wait-SocketConnection -Server $server
+
+[pscustomobject]@{ Name = 'web01'; Ports = 80, 443; Owner = @{ Team = 'ops' } },
+    [pscustomobject]@{ Name = 'db01'; Ports = @(5432); Owner = @{ Team = 'data' } } |
+    Send-SocketData -Connection $client -AsJson
+Receive-SocketData -Connection $peer -AsJson -Continuous | Select-Object -First 2 |
+    Select-Object Name, Ports, @{ Name = 'Team'; Expression = { $_.Owner.Team } }
+'@
+            Output  = @'
+Name  Ports     Team
+----  -----     ----
+web01 {80, 443} ops
+db01  {5432}    data
+'@
+            Remarks = @'
+-AsJson sends each object as one line of compact JSON, nested objects included (to -Depth 10 by
+default); Receive-SocketData -AsJson on the other side, in this session or another one, turns each
+line back into an object. Without -AsJson, an object that has no text form of its own (such as a
+PSCustomObject or a hashtable) is sent as PowerShell displays it, the text Out-String makes.
+'@
+        }
     )
     ParameterDefaults = @{
+        Depth          = '10'
         Encoding       = 'The connection''s Encoding'
         RemoteEndPoint = 'The connected peer'
     }
     Inputs  = @{
-        'System.Object'             = 'What to send: strings, byte arrays, SocketDatagram objects (their Data is sent), or any other object, sent as its string form.'
+        'System.Object'             = 'What to send: strings, byte arrays, SocketDatagram objects (their Data is sent), values such as numbers and dates as their text, and other objects as PowerShell displays them (Out-String), or as JSON with -AsJson.'
         'SockPS.Core.SocketDatagram' = 'A received datagram piped in binds its Connection and RemoteEndPoint by property name, so -InputObject is sent back to its sender.'
     }
     Outputs = @{

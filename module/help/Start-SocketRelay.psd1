@@ -110,20 +110,46 @@ With -Protocol Udp every client address gets its own socket towards the target, 
 back to the client that asked; a client's socket is closed after a minute of silence.
 '@
         }
+        @{
+            Title   = 'Forward a port through a SOCKS proxy'
+            Code    = @'
+# A SOCKS proxy on 127.0.0.1:1080, and a service behind it that greets.
+$db = Start-SocketServer -ScriptBlock { param($c) $c.SendLine('+OK stand-in database') }
+
+$relay = Start-SocketRelay -ComputerName 127.0.0.1 -Port $db.Port -Proxy socks5://127.0.0.1:1080
+"$relay"
+$c = Connect-Socket -ComputerName 127.0.0.1 -Port $relay.Port
+Receive-SocketData -Connection $c -Line
+'@
+            Output  = @'
+tcp 127.0.0.1:41557 -> 127.0.0.1:38001 via socks5://127.0.0.1:1080 (Listening)
++OK stand-in database
+'@
+            Remarks = @'
+Every client of the relay gets its own tunnel through the proxy (socat's
+TCP-LISTEN:port,fork SOCKS4A:proxy:host:port). A proxy's refusal is recorded in the relay's
+ErrorCount and LastError, in the proxy's words, and that client is disconnected.
+-LocalAddress and -LocalPort choose where the relay's connections to the target (or to the
+proxy) come from.
+'@
+        }
     )
     ParameterDefaults = @{
         ListenAddress = '127.0.0.1'
         Name          = 'Relay<Id>'
         ServerName    = '-ComputerName'
+        CheckRevocation = 'Off'
+        TlsCipherSuite  = 'The operating system''s choice'
     }
     Outputs = @{
-        'SockPS.Core.SocketRelay' = 'The running relay: a live object showing LocalEndPoint and Port (where it listens), Target, ActiveClients, ClientCount, BytesToTarget, BytesFromTarget, and failures to reach the target (ErrorCount, LastError).'
+        'SockPS.Core.SocketRelay' = 'The running relay: a live object showing LocalEndPoint and Port (where it listens), Target, Proxy, ActiveClients, ClientCount, BytesToTarget, BytesFromTarget, and failures to reach the target (ErrorCount, LastError).'
     }
     Notes   = @(
         'A relay listens on 127.0.0.1 unless -ListenAddress says otherwise (0.0.0.0 or :: for every interface).'
         'When the target cannot be reached, the client is disconnected and the failure is counted on the relay (ErrorCount, LastError); the relay goes on.'
         'When one side ends its stream, the end is passed on as a half-close; the other side may go on sending for -HalfCloseTimeoutSeconds (default 60) before the relay closes both.'
         '-SkipCertificateCheck towards the target writes a warning: the relay encrypts, but nothing proves who the target is.'
+        'Towards the target, -CertificateThumbprint and -PublicKeySha256 trust exactly the pinned certificate or key instead of its chain and name, -CheckRevocation checks revocation (Off by default), and -ApplicationProtocol and -TlsCipherSuite negotiate as Connect-Socket does. A target whose certificate fails the checks is not forwarded to: the client is disconnected and the reason kept in LastError.'
     )
     Links   = @(
         'Get-SocketRelay'

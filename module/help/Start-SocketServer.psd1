@@ -75,9 +75,14 @@ HI FROM CLIENT 2
 HI FROM CLIENT 3
 ThrottleLimit : 32
 Running       : 3
+RunningSilent : 0
 Waiting       : 0
+WaitingSilent : 0
 Completed     : 0
 Failed        : 0
+Evicted       : 0
+Dropped       : 0
+TimedOut      : 0
 OutputCount   : 3
 DroppedOutput : 0
 echoed hi from client 1
@@ -86,14 +91,62 @@ echoed hi from client 3
 '@
             Remarks = @'
 With -ScriptBlock the server serves every client itself, concurrently, like Python's
-socketserver with a thread per client: the block runs once per connection in a pool of runspaces
+socketserver with a thread per client: the block runs once per connection in runspaces of its own
 (at most -ThrottleLimit, default 32, at a time) with the connection as its first argument. The
 connection closes when the block returns. The Handlers property counts running, waiting,
 completed and failed blocks; what the blocks write waits on the server for
 Receive-SocketServerOutput.
 
-The block runs in another runspace: pass it data with -ArgumentList, not through variables of the
-session that started the server.
+The block runs in another runspace, in the language mode of the session that started the server:
+give it data with $using:name (the value when the server started) or -ArgumentList.
+'@
+        }
+        @{
+            Title   = 'Keep serving while clients connect and say nothing'
+            Code    = @'
+$greeting = 'Welcome to the lab'
+$banned = @('root', 'admin')
+$lab = Start-SocketServer -Name lab -ThrottleLimit 8 -FirstByteTimeoutSeconds 10 -IdleTimeoutSeconds 60 -ScriptBlock {
+    param($Connection)
+    $user = $Connection.ReceiveLine()
+    if ($user -in $using:banned) { $Connection.SendLine('Go away.'); return }
+    $Connection.SendLine("$using:greeting, $user.")
+}
+
+$quiet = 1..20 | ForEach-Object { Connect-Socket -ComputerName localhost -Port $lab.Port }   # say nothing
+$alice = Connect-Socket -ComputerName localhost -Port $lab.Port
+Send-SocketData -Connection $alice -InputObject 'alice' -Line
+Receive-SocketData -Connection $alice -Line
+$lab.Handlers
+'@
+            Output  = @'
+Welcome to the lab, alice.
+ThrottleLimit : 8
+Running       : 8
+RunningSilent : 7
+Waiting       : 12
+WaitingSilent : 12
+Completed     : 0
+Failed        : 0
+Evicted       : 1
+Dropped       : 0
+TimedOut      : 0
+OutputCount   : 0
+DroppedOutput : 0
+'@
+            Remarks = @'
+Twenty clients connect and send nothing: the first eight get a handler each, waiting in
+ReceiveLine, and twelve wait. A client that has sent data is served before every silent one that
+waits, and when every runspace is busy, a handler whose client has sent nothing at all is ended
+(its connection closed, longest-silent first) to make room, as long as more than
+-SilentHandlerLimit (default: half of -ThrottleLimit) such handlers run. So alice is answered at
+once and one silent client was evicted. A server that greets first keeps all its runspaces: its
+clients wait for the greeting, so no client with data waits.
+
+-FirstByteTimeoutSeconds 10 closes clients that are still waiting, silent, 10 seconds after they
+connected; -IdleTimeoutSeconds counts only while a handler has the connection, so a request that
+waits for a runspace is never closed as idle. -QueueLimit (default 1024) bounds how many wait.
+$using:greeting and $using:banned carry the caller's values into the handlers' runspaces.
 '@
         }
         @{
@@ -153,6 +206,27 @@ The certificate files here come from examples/New-TestCertificate.ps1 in the Soc
 '@
         }
         @{
+            Title   = 'Offer HTTP/2 and HTTP/1.1 (ALPN)'
+            Code    = @'
+$h2 = Start-SocketServer -Port 8443 -CertificatePath ./certs/server.pem -KeyPath ./certs/server.key `
+    -ApplicationProtocol h2, http/1.1
+'' | openssl s_client -connect 127.0.0.1:8443 -alpn http/1.1 -CAfile ./certs/ca.pem -servername localhost 2>&1 |
+    Select-String 'ALPN protocol'
+(Wait-SocketConnection -Server $h2).NegotiatedApplicationProtocol
+'@
+            Output  = @'
+ALPN protocol: http/1.1
+http/1.1
+'@
+            Remarks = @'
+-ApplicationProtocol lists what the server speaks, preferred first; of the protocols a client
+offers, the first in that list wins, and each accepted connection shows it in
+NegotiatedApplicationProtocol. A client that offers ALPN but none of these fails its handshake
+(counted in TlsFailureCount); one that offers no ALPN is accepted without a protocol.
+-TlsCipherSuite limits the cipher suites (Linux and macOS). Both need PowerShell 7.
+'@
+        }
+        @{
             Title   = 'Listen on a Unix domain socket'
             Code    = @'
 $unix = Start-SocketServer -Path /tmp/app.sock
@@ -179,11 +253,64 @@ error, and a file that is not a socket is never touched. The file is removed whe
 stops. A client that did not bind a path of its own shows as (unnamed).
 '@
         }
+        @{
+            Title   = 'Share one port between servers'
+            Code    = @'
+$a = Start-SocketServer -ReusePort -Name worker1 -KeepAliveSeconds 60 -KeepAliveIntervalSeconds 10
+$b = Start-SocketServer -ReusePort -Name worker2 -Port $a.Port -KeepAliveSeconds 60
+1..20 | ForEach-Object { Connect-Socket -ComputerName 127.0.0.1 -Port $a.Port } | Out-Null
+Get-SocketServer | Format-Table Name, LocalEndPoint, AcceptedCount
+'@
+            Output  = @'
+Name    LocalEndPoint   AcceptedCount
+----    -------------   -------------
+worker1 127.0.0.1:45667             8
+worker2 127.0.0.1:45667            12
+'@
+            Remarks = @'
+-ReusePort sets SO_REUSEPORT: every server (in this process or another of the same user) that
+asks for it may listen on the same port, and the OS spreads new connections among them. Linux,
+macOS and the BSDs have it; on Windows it is a NotSupported error.
+
+-KeepAliveSeconds, -KeepAliveIntervalSeconds and -KeepAliveCount turn TCP keep-alive on for every
+accepted connection with that timing (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT), so a client that
+vanished is noticed after minutes rather than the system's two hours.
+'@
+        }
+        @{
+            Title   = 'Listen on a Linux abstract socket name'
+            Code    = @'
+$app = Start-SocketServer -AbstractName myapp
+$app | Format-Table Name, Protocol, LocalEndPoint, State
+
+# socat - ABSTRACT-CONNECT:myapp reaches it as well.
+$c = Connect-Socket -AbstractName myapp
+"$($c.RemoteEndPoint)"
+'@
+            Output  = @'
+Name    Protocol LocalEndPoint     State
+----    -------- -------------     -----
+Server1      Tcp @myapp        Listening
+
+@myapp
+'@
+            Remarks = @'
+-AbstractName listens on an abstract Unix socket (Linux only): a name with no file behind it,
+shown as @name. Nothing is left behind when the server stops, and file permissions do not apply:
+any local process may connect. -Path @myapp would instead make a file named @myapp.
+'@
+        }
     )
     ParameterDefaults = @{
-        Address     = '127.0.0.1'
-        Name        = 'Server<Id>'
-        TlsProtocol = 'Tls12, Tls13'
+        Address                  = '127.0.0.1'
+        Name                     = 'Server<Id>'
+        TlsProtocol              = 'Tls12, Tls13'
+        KeepAliveSeconds         = 'The OS default (7200 on Linux and Windows)'
+        KeepAliveIntervalSeconds = 'The OS default (75 on Linux, 1 on Windows)'
+        KeepAliveCount           = 'The OS default (9 on Linux, 10 on Windows)'
+        MulticastTimeToLive      = 'The OS default (1)'
+        MulticastLoopback        = 'The OS default ($true)'
+        TlsCipherSuite           = 'The operating system''s choice'
     }
     Outputs = @{
         'SockPS.Core.SocketServer' = 'The listening server: a live object showing its LocalEndPoint and Port (the one the OS picked for -Port 0), State, ConnectionCount, AcceptedCount, RefusedCount, and for TLS servers TlsFailureCount and LastTlsError. A UDP server also stands for its datagram socket wherever a -Connection is expected.'
@@ -191,7 +318,8 @@ stops. A client that did not bind a path of its own shows as (unnamed).
     Notes   = @(
         'A server listens on 127.0.0.1 (or ::1) unless -Address says otherwise, so a test server is not reachable from the network by accident. -Address 0.0.0.0 or :: opens it to every interface; check the firewall too.'
         'The server accepts in the background from the moment it starts; clients that arrive before Wait-SocketConnection is called wait, accepted, on the server (PendingCount). A server that cannot bind its address (AddressInUse, AccessDenied) is a terminating error.'
-        'Stop-SocketServer closes the listener and the accepted connections nobody took; connections already handed out stay open. On a handler server it also stops the running script blocks and closes their connections.'
+        'Stop-SocketServer closes the listener and the accepted connections nobody took; connections already handed out stay open. On a handler server it also stops the running script blocks and closes their connections; their threads and runspaces end with the server, and what they wrote stays readable with Receive-SocketServerOutput for as long as the server object is kept.'
+        'Handlers run on background threads: a script that ends with a handler server still running ends its process, and SockPS closes the server and its connections on the way out.'
     )
     Links   = @(
         'Wait-SocketConnection'

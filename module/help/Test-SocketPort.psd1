@@ -4,6 +4,7 @@
         'UDP has no handshake, so a UDP check sends a probe datagram: a DNS query to port 53, an NTP request to port 123, an empty datagram elsewhere (-UdpProbe chooses). Any answer is Open; ICMP port unreachable is Refused; silence is NoAnswer, for then the port may be open or filtered.'
         'A name with several addresses is tested as Connect-Socket connects: the addresses in the resolver''s order until one is open. HostNotFound means the name did not resolve.'
         '-Wait retries each check every -RetryIntervalSeconds until the port opens or -TimeoutSeconds (then the whole wait) has passed; the Status is then Open or TimedOut, and -Verbose shows each failed attempt. -Quiet returns only $true (open) or $false per check.'
+        '-Count N repeats every check N times and -Continuous until Ctrl+C (tcping, or Test-Connection -Repeat for a port, TCP or UDP): each round checks every host and port at once, writes a result per attempt as it finishes (Sequence says which attempt), and the next round starts -IntervalSeconds (default 1) after the last one started. -Summary writes, instead, one PortTestSummary per host and port when the rounds are done: Sent, Answered, LossPercent and the Minimum, Average, Maximum and StandardDeviation of the latency in milliseconds.'
     )
     Examples = @(
         @{
@@ -143,16 +144,128 @@ thread. A host that drops packets instead of refusing makes each of its checks l
 -TimeoutSeconds (default 3), so such a scan takes about checks / ThrottleLimit x TimeoutSeconds.
 '@
         }
+        @{
+            Title   = 'Check ports through a proxy'
+            Code    = @'
+# A SOCKS proxy on 127.0.0.1:1080 (ssh -N -D 1080 bastion.example), and a service behind it.
+$web = Start-SocketServer
+
+$results = Test-SocketPort -ComputerName 127.0.0.1 -Port $web.Port, 9 -Proxy socks5://127.0.0.1:1080
+$results | Format-Table ComputerName, Port, Status, Proxy
+$results[1].Message
+'@
+            Output  = @'
+ComputerName  Port  Status Proxy
+------------  ----  ------ -----
+127.0.0.1    45431    Open socks5://127.0.0.1:1080
+127.0.0.1        9 Refused socks5://127.0.0.1:1080
+
+The SOCKS5 proxy 127.0.0.1:1080 could not connect to 127.0.0.1:9: it answered 5, connection
+refused (nothing listens on that port, as the proxy sees it). Check the port, and that the
+service runs.
+'@
+            Remarks = @'
+With -Proxy the proxy connects to each port and its answer is the result: what the ports look
+like from the proxy's side of a firewall. SOCKS5 says Refused, Unreachable or TimedOut; an answer
+that does not say why (HTTP's 500) is Failed; a proxy that cannot be used at all (down, wrong
+password, not a proxy) is ProxyFailed, with its reason in Message.
+'@
+        }
+        @{
+            Title   = 'Check from a chosen source address and port'
+            Code    = @'
+$web = Start-SocketServer
+
+Test-SocketPort -ComputerName 127.0.0.1 -Port $web.Port, 9 -LocalAddress 127.0.0.2 -LocalPort 40001 |
+    Format-Table ComputerName, Port, Status, LocalEndPoint
+'@
+            Output  = @'
+ComputerName  Port  Status LocalEndPoint
+------------  ----  ------ -------------
+127.0.0.1    35633    Open 127.0.0.2:40001
+127.0.0.1        9 Refused 127.0.0.2:40001
+'@
+            Remarks = @'
+-LocalAddress and -LocalPort (nc -s, nc -p) bind each check's socket first, for firewalls that
+allow some source addresses or ports only; LocalEndPoint shows where each check came from. With
+a fixed -LocalPort the checks run one after another, since one port can be bound once at a time.
+'@
+        }
+        @{
+            Title   = 'Check a port again and again (tcping)'
+            Code    = @'
+Test-SocketPort -ComputerName localhost -Port 8080, 8081 -Count 3
+'@
+            Output  = @'
+  Seq ComputerName        Port Status       Latency ms Message
+  --- ------------        ---- ------       ---------- -------
+    1 localhost           8080 Open                8.7 A TCP connection was ma…
+    1 localhost           8081 Refused            73.6 Nothing listens there: …
+    2 localhost           8080 Open                7.7 A TCP connection was ma…
+    2 localhost           8081 Refused             1.5 Nothing listens there: …
+    3 localhost           8080 Open                4.4 A TCP connection was ma…
+    3 localhost           8081 Refused             0.6 Nothing listens there: …
+'@
+            Remarks = @'
+Each round checks both ports at once and writes its results in input order; the next round starts
+a second (-IntervalSeconds) after the last one started. Seq is the result's Sequence property,
+Latency ms its LatencyMilliseconds. The first attempts of a session include .NET's start-up.
+'@
+        }
+        @{
+            Title   = 'Sum up loss and latency'
+            Code    = @'
+Test-SocketPort -ComputerName localhost -Port 8080, 8081 -Count 5 -IntervalSeconds 0.5 -Summary
+'@
+            Output  = @'
+ComputerName        Port  Sent Answered Loss %  Min ms  Avg ms  Max ms  StdDev
+------------        ----  ---- -------- ------  ------  ------  ------  ------
+localhost           8080     5        5      0     0.8     2.9     8.3     2.7
+localhost           8081     5        0    100
+'@
+            Remarks = @'
+One PortTestSummary per host and port when the attempts are done, as ping and tcping print at the
+end: an attempt that found the port open is answered, any other is lost. The latency columns are
+milliseconds over the answered attempts, so a port that never answered has none. Without -Count,
+-Summary makes 4 attempts. Works the same for UDP (-Protocol Udp), where an answer to the probe
+counts.
+'@
+        }
+        @{
+            Title   = 'Watch a port until told to stop'
+            Code    = @'
+Test-SocketPort -ComputerName localhost -Port 8080 -Continuous | Select-Object -First 4
+'@
+            Output  = @'
+  Seq ComputerName        Port Status       Latency ms Message
+  --- ------------        ---- ------       ---------- -------
+    1 localhost           8080 Open                0.5 A TCP connection was ma…
+    2 localhost           8080 Open                7.7 A TCP connection was ma…
+    3 localhost           8080 Open                1.1 A TCP connection was ma…
+    4 localhost           8080 Open                4.4 A TCP connection was ma…
+'@
+            Remarks = @'
+-Continuous checks every -IntervalSeconds until Ctrl+C (ping -t, tcping -t), writing each
+attempt as it finishes; here Select-Object -First 4 stops it after the fourth. Either way the
+command ends at once, also in the middle of a long pause, and leaves no socket open.
+'@
+        }
     )
+    ParameterDefaults = @{
+        Count           = '1 (4 with -Summary)'
+        IntervalSeconds = '1'
+    }
     Outputs  = @{
-        'SockPS.Core.PortTestResult' = 'One per host and port: ComputerName, RemoteAddress, Port, Protocol, Status (Open, Refused, TimedOut, NoAnswer, HostNotFound, Unreachable or Failed), IsOpen, Latency, Message, Attempts and, for UDP, Probe.'
-        'System.Boolean'             = 'With -Quiet: $true when the port is open, $false otherwise, one per check.'
+        'SockPS.Core.PortTestResult'  = 'One per host and port (with -Count or -Continuous, one per attempt): ComputerName, RemoteAddress, Port, Protocol, Status (Open, Refused, TimedOut, NoAnswer, HostNotFound, Unreachable, Failed, or ProxyFailed with -Proxy), IsOpen, Latency, LatencyMilliseconds, Message, Attempts, Sequence, LocalEndPoint (where the check came from), Proxy and, for UDP, Probe.'
+        'System.Boolean'              = 'With -Quiet: $true when the port is open, $false otherwise, one per check (or attempt).'
+        'SockPS.Core.PortTestSummary' = 'With -Summary: one per host and port, after the last attempt: ComputerName, RemoteAddress, Port, Protocol, Sent, Answered, LossPercent, Minimum, Average, Maximum and StandardDeviation (milliseconds, of the answered attempts; empty when none answered) and LastStatus.'
     }
     Notes    = @(
         'Results are written in input order (hosts, then ports, as given). A result is written as soon as it and every check before it have finished, when the next input arrives or at the end; at most 256 checks (or 4 x -ThrottleLimit) wait unwritten, and further input waits for them.'
         'A name with several addresses is tested as Connect-Socket connects: the addresses in the resolver''s order until one is open, all within -TimeoutSeconds. RemoteAddress is the address that opened, or the last one tried, and the Message of a failure lists the addresses tried. To test every address: (Resolve-SocketAddress -ComputerName name).Address | Test-SocketPort -Port 443. Each name is looked up once per command.'
         'An open TCP port is closed again at once, with a normal close: the service sees a client that connected and left. Linux rate-limits the ICMP errors that tell a closed UDP port (about 1,000 a second), so a large UDP sweep of closed ports may see NoAnswer where Refused is true; the probe is resent every second, up to three times, which recovers most, and a lower -ThrottleLimit recovers the rest.'
         'With -Wait, an attempt that gets no answer gives up after 5 seconds (or -RetryIntervalSeconds, when longer) and a new one starts, so a port that opens is noticed soon even while the OS backs off its SYN retransmissions.'
+        'With -Count, -Continuous or -Summary the input is collected first, and the rounds start when it ends. An attempt counts as answered when the port is Open; Refused, TimedOut and every other status count as lost. LossPercent has one decimal; the latency statistics are over the answered attempts only, and StandardDeviation is the population one, as ping''s mdev. -Continuous stops at Ctrl+C, or when a later command (Select-Object -First) has enough, also in the middle of the pause between rounds; no summary follows it, so -Summary goes with -Count (or alone: 4 attempts).'
         'Invalid input (a port out of range, an unknown service name, a negative timeout, -ThrottleLimit below 1) stops the command with an InvalidArgument error before anything is checked for that input.'
     )
     Links    = @('Connect-Socket', 'Resolve-SocketAddress', 'about_SockPS')

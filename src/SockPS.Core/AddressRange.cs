@@ -26,6 +26,19 @@ public sealed class AddressRange
     /// <summary>The number of leading bits that must match.</summary>
     public int PrefixLength => _prefixLength;
 
+    // An unbalanced bracket makes the whole entry invalid, with Parse's own message.
+    private static string UnbracketOrEmpty(string text)
+    {
+        try
+        {
+            return EndPointText.Unbracket(text);
+        }
+        catch (SocketOperationException)
+        {
+            return string.Empty;
+        }
+    }
+
     /// <summary>Parses "address" or "address/prefix".</summary>
     /// <exception cref="SocketOperationException">InvalidArgument, saying what is wrong.</exception>
     public static AddressRange Parse(string text)
@@ -33,7 +46,7 @@ public sealed class AddressRange
         string value = (text ?? string.Empty).Trim();
         int slash = value.IndexOf('/');
         string addressText = slash < 0 ? value : value.Substring(0, slash);
-        if (!IPAddress.TryParse(addressText.Trim('[', ']'), out IPAddress? address))
+        if (!IPAddress.TryParse(UnbracketOrEmpty(addressText), out IPAddress? address))
         {
             throw Invalid($"'{text}' is not an address or a CIDR range. Write it as 10.0.0.0/8, 192.0.2.7 or ::1/128.");
         }

@@ -37,7 +37,7 @@ public static class Addresses
                 return IPAddress.IPv6Loopback;
         }
 
-        if (IPAddress.TryParse(text.Trim('[', ']'), out IPAddress? ip))
+        if (IPAddress.TryParse(text = EndPointText.Unbracket(text), out IPAddress? ip))
         {
             return ip;
         }

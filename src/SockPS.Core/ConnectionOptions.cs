@@ -18,6 +18,9 @@ public sealed class ConnectionOptions
     /// <summary>What a line ends with when sending lines. Default: a line feed.</summary>
     public string NewLine { get; set; } = "\n";
 
+    /// <summary>Refuse the peer's Telnet options and take the negotiation out of what is received.</summary>
+    public bool Telnet { get; set; }
+
     /// <summary>How long a receive waits for data; <see cref="TimeSpan.Zero"/> waits forever.</summary>
     public TimeSpan ReceiveTimeout { get; set; } = DefaultReceiveTimeout;
 
@@ -32,6 +35,16 @@ public sealed class ConnectionOptions
 
     /// <summary>Socket options applied before bind or connect.</summary>
     public SocketOptionSet? SocketOptions { get; set; }
+
+    /// <summary>For clients: reach the target through this proxy (TCP only); null connects directly.</summary>
+    public ProxySettings? Proxy { get; set; }
+
+    /// <summary>For clients: the local address to connect from (bind before connect); null lets
+    /// the OS choose. Only targets of its address family are tried.</summary>
+    public System.Net.IPAddress? LocalAddress { get; set; }
+
+    /// <summary>For clients: the local port to connect from; 0 lets the OS choose.</summary>
+    public int LocalPort { get; set; }
 
     /// <summary>For clients: authenticate the server with TLS right after connecting.</summary>
     public TlsClientOptions? Tls { get; set; }

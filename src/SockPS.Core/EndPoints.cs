@@ -49,6 +49,61 @@ public static class EndPoints
         return IPAddress.TryParse(host, out IPAddress? address) ? new IPEndPoint(address, port) : new DnsEndPoint(host, port);
     }
 
+    /// <summary>
+    /// Splits "host:port" or "[v6]:port" into its host and port text. A bare IPv6 address (::1,
+    /// fe80::1) has no port: its colons are the address's own. False when the text cannot be a
+    /// host with or without a port (an unbalanced bracket).
+    /// </summary>
+    public static bool TrySplitHostPort(string text, out string host, out string? port)
+    {
+        string value = (text ?? string.Empty).Trim();
+        host = value;
+        port = null;
+        if (value.StartsWith("[", StringComparison.Ordinal))
+        {
+            int close = value.IndexOf(']');
+            if (close < 0)
+            {
+                return false;
+            }
+
+            host = value.Substring(1, close - 1);
+            string rest = value.Substring(close + 1);
+            if (rest.Length == 0)
+            {
+                return true;
+            }
+
+            if (rest[0] != ':' || rest.Length == 1)
+            {
+                return false;
+            }
+
+            port = rest.Substring(1);
+            return true;
+        }
+
+        if (IPAddress.TryParse(value, out IPAddress? literal) && literal.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            return true;
+        }
+
+        int colon = value.IndexOf(':');
+        if (colon < 0)
+        {
+            return true;
+        }
+
+        if (colon == 0 || colon == value.Length - 1 || value.IndexOf(':', colon + 1) >= 0)
+        {
+            return false;
+        }
+
+        host = value.Substring(0, colon);
+        port = value.Substring(colon + 1);
+        return true;
+    }
+
     /// <summary>Turns an endpoint into one <paramref name="socket"/> can send to: names are
     /// resolved to an address of the socket's family, IPv4 addresses are mapped for a dual-mode
     /// IPv6 socket.</summary>

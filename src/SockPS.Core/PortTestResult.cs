@@ -22,6 +22,9 @@ public enum PortStatus
     Unreachable,
     /// <summary>Anything else; the message says what.</summary>
     Failed,
+    /// <summary>The proxy could not be used (not reached, credentials refused, not a proxy): the
+    /// port's state is unknown. The message quotes the proxy.</summary>
+    ProxyFailed,
 }
 
 /// <summary>Which datagram a UDP check sends.</summary>
@@ -67,7 +70,7 @@ public sealed class PortTestResult
     /// <summary>Tcp or Udp.</summary>
     public SocketProtocol Protocol { get; }
 
-    /// <summary>Open, Refused, TimedOut, NoAnswer, HostNotFound, Unreachable or Failed.</summary>
+    /// <summary>Open, Refused, TimedOut, NoAnswer, HostNotFound, Unreachable, Failed or ProxyFailed.</summary>
     public PortStatus Status { get; }
 
     /// <summary>True when <see cref="Status"/> is Open.</summary>
@@ -85,6 +88,23 @@ public sealed class PortTestResult
 
     /// <summary>The datagram a UDP check sent (Dns, Ntp or Empty); null for TCP.</summary>
     public UdpProbe? Probe { get; }
+
+    /// <summary>The local address and port the check was made from (the last attempt's); null
+    /// when no socket got that far. Through a proxy: this side of the connection to the proxy.</summary>
+    public EndPoint? LocalEndPoint { get; internal set; }
+
+    /// <summary>The proxy the check went through; null for a direct check.</summary>
+    public string? Proxy { get; internal set; }
+
+    // Repeated checks (issue 14, tcping).
+
+    /// <summary>Which attempt of a repeated check this is (-Count, -Continuous): 1, 2, 3...; 1
+    /// for a single check.</summary>
+    public int Sequence { get; internal set; } = 1;
+
+    /// <summary><see cref="Latency"/> in milliseconds, as Test-Connection shows it; null when
+    /// nothing answered.</summary>
+    public double? LatencyMilliseconds => Latency?.TotalMilliseconds;
 
     /// <summary>"db01:5432/Tcp Open".</summary>
     public override string ToString() => $"{EndPointText.Format(ComputerName, Port)}/{Protocol} {Status}";

@@ -41,6 +41,16 @@ public sealed class PortTestOptions
     /// <summary>With <see cref="Wait"/>: called after each attempt that did not find the port
     /// open, on a thread-pool thread.</summary>
     public Action<PortTestResult>? AttemptFailed { get; set; }
+
+    /// <summary>TCP: check through this proxy (the proxy connects to the port); null checks directly.</summary>
+    public ProxySettings? Proxy { get; set; }
+
+    /// <summary>The local address checks are made from; null lets the OS choose.</summary>
+    public IPAddress? LocalAddress { get; set; }
+
+    /// <summary>The local port checks are made from; 0 lets the OS choose. Checks with a fixed
+    /// port run one at a time: two sockets cannot be bound to it at once.</summary>
+    public int LocalPort { get; set; }
 }
 
 /// <summary>
@@ -86,8 +96,20 @@ public sealed class PortTester
             Wait = options.Wait,
             RetryInterval = options.RetryInterval,
             AttemptFailed = options.AttemptFailed,
+            Proxy = options.Proxy,
+            LocalAddress = options.LocalAddress,
+            LocalPort = options.LocalPort,
         };
-        _slots = new SemaphoreSlim(options.ThrottleLimit, options.ThrottleLimit);
+        if (options.Proxy is not null && options.LocalAddress is not null && options.AddressFamily is not null
+            && options.LocalAddress.AddressFamily != options.AddressFamily)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"-LocalAddress {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(options.AddressFamily.Value)}.");
+        }
+
+        // A fixed local port can be bound by one socket at a time.
+        int slots = options.LocalPort != 0 ? 1 : options.ThrottleLimit;
+        _slots = new SemaphoreSlim(slots, slots);
     }
 
     /// <summary>Checks finished so far.</summary>
@@ -120,7 +142,10 @@ public sealed class PortTester
         catch (Exception ex)
         {
             // Whatever was not foreseen is still a result: one bad target must not end a scan.
-            result = new PortTestResult(host, null, port, protocol, PortStatus.Failed, null, $"The check failed: {ex.Message}", 1, probe);
+            result = new PortTestResult(host, null, port, protocol, PortStatus.Failed, null, $"The check failed: {ex.Message}", 1, probe)
+            {
+                Proxy = _options.Proxy?.Text,
+            };
         }
 
         Interlocked.Increment(ref _completed);
@@ -178,8 +203,9 @@ public sealed class PortTester
             {
                 return attempts == 1
                     ? ToResult(host, port, protocol, probe, last, attempts)
-                    : new PortTestResult(host, last.Address, port, protocol, PortStatus.Open, last.Latency,
-                        $"Opened after {attempts} attempts ({EndPointText.Seconds(Round(elapsed))}). {last.Message}", attempts, probe);
+                    : ToResult(host, port, protocol, probe,
+                        new Attempt(last.Address, PortStatus.Open, last.Latency, $"Opened after {attempts} attempts ({EndPointText.Seconds(Round(elapsed))}). {last.Message}", last.LocalEndPoint),
+                        attempts);
             }
 
             if (total > TimeSpan.Zero && elapsed >= total)
@@ -207,15 +233,20 @@ public sealed class PortTester
             }
         }
 
-        return new PortTestResult(host, last.Address, port, protocol, PortStatus.TimedOut, null,
-            $"Did not open within {EndPointText.Seconds(total)} ({attempts} attempt{(attempts == 1 ? string.Empty : "s")}); the last: {last.Message}",
-            attempts, probe);
+        return ToResult(host, port, protocol, probe,
+            new Attempt(last.Address, PortStatus.TimedOut, null,
+                $"Did not open within {EndPointText.Seconds(total)} ({attempts} attempt{(attempts == 1 ? string.Empty : "s")}); the last: {last.Message}", last.LocalEndPoint),
+            attempts);
     }
 
     private static TimeSpan Round(TimeSpan elapsed) => TimeSpan.FromSeconds(Math.Round(elapsed.TotalSeconds, 1));
 
-    private static PortTestResult ToResult(string host, int port, SocketProtocol protocol, UdpProbe? probe, Attempt attempt, int attempts) =>
-        new(host, attempt.Address, port, protocol, attempt.Status, attempt.Latency, attempt.Message, attempts, probe);
+    private PortTestResult ToResult(string host, int port, SocketProtocol protocol, UdpProbe? probe, Attempt attempt, int attempts) =>
+        new(host, attempt.Address, port, protocol, attempt.Status, attempt.Latency, attempt.Message, attempts, probe)
+        {
+            LocalEndPoint = attempt.LocalEndPoint,
+            Proxy = _options.Proxy?.Text,
+        };
 
     /// <summary>One attempt: waits for a slot, looks the name up, then tries each address in the
     /// resolver's order (as Connect-Socket does) until one is open or the time is spent.</summary>
@@ -229,6 +260,11 @@ public sealed class PortTester
             using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
             using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(callerToken, timer?.Token ?? CancellationToken.None);
             bool TimerFired() => timer?.IsCancellationRequested == true && !callerToken.IsCancellationRequested;
+
+            if (_options.Proxy is not null && protocol == SocketProtocol.Tcp)
+            {
+                return await ProxyAsync(host, port, timeout, linked.Token, TimerFired).ConfigureAwait(false);
+            }
 
             IReadOnlyList<IPAddress> addresses;
             try
@@ -249,6 +285,16 @@ public sealed class PortTester
                     : new Attempt(null, PortStatus.Failed, null, ex.Message);
             }
 
+            if (_options.LocalAddress is not null)
+            {
+                addresses = LocalBinding.Reachable(addresses, _options.LocalAddress);
+                if (addresses.Count == 0)
+                {
+                    return new Attempt(null, PortStatus.HostNotFound, null,
+                        $"'{host}' has no {EndPoints.Family(_options.LocalAddress.AddressFamily)} address, and -LocalAddress {_options.LocalAddress} can reach only those.");
+                }
+            }
+
             Attempt last = default;
             List<IPAddress> tried = new();
             foreach (IPAddress address in addresses)
@@ -257,6 +303,11 @@ public sealed class PortTester
                 last = protocol == SocketProtocol.Udp
                     ? await UdpAsync(address, port, probe ?? UdpProbe.Empty, timeout, linked.Token, TimerFired).ConfigureAwait(false)
                     : await TcpAsync(address, port, timeout, linked.Token, TimerFired).ConfigureAwait(false);
+                if (last.Status == PortStatus.Failed && last.LocalBindFailed)
+                {
+                    break; // the local address or port, not the target: every address fails alike
+                }
+
                 if (last.Status == PortStatus.Open || TimerFired())
                 {
                     break;
@@ -265,7 +316,7 @@ public sealed class PortTester
 
             if (tried.Count > 1 && last.Status != PortStatus.Open)
             {
-                last = new Attempt(last.Address, last.Status, last.Latency, $"Tried {string.Join(", ", tried)}; the last: {last.Message}");
+                last = new Attempt(last.Address, last.Status, last.Latency, $"Tried {string.Join(", ", tried)}; the last: {last.Message}", last.LocalEndPoint);
             }
 
             return last;
@@ -299,7 +350,7 @@ public sealed class PortTester
         return lookup;
     }
 
-    private static async Task<Attempt> TcpAsync(IPAddress address, int port, TimeSpan timeout, CancellationToken token, Func<bool> timerFired)
+    private async Task<Attempt> TcpAsync(IPAddress address, int port, TimeSpan timeout, CancellationToken token, Func<bool> timerFired)
     {
         Socket? socket = null;
         Stopwatch watch = Stopwatch.StartNew();
@@ -307,27 +358,37 @@ public sealed class PortTester
         {
             // In the try: a machine without IPv6 fails here, and the next address is tried.
             socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            LocalBinding.Bind(socket, _options.LocalAddress, _options.LocalPort);
             watch.Restart();
             await SocketConnector.ConnectOneAsync(socket, new IPEndPoint(address, port), token).ConfigureAwait(false);
-            return new Attempt(address, PortStatus.Open, watch.Elapsed, "A TCP connection was made.");
+            return new Attempt(address, PortStatus.Open, watch.Elapsed, "A TCP connection was made.", SafeLocal(socket));
+        }
+        catch (SocketOperationException ex)
+        {
+            return BindFailed(address, ex);
         }
         catch (OperationCanceledException) when (timerFired())
         {
             return new Attempt(address, PortStatus.TimedOut, null,
                 $"No answer within {EndPointText.Seconds(timeout)}: a firewall may drop the packets, or the host is down.");
         }
+        catch (Exception ex) when (ex is not OperationCanceledException && LocalBinding.PortTaken(ex, _options.LocalAddress, _options.LocalPort, EndPointText.Format(address, port)) is { } taken)
+        {
+            return BindFailed(address, taken);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             SocketException? se = SocketErrors.FindSocketException(ex);
             TimeSpan latency = watch.Elapsed;
+            EndPoint? local = SafeLocal(socket);
             return se?.SocketErrorCode switch
             {
                 SocketError.ConnectionRefused => new Attempt(address, PortStatus.Refused, latency,
-                    "Nothing listens there: the host sent a TCP reset."),
+                    "Nothing listens there: the host sent a TCP reset.", local),
                 SocketError.ConnectionReset or SocketError.ConnectionAborted => new Attempt(address, PortStatus.Refused, latency,
-                    "The host reset the connection while it was being made."),
+                    "The host reset the connection while it was being made.", local),
                 SocketError.TimedOut => new Attempt(address, PortStatus.TimedOut, null,
-                    "No answer before the operating system gave up: a firewall may drop the packets, or the host is down."),
+                    "No answer before the operating system gave up: a firewall may drop the packets, or the host is down.", local),
                 _ => Other(address, se, ex, latency),
             };
         }
@@ -338,18 +399,21 @@ public sealed class PortTester
         }
     }
 
-    private static async Task<Attempt> UdpAsync(IPAddress address, int port, UdpProbe probe, TimeSpan timeout, CancellationToken token, Func<bool> timerFired)
+    private async Task<Attempt> UdpAsync(IPAddress address, int port, UdpProbe probe, TimeSpan timeout, CancellationToken token, Func<bool> timerFired)
     {
         byte[] payload = UdpProbes.Build(probe, out ushort id);
         Socket? socket = null;
+        EndPoint? bound = null;
         Task<int>? receive = null;
         Stopwatch watch = Stopwatch.StartNew();
         try
         {
             socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            LocalBinding.Bind(socket, _options.LocalAddress, _options.LocalPort);
             // Connected, so ICMP port unreachable comes back as an error on this socket
             // (ECONNREFUSED on Linux and macOS, WSAECONNRESET on Windows).
             socket.Connect(new IPEndPoint(address, port));
+            bound = SafeLocal(socket);
             byte[] buffer = new byte[4096];
             // Closing the socket is the only way to end a pending receive on netstandard2.0.
             Socket owned = socket;
@@ -369,7 +433,11 @@ public sealed class PortTester
             }
 
             int length = await receive.ConfigureAwait(false);
-            return new Attempt(address, PortStatus.Open, watch.Elapsed, UdpProbes.DescribeAnswer(probe, buffer, length, id));
+            return new Attempt(address, PortStatus.Open, watch.Elapsed, UdpProbes.DescribeAnswer(probe, buffer, length, id), bound);
+        }
+        catch (SocketOperationException ex)
+        {
+            return BindFailed(address, ex);
         }
         catch (Exception ex) when (token.IsCancellationRequested)
         {
@@ -386,7 +454,7 @@ public sealed class PortTester
                 _ => "and most services ignore an empty datagram",
             };
             return new Attempt(address, PortStatus.NoAnswer, null,
-                $"No answer within {EndPointText.Seconds(timeout)}: the port may be open or filtered; UDP has no handshake, {why}.");
+                $"No answer within {EndPointText.Seconds(timeout)}: the port may be open or filtered; UDP has no handshake, {why}.", bound);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -395,8 +463,8 @@ public sealed class PortTester
             return se?.SocketErrorCode switch
             {
                 SocketError.ConnectionRefused or SocketError.ConnectionReset => new Attempt(address, PortStatus.Refused, latency,
-                    "Nothing listens there: ICMP port unreachable."),
-                SocketError.MessageSize => new Attempt(address, PortStatus.Open, latency, "An answer came back (larger than 4096 bytes)."),
+                    "Nothing listens there: ICMP port unreachable.", bound),
+                SocketError.MessageSize => new Attempt(address, PortStatus.Open, latency, "An answer came back (larger than 4096 bytes).", bound),
                 _ => Other(address, se, ex, latency),
             };
         }
@@ -420,15 +488,75 @@ public sealed class PortTester
             _ => new Attempt(address, PortStatus.Failed, latency, $"The check failed: {(se ?? ex).Message}"),
         };
 
+    /// <summary>A check through the proxy: the proxy connects to the port, and its answer is the
+    /// result. A proxy that cannot be used says nothing about the port: ProxyFailed.</summary>
+    private async Task<Attempt> ProxyAsync(string host, int port, TimeSpan timeout, CancellationToken token, Func<bool> timerFired)
+    {
+        ProxySettings proxy = _options.Proxy!;
+        ConnectionOptions route = new()
+        {
+            Proxy = proxy,
+            LocalAddress = _options.LocalAddress,
+            LocalPort = _options.LocalPort,
+        };
+        Stopwatch watch = Stopwatch.StartNew();
+        OpenedSocket opened;
+        try
+        {
+            opened = await SocketConnector.OpenTcpAsync(host, port, route, _options.AddressFamily, timeout, timerFired, token).ConfigureAwait(false);
+        }
+        catch (SocketOperationException ex)
+        {
+            TimeSpan latency = watch.Elapsed;
+            IPAddress? address = IPAddress.TryParse(EndPointText.Unbracket(host), out IPAddress? literal) ? literal : null;
+            PortStatus status = ex.TargetStatus ?? ex.Kind switch
+            {
+                SocketFailureKind.HostNotFound => PortStatus.HostNotFound,
+                SocketFailureKind.ConnectTimeout => PortStatus.TimedOut,
+                SocketFailureKind.ProxyTargetUnreachable => PortStatus.Failed,
+                SocketFailureKind.AddressInUse or SocketFailureKind.AddressNotAvailable or SocketFailureKind.AccessDenied
+                    or SocketFailureKind.InvalidArgument => PortStatus.Failed,
+                _ => PortStatus.ProxyFailed,
+            };
+            return new Attempt(address, status, status is PortStatus.Refused or PortStatus.Unreachable ? latency : null, ex.Message);
+        }
+
+        using Socket socket = opened.Socket;
+        return new Attempt((opened.RemoteEndPoint as IPEndPoint)?.Address, PortStatus.Open, watch.Elapsed,
+            $"{ProxyHandshake.Capital(proxy.Describe())} connected to it.", SafeLocal(socket));
+    }
+
+    private static EndPoint? SafeLocal(Socket? socket)
+    {
+        try
+        {
+            return socket?.LocalEndPoint;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The local address or port could not be bound: a failure of the check, not of the port.</summary>
+    private static Attempt BindFailed(IPAddress address, SocketOperationException ex) =>
+        new(address, PortStatus.Failed, null, ex.Message, null, localBindFailed: true);
+
     private readonly struct Attempt
     {
-        public Attempt(IPAddress? address, PortStatus status, TimeSpan? latency, string message)
+        public Attempt(IPAddress? address, PortStatus status, TimeSpan? latency, string message, EndPoint? localEndPoint = null, bool localBindFailed = false)
         {
             Address = address;
             Status = status;
             Latency = latency;
             Message = message;
+            LocalEndPoint = localEndPoint;
+            LocalBindFailed = localBindFailed;
         }
+
+        public EndPoint? LocalEndPoint { get; }
+
+        public bool LocalBindFailed { get; }
 
         public IPAddress? Address { get; }
 

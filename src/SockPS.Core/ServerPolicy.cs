@@ -22,9 +22,21 @@ public sealed class ServerPolicy
     /// <summary>Receives every accepted connection (a handler server); null: queue them for Wait-SocketConnection.</summary>
     public Action<SocketConnection>? ConnectionHandler { get; set; }
 
+    /// <summary>Told of every connection the server accepts, before anyone else sees it: the
+    /// cmdlet layer lists it (Get-SocketConnection, -Id). Null in the core's own use.</summary>
+    public Action<SocketConnection>? Publish { get; set; }
+
     /// <summary>Receives every datagram of a datagram server (a handler server); null: queue them for Receive-SocketData.</summary>
     public Action<SocketDatagram>? DatagramHandler { get; set; }
 
     /// <summary>Reports the handlers' state for <see cref="SocketServer.Handlers"/>; null when there are none.</summary>
     public Func<SocketHandlerStatus>? HandlerStatus { get; set; }
+
+    /// <summary>True while a connection waits for a handler to take it: -IdleTimeoutSeconds does
+    /// not count that time (a client whose request waits, unread, is not idle).</summary>
+    internal Func<SocketConnection, bool>? IsWaitingForHandler { get; set; }
+
+    /// <summary>What runs the handlers (the cmdlet layer's host), kept with the server so that
+    /// it lives exactly as long as the server object does.</summary>
+    internal object? HandlerHost { get; set; }
 }

@@ -32,6 +32,10 @@ public static class ServicePorts
         ("sip", 5060, "tcp,udp"), ("xmpp-client", 5222, "tcp"), ("postgresql", 5432, "tcp"), ("amqp", 5672, "tcp"),
         ("redis", 6379, "tcp"), ("http-alt", 8080, "tcp"), ("memcache", 11211, "tcp,udp"), ("statsd", 8125, "udp"),
         ("syslog-tls", 6514, "tcp"),
+        // The names of the Python tutorial's protocol table, and common names /etc/services
+        // spells differently (it says "domain" for DNS, "imap2" for IMAP4, "nntps" as "snntp").
+        ("imap4", 143, "tcp"), ("dns", 53, "tcp,udp"), ("smtps", 465, "tcp"), ("nntps", 563, "tcp"), ("snntp", 563, "tcp"),
+        ("telnets", 992, "tcp"), ("irc", 6667, "tcp"), ("ircs", 6697, "tcp"),
     };
 
     /// <summary>Turns a port given as a number, a numeric string or a service name into a port

@@ -20,81 +20,119 @@ public static class SocketConnector
     /// <summary>The default connect timeout.</summary>
     public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>Connects over TCP and returns a started, registered connection.</summary>
+    /// <summary>Connects over TCP (directly, or through <see cref="ConnectionOptions.Proxy"/>) and
+    /// returns a started, registered connection.</summary>
     /// <param name="host">A name or an IP address.</param>
     /// <param name="port">1-65535.</param>
     /// <param name="options">Settings for the new connection.</param>
-    /// <param name="timeout">For the whole attempt, name lookup included; zero waits as long as the OS does.</param>
+    /// <param name="timeout">For the whole attempt, name lookup, proxy handshake and TLS handshake
+    /// included; zero waits as long as the OS does.</param>
     /// <param name="addressFamily">Only addresses of this family, or null for any.</param>
     /// <param name="cancellationToken">Stops the attempt (Ctrl+C).</param>
     public static async Task<SocketConnection> ConnectTcpAsync(string host, int port, ConnectionOptions options, TimeSpan timeout,
         AddressFamily? addressFamily, CancellationToken cancellationToken)
     {
-        string where = EndPointText.Format(host, port);
         using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
         CancellationToken token = linked.Token;
+        bool TimerFired() => timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested;
 
+        OpenedSocket opened = await OpenTcpAsync(host, port, options, addressFamily, timeout, TimerFired, token).ConfigureAwait(false);
+        Socket socket = opened.Socket;
+        try
+        {
+            NetworkStream? network = null;
+            SslStream? tls = null;
+            if (options.Tls is not null)
+            {
+                // Nothing is sent before the handshake succeeds: the connection object, and
+                // with it every send, exists only after. Through a proxy the handshake runs
+                // inside the tunnel, end to end with the target, and checks the target's name.
+                network = new NetworkStream(socket, ownsSocket: false);
+                try
+                {
+                    tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, opened.Peer, TimeSpan.Zero, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (TimerFired())
+                {
+                    // The TCP connection was made; it is the handshake that stalled.
+                    throw new SocketOperationException(SocketFailureKind.TlsAuthentication,
+                        $"Connected to {opened.Peer}, but the TLS handshake did not finish within {EndPointText.Seconds(timeout)}. The service may not speak TLS on this port.", opened.Peer);
+                }
+            }
+
+            SocketConnection connection = new(socket, options, server: null, networkStream: network, tls: tls, remoteEndPoint: opened.RemoteEndPoint)
+            {
+                ComputerName = host,
+                Proxy = options.Proxy?.Text,
+            };
+            connection.Start();
+            return connection;
+        }
+        catch (Exception)
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A connected TCP socket to host:port: directly, trying each address of the name in
+    /// turn, or through the proxy of <paramref name="options"/>; bound first to the local address
+    /// and port asked for. Timeouts become ConnectTimeout (ProxyTimeout through a proxy).</summary>
+    internal static Task<OpenedSocket> OpenTcpAsync(string host, int port, ConnectionOptions options, AddressFamily? addressFamily,
+        TimeSpan timeout, Func<bool> timerFired, CancellationToken token)
+    {
+        if (options.LocalAddress is not null && addressFamily is not null && options.LocalAddress.AddressFamily != addressFamily)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"-LocalAddress {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.",
+                EndPointText.Format(host, port));
+        }
+
+        return options.Proxy is null
+            ? OpenDirectAsync(host, port, options, addressFamily, timeout, timerFired, token)
+            : ProxyConnector.OpenAsync(options.Proxy, host, port, options, addressFamily, timeout, timerFired, token);
+    }
+
+    private static async Task<OpenedSocket> OpenDirectAsync(string host, int port, ConnectionOptions options, AddressFamily? addressFamily,
+        TimeSpan timeout, Func<bool> timerFired, CancellationToken token)
+    {
+        string where = EndPointText.Format(host, port);
         IReadOnlyList<IPAddress> addresses;
         try
         {
-            addresses = await ResolveAsync(host, addressFamily, token).ConfigureAwait(false);
+            addresses = await ResolveAsync(host, addressFamily ?? options.LocalAddress?.AddressFamily, token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (timerFired())
         {
             throw TimedOut(where, timeout, "looking up the name");
         }
+        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.HostNotFound && options.LocalAddress is not null && addressFamily is null)
+        {
+            throw ex.InnerException is SocketException ? ex : LocalBinding.NoReachableAddress(host, options.LocalAddress);
+        }
 
-        return await ConnectToAddressesAsync(host, addresses, port, options, timeout, timer, cancellationToken, token).ConfigureAwait(false);
-    }
-
-    /// <summary>Tries each address in turn until one connects; if none does, the error names the last failure.</summary>
-    internal static async Task<SocketConnection> ConnectToAddressesAsync(string host, IReadOnlyList<IPAddress> addresses, int port, ConnectionOptions options,
-        TimeSpan timeout, CancellationTokenSource? timer, CancellationToken callerToken, CancellationToken token)
-    {
-        string where = EndPointText.Format(host, port);
         SocketOperationException? last = null;
         foreach (IPAddress address in addresses)
         {
             string attempt = EndPointText.Format(address, port);
+            string peer = addresses.Count > 1 ? $"{where} ({attempt})" : where;
             Socket socket = new(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
                 options.SocketOptions?.Apply(socket);
+                LocalBinding.Bind(socket, options.LocalAddress, options.LocalPort);
                 await ConnectOneAsync(socket, new IPEndPoint(address, port), token).ConfigureAwait(false);
-                NetworkStream? network = null;
-                SslStream? tls = null;
-                if (options.Tls is not null)
-                {
-                    // Nothing is sent before the handshake succeeds: the connection object, and
-                    // with it every send, exists only after.
-                    network = new NetworkStream(socket, ownsSocket: false);
-                    string peer = addresses.Count > 1 ? $"{where} ({attempt})" : where;
-                    try
-                    {
-                        tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, peer, TimeSpan.Zero, token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !callerToken.IsCancellationRequested)
-                    {
-                        // The TCP connection was made; it is the handshake that stalled.
-                        throw new SocketOperationException(SocketFailureKind.TlsAuthentication,
-                            $"Connected to {peer}, but the TLS handshake did not finish within {EndPointText.Seconds(timeout)}. The service may not speak TLS on this port.", peer);
-                    }
-                }
-
-                SocketConnection connection = new(socket, options, server: null, networkStream: network, tls: tls) { ComputerName = host };
-                connection.Start();
-                return connection;
+                return new OpenedSocket(socket, null, peer);
             }
-            catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !callerToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (timerFired())
             {
                 socket.Dispose();
-                throw TimedOut(addresses.Count > 1 ? $"{where} ({attempt})" : where, timeout, null);
+                throw TimedOut(peer, timeout, null);
             }
-            catch (SocketOperationException ex) when (ex.Kind is SocketFailureKind.InvalidArgument or SocketFailureKind.TlsAuthentication)
+            catch (SocketOperationException)
             {
-                // A bad socket option fails on every address alike; a TLS failure is about the
-                // service, not the address.
+                // A bad socket option or local binding fails on every address alike.
                 socket.Dispose();
                 throw;
             }
@@ -106,9 +144,10 @@ public static class SocketConnector
             catch (Exception ex)
             {
                 socket.Dispose();
-                last = SocketErrors.ConnectFailed(ex, addresses.Count > 1 || !string.Equals(host, address.ToString(), StringComparison.OrdinalIgnoreCase)
+                string failed = addresses.Count > 1 || !string.Equals(host, address.ToString(), StringComparison.OrdinalIgnoreCase)
                     ? $"{where} ({attempt})"
-                    : where);
+                    : where;
+                last = LocalBinding.PortTaken(ex, options.LocalAddress, options.LocalPort, failed) ?? SocketErrors.ConnectFailed(ex, failed);
             }
         }
 
@@ -120,16 +159,34 @@ public static class SocketConnector
     public static async Task<SocketConnection> ConnectUdpAsync(string host, int port, ConnectionOptions options, TimeSpan timeout,
         AddressFamily? addressFamily, CancellationToken cancellationToken)
     {
+        string where = EndPointText.Format(host, port);
+        if (options.Proxy is not null)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                "-Proxy carries TCP connections only: SockPS does not speak SOCKS5's UDP ASSOCIATE. Leave -Proxy out for UDP.", where);
+        }
+
+        if (options.LocalAddress is not null && addressFamily is not null && options.LocalAddress.AddressFamily != addressFamily)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"-LocalAddress {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.", where);
+        }
+
         using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
         IReadOnlyList<IPAddress> addresses;
         try
         {
-            addresses = await ResolveAsync(host, addressFamily, linked.Token).ConfigureAwait(false);
+            addresses = await ResolveAsync(host, addressFamily ?? options.LocalAddress?.AddressFamily, linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
         {
-            throw TimedOut(EndPointText.Format(host, port), timeout, "looking up the name");
+            throw TimedOut(where, timeout, "looking up the name");
+        }
+        catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.HostNotFound && options.LocalAddress is not null && addressFamily is null
+            && ex.InnerException is not SocketException)
+        {
+            throw LocalBinding.NoReachableAddress(host, options.LocalAddress);
         }
 
         IPAddress address = addresses[0];
@@ -137,6 +194,7 @@ public static class SocketConnector
         try
         {
             PrepareDatagram(socket, options);
+            LocalBinding.Bind(socket, options.LocalAddress, options.LocalPort);
             socket.Connect(new IPEndPoint(address, port));
             SocketConnection connection = new(socket, options, server: null) { ComputerName = host };
             connection.Start();
@@ -145,17 +203,31 @@ public static class SocketConnector
         catch (Exception ex)
         {
             socket.Dispose();
-            throw SocketErrors.ConnectFailed(ex, EndPointText.Format(host, port));
+            throw SocketErrors.ConnectFailed(ex, where);
         }
     }
 
     /// <summary>Connects to a Unix domain socket: a stream socket, or with
     /// <see cref="SocketProtocol.Udp"/> a datagram socket bound to a fresh temp path so the
     /// server has somewhere to reply (the path is removed on close).</summary>
-    public static async Task<SocketConnection> ConnectUnixAsync(string path, SocketProtocol protocol, ConnectionOptions options, TimeSpan timeout,
-        CancellationToken cancellationToken)
+    public static Task<SocketConnection> ConnectUnixAsync(string path, SocketProtocol protocol, ConnectionOptions options, TimeSpan timeout,
+        CancellationToken cancellationToken) =>
+        ConnectUnixCoreAsync(UnixSockets.CreateEndPoint(path), path, abstractName: false, protocol, options, timeout, cancellationToken);
+
+    /// <summary>Connects to a Linux abstract Unix socket (socat's ABSTRACT-CONNECT:name), stream
+    /// or, with <see cref="SocketProtocol.Udp"/>, datagram.</summary>
+    /// <param name="name">The name without its leading NUL.</param>
+    /// <param name="protocol">Tcp for a stream socket, Udp for a datagram socket.</param>
+    /// <param name="options">Settings for the new connection.</param>
+    /// <param name="timeout">Bounds the connect; zero waits as long as the OS does.</param>
+    /// <param name="cancellationToken">Stops the attempt.</param>
+    public static Task<SocketConnection> ConnectUnixAbstractAsync(string name, SocketProtocol protocol, ConnectionOptions options, TimeSpan timeout,
+        CancellationToken cancellationToken) =>
+        ConnectUnixCoreAsync(UnixSockets.CreateAbstractEndPoint(name), "@" + name, abstractName: true, protocol, options, timeout, cancellationToken);
+
+    private static async Task<SocketConnection> ConnectUnixCoreAsync(EndPoint endPoint, string path, bool abstractName, SocketProtocol protocol,
+        ConnectionOptions options, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        EndPoint endPoint = UnixSockets.CreateEndPoint(path);
         bool datagram = protocol == SocketProtocol.Udp;
         if (options.Broadcast)
         {
@@ -204,9 +276,19 @@ public static class SocketConnector
                 throw;
             }
 
-            throw UnixConnectFailed(ex, path);
+            throw abstractName ? AbstractConnectFailed(ex, path) : UnixConnectFailed(ex, path);
         }
     }
+
+    internal static SocketOperationException AbstractConnectFailed(Exception ex, string name) =>
+        SocketErrors.FindSocketException(ex)?.SocketErrorCode switch
+        {
+            SocketError.ConnectionRefused => new SocketOperationException(SocketFailureKind.ConnectionRefused,
+                $"Connection to the abstract Unix socket {name} was refused: nothing listens on that name. Check the name (ss -xl lists them, with their @), and that the service runs.", name, ex),
+            SocketError.ProtocolType => new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"The abstract Unix socket {name} is of the other kind: connect to a datagram socket with -Protocol Udp, and to a stream socket without it.", name, ex),
+            _ => SocketErrors.ConnectFailed(ex, name),
+        };
 
     internal static SocketOperationException UnixConnectFailed(Exception ex, string path)
     {
@@ -255,7 +337,7 @@ public static class SocketConnector
             throw new SocketOperationException(SocketFailureKind.InvalidArgument, "The computer name is empty. Give a host name or an IP address.");
         }
 
-        if (IPAddress.TryParse(name.Trim('[', ']'), out IPAddress? literal))
+        if (IPAddress.TryParse(name = EndPointText.Unbracket(name), out IPAddress? literal))
         {
             if (addressFamily is not null && literal.AddressFamily != addressFamily)
             {

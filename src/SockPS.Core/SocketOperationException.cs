@@ -44,6 +44,32 @@ public enum SocketFailureKind
     DatagramTooLarge,
     /// <summary>The runtime or OS lacks what was asked for (AF_UNIX on .NET Framework).</summary>
     NotSupported,
+    /// <summary>Received data nobody has read is in the way (a STARTTLS before the server's
+    /// plain-text answer was read); nothing was done.</summary>
+    UnreadData,
+    /// <summary>The proxy could not be reached: its port refused or reset the connection, or
+    /// there is no route to it.</summary>
+    ProxyRefused,
+    /// <summary>The proxy's host name does not resolve.</summary>
+    ProxyHostNotFound,
+    /// <summary>Reaching the proxy, or its handshake, took longer than the connect timeout.</summary>
+    ProxyTimeout,
+    /// <summary>The proxy wants credentials, or refused the ones given (SOCKS5 username/password,
+    /// HTTP 407 or 401, SOCKS4 92/93).</summary>
+    ProxyAuthenticationFailed,
+    /// <summary>The proxy's rules forbid this target (SOCKS5 reply 2, HTTP 403).</summary>
+    ProxyDenied,
+    /// <summary>The proxy could not reach the target (SOCKS5 replies 1 and 3-6, SOCKS4 91, HTTP 5xx).</summary>
+    ProxyTargetUnreachable,
+    /// <summary>The proxy's answer is not the protocol asked for (not a proxy, another kind of
+    /// proxy, or a request it does not support: SOCKS5 replies 7 and 8).</summary>
+    ProxyProtocolError,
+
+    // Certificates (issue 14).
+
+    /// <summary>A server refused STARTTLS, or did not answer as the protocol asked for does
+    /// (Get-SocketCertificate -StartTls); the message quotes what it said.</summary>
+    StartTlsRefused,
 }
 
 /// <summary>The one exception type the core throws for socket failures. It carries a
@@ -68,6 +94,14 @@ public sealed class SocketOperationException : Exception
     /// <summary>What arrived before a receive timed out (a string or byte array), so nothing
     /// received is lost; null when nothing had arrived.</summary>
     public object? PartialResult { get; internal set; }
+
+    /// <summary>For a proxy's refusal that tells what became of the target (SOCKS5 replies 3-6):
+    /// what a port check reports for it.</summary>
+    internal PortStatus? TargetStatus { get; set; }
+
+    /// <summary>For a pattern wait that timed out: the end of the text that arrived (nothing was
+    /// consumed), so a mismatch can be seen; null otherwise.</summary>
+    public string? BufferedText { get; internal set; }
 
     /// <summary>The OS error code when the failure came from a socket call.</summary>
     public SocketError? SocketErrorCode => (InnerException as SocketException)?.SocketErrorCode

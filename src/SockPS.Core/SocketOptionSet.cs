@@ -36,6 +36,38 @@ public sealed class SocketOptionSet
     /// <summary>IP don't-fragment (IPv4).</summary>
     public bool? DontFragment { get; private set; }
 
+    /// <summary>TCP: seconds of idle before the first keep-alive probe (TCP_KEEPIDLE; TCP_KEEPALIVE
+    /// on macOS and Windows). Setting any keep-alive value turns keep-alive on (SO_KEEPALIVE).</summary>
+    public int? KeepAliveTime { get; internal set; }
+
+    /// <summary>TCP: seconds between keep-alive probes (TCP_KEEPINTVL).</summary>
+    public int? KeepAliveInterval { get; internal set; }
+
+    /// <summary>TCP: unanswered probes before the connection is dropped (TCP_KEEPCNT).</summary>
+    public int? KeepAliveCount { get; internal set; }
+
+    /// <summary>UDP: hops a multicast datagram sent from this socket may travel
+    /// (IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS). The OS default is 1: the local network only.</summary>
+    public int? MulticastTimeToLive { get; internal set; }
+
+    /// <summary>UDP: whether multicast datagrams sent from this socket are also delivered to group
+    /// members on this machine (IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP). The OS default is on.</summary>
+    public bool? MulticastLoopback { get; internal set; }
+
+    /// <summary>UDP: the local interface, by one of its addresses, that multicast datagrams are
+    /// sent from (IP_MULTICAST_IF, IPV6_MULTICAST_IF).</summary>
+    public System.Net.IPAddress? MulticastInterface { get; internal set; }
+
+    /// <summary>SO_REUSEPORT: other sockets that set it too may bind the same address and port
+    /// (Linux, macOS, BSD; not Windows).</summary>
+    public bool? ReusePort { get; internal set; }
+
+    /// <summary>True when a keep-alive value is set.</summary>
+    internal bool HasKeepAlive => KeepAliveTime is not null || KeepAliveInterval is not null || KeepAliveCount is not null;
+
+    /// <summary>True when a multicast sending option is set.</summary>
+    internal bool HasMulticast => MulticastTimeToLive is not null || MulticastLoopback is not null || MulticastInterface is not null;
+
     /// <summary>Reads a hashtable of options; values may be numbers, numeric strings or booleans.</summary>
     /// <exception cref="SocketOperationException">InvalidArgument for unknown keys and bad values.</exception>
     public static SocketOptionSet Parse(IDictionary? values)
@@ -105,6 +137,158 @@ public sealed class SocketOptionSet
         }
 
         Try("DontFragment", DontFragment, v => socket.DontFragment = v);
+        if (ReusePort == true)
+        {
+            RawSocketOptions.SetReusePort(socket);
+        }
+
+        if (HasKeepAlive)
+        {
+            if (!ip || socket.SocketType != SocketType.Stream)
+            {
+                throw Invalid("-KeepAliveSeconds, -KeepAliveIntervalSeconds and -KeepAliveCount are for TCP connections: UDP and Unix sockets have no keep-alive probes.");
+            }
+
+            ApplyKeepAlive(socket);
+        }
+
+        if (HasMulticast)
+        {
+            if (!ip || socket.SocketType != SocketType.Dgram)
+            {
+                throw Invalid("-MulticastTimeToLive, -MulticastLoopback and -MulticastInterface are for UDP sockets (-Protocol Udp): only datagrams are multicast.");
+            }
+
+            ApplyMulticast(socket);
+        }
+    }
+
+    /// <summary>What an accepted connection needs of the server's options: keep-alive, which is
+    /// per connection (Linux copies it from the listener, other systems may not).</summary>
+    internal void ApplyToAccepted(Socket socket)
+    {
+        if (HasKeepAlive)
+        {
+            ApplyKeepAlive(socket);
+        }
+    }
+
+    // The option numbers .NET Core 3 named (TcpKeepAliveTime, TcpKeepAliveInterval,
+    // TcpKeepAliveRetryCount); netstandard2.0 has the values, not the names. On Windows they are
+    // the system's own numbers, on Unix the runtime maps them.
+    private const SocketOptionName TcpKeepAliveTime = (SocketOptionName)3;
+    private const SocketOptionName TcpKeepAliveInterval = (SocketOptionName)17;
+    private const SocketOptionName TcpKeepAliveRetryCount = (SocketOptionName)16;
+
+    private void ApplyKeepAlive(Socket socket)
+    {
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        KeepAliveOption("-KeepAliveSeconds (TCP_KEEPIDLE)", KeepAliveTime, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveTime, v));
+        KeepAliveOption("-KeepAliveIntervalSeconds (TCP_KEEPINTVL)", KeepAliveInterval, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveInterval, v));
+        KeepAliveOption("-KeepAliveCount (TCP_KEEPCNT)", KeepAliveCount, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveRetryCount, v));
+    }
+
+    private static void KeepAliveOption(string name, int? value, Action<int> set)
+    {
+        if (value is not int v)
+        {
+            return;
+        }
+
+        try
+        {
+            set(v);
+        }
+        catch (Exception ex) when (ex is SocketException or NotSupportedException or PlatformNotSupportedException)
+        {
+            throw new SocketOperationException(SocketFailureKind.NotSupported,
+                $"{name} is not supported by this OS or runtime ({ex.Message.TrimEnd('.')}). Use -KeepAlive alone for the system's keep-alive timing.", null, ex);
+        }
+    }
+
+    private void ApplyMulticast(Socket socket)
+    {
+        bool v6 = socket.AddressFamily == AddressFamily.InterNetworkV6;
+        SocketOptionLevel level = v6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP;
+        try
+        {
+            if (MulticastTimeToLive is int ttl)
+            {
+                socket.SetSocketOption(level, SocketOptionName.MulticastTimeToLive, ttl);
+            }
+
+            if (MulticastLoopback is bool loop)
+            {
+                socket.SetSocketOption(level, SocketOptionName.MulticastLoopback, loop);
+            }
+        }
+        catch (SocketException ex)
+        {
+            throw new SocketOperationException(SocketFailureKind.NotSupported,
+                $"The multicast option could not be set on this {(v6 ? "IPv6" : "IPv4")} socket: {ex.Message}.", null, ex);
+        }
+
+        if (MulticastInterface is System.Net.IPAddress local)
+        {
+            if (local.AddressFamily == AddressFamily.InterNetwork && v6 && socket.DualMode)
+            {
+                // A server on :: joining an IPv4 group: the interface is for the join alone.
+                return;
+            }
+
+            if (local.AddressFamily != socket.AddressFamily)
+            {
+                throw Invalid($"-MulticastInterface {local} is an {EndPoints.Family(local.AddressFamily)} address, but the socket is {EndPoints.Family(socket.AddressFamily)}. Give an address of the same family as the group.");
+            }
+
+            try
+            {
+                if (v6)
+                {
+                    socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, InterfaceIndex(local));
+                }
+                else
+                {
+                    socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, local.GetAddressBytes());
+                }
+            }
+            catch (SocketException ex)
+            {
+                throw new SocketOperationException(SocketFailureKind.AddressNotAvailable,
+                    $"-MulticastInterface {local} cannot be used: {ex.Message}. Give an address of one of this machine's interfaces.", local.ToString(), ex);
+            }
+        }
+    }
+
+    /// <summary>IPv6 picks the sending interface by index: the scope id of a link-local address,
+    /// or the interface that holds the address.</summary>
+    private static int InterfaceIndex(System.Net.IPAddress address)
+    {
+        if (address.ScopeId != 0)
+        {
+            return (int)address.ScopeId;
+        }
+
+        if (address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            return 0; // the OS chooses
+        }
+
+        foreach (System.Net.NetworkInformation.NetworkInterface nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            System.Net.NetworkInformation.IPInterfaceProperties properties = nic.GetIPProperties();
+            foreach (System.Net.NetworkInformation.UnicastIPAddressInformation unicast in properties.UnicastAddresses)
+            {
+                if (unicast.Address.Equals(address))
+                {
+                    return properties.GetIPv6Properties()?.Index
+                        ?? throw Invalid($"-MulticastInterface {address}: its interface {nic.Name} has no IPv6 index.");
+                }
+            }
+        }
+
+        throw new SocketOperationException(SocketFailureKind.AddressNotAvailable,
+            $"-MulticastInterface {address} is not an address of this machine. Give an address of one of its interfaces.", address.ToString());
     }
 
     private static void Try<T>(string name, T? value, Action<T> set) where T : struct

@@ -20,6 +20,9 @@ public sealed class RelayOptions
     /// <summary>A Unix socket path to listen on instead.</summary>
     public string? ListenPath { get; set; }
 
+    /// <summary>A Linux abstract Unix socket name to listen on instead (without its NUL).</summary>
+    public string? ListenAbstractName { get; set; }
+
     /// <summary>Tcp (streams) or Udp (datagrams, each client with its own upstream socket).</summary>
     public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
 
@@ -31,6 +34,19 @@ public sealed class RelayOptions
 
     /// <summary>A Unix socket path to forward to instead.</summary>
     public string? TargetPath { get; set; }
+
+    /// <summary>A Linux abstract Unix socket name to forward to instead (without its NUL).</summary>
+    public string? TargetAbstractName { get; set; }
+
+    /// <summary>Reach the target through this proxy (TCP only); null connects directly.</summary>
+    public ProxySettings? Proxy { get; set; }
+
+    /// <summary>The local address connections to the target come from; null lets the OS choose.</summary>
+    public IPAddress? LocalAddress { get; set; }
+
+    /// <summary>The local port connections to the target come from; 0 lets the OS choose. A fixed
+    /// port serves one client at a time: a second, while the first is forwarded, fails AddressInUse.</summary>
+    public int LocalPort { get; set; }
 
     /// <summary>Clients speak TLS to the relay with this certificate; null for plain.</summary>
     public TlsServerOptions? ListenTls { get; set; }
@@ -76,18 +92,20 @@ public sealed class SocketRelay : IDisposable
     private long _bytesFromTarget;
     private long _errorCount;
     private string? _lastError;
+    private string? _failureReason;
     private Timer? _udpSweep;
 
     private SocketRelay(RelayOptions options, Socket listener)
     {
         _options = options;
         _listener = listener;
-        Id = SocketRegistry.NextRelayId();
+        Id = SocketIds.NextRelay();
         InstanceId = Guid.NewGuid();
         Name = string.IsNullOrEmpty(options.Name) ? "Relay" + Id : options.Name!;
         LocalEndPoint = listener.LocalEndPoint;
         StartedAt = DateTime.Now;
-        Target = options.TargetPath ?? EndPointText.Format(options.TargetHost!, options.TargetPort);
+        Target = options.TargetPath ?? (options.TargetAbstractName is not null ? "@" + options.TargetAbstractName : EndPointText.Format(options.TargetHost!, options.TargetPort));
+        Proxy = options.Proxy?.Text;
     }
 
     /// <summary>A friendly number, unique in this process and never reused.</summary>
@@ -111,8 +129,15 @@ public sealed class SocketRelay : IDisposable
     /// <summary>Where clients are forwarded: host:port or a Unix socket path.</summary>
     public string Target { get; }
 
-    /// <summary>Listening or Stopped.</summary>
+    /// <summary>The proxy the relay reaches the target through; null when it connects directly.</summary>
+    public string? Proxy { get; }
+
+    /// <summary>Listening, Stopped, or Failed: the relay can no longer work (its listening socket
+    /// broke); <see cref="FailureReason"/> says why.</summary>
     public ServerState State => (ServerState)Volatile.Read(ref _state);
+
+    /// <summary>Why the relay failed, when its state is Failed.</summary>
+    public string? FailureReason => Volatile.Read(ref _failureReason);
 
     /// <summary>Clients being forwarded now.</summary>
     public int ActiveClients => Volatile.Read(ref _activeClients);
@@ -149,9 +174,32 @@ public sealed class SocketRelay : IDisposable
             TlsCertificates.RequirePrivateKey(options.ListenTls.Certificate, "server");
         }
 
+        bool unixTarget = options.TargetPath is not null || options.TargetAbstractName is not null;
+        if (datagram && options.TargetAbstractName is not null)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "A UDP relay forwards to hosts and ports; an abstract socket target is for stream relays.");
+        }
+
+        if (options.Proxy is not null && (datagram || unixTarget))
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, datagram
+                ? "-Proxy carries TCP connections only: a UDP relay cannot forward through it."
+                : "-Proxy reaches hosts and ports; a Unix socket target (-Path) is reached directly.");
+        }
+
+        if ((options.LocalAddress is not null || options.LocalPort != 0) && unixTarget)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-LocalAddress and -LocalPort choose where connections to a host come from; a Unix socket target (-Path) has no such address.");
+        }
+
         Socket listener;
         EndPoint where;
-        if (options.ListenPath is not null)
+        if (options.ListenAbstractName is not null)
+        {
+            where = UnixSockets.CreateAbstractEndPoint(options.ListenAbstractName);
+            listener = new Socket(AddressFamily.Unix, datagram ? SocketType.Dgram : SocketType.Stream, ProtocolType.Unspecified);
+        }
+        else if (options.ListenPath is not null)
         {
             where = UnixSockets.CreateEndPoint(options.ListenPath);
             listener = new Socket(AddressFamily.Unix, datagram ? SocketType.Dgram : SocketType.Stream, ProtocolType.Unspecified);
@@ -175,7 +223,7 @@ public sealed class SocketRelay : IDisposable
         catch (SocketException ex)
         {
             listener.Dispose();
-            string text = options.ListenPath ?? EndPointText.Format(options.Listen!);
+            string text = options.ListenPath ?? (options.ListenAbstractName is not null ? "@" + options.ListenAbstractName : EndPointText.Format(options.Listen!));
             throw SocketErrors.Classify(ex.SocketErrorCode) == SocketFailureKind.AddressInUse
                 ? new SocketOperationException(SocketFailureKind.AddressInUse,
                     $"Cannot listen on {text}: the address is already in use. Pick another port (-ListenPort 0 picks a free one).", text, ex)
@@ -183,7 +231,6 @@ public sealed class SocketRelay : IDisposable
         }
 
         SocketRelay relay = new(options, listener);
-        SocketRegistry.Add(relay);
         if (datagram)
         {
             relay._udpSweep = new Timer(_ => relay.SweepUdpClients(), null, 1000, 1000);
@@ -198,9 +245,13 @@ public sealed class SocketRelay : IDisposable
     }
 
     /// <summary>Stops listening and closes every forwarded connection.</summary>
-    public void Stop()
+    public void Stop() => Stop(ServerState.Stopped);
+
+    /// <summary>The one way a relay ends: stopped by its user, or failed. Either way the listener
+    /// and every forward close.</summary>
+    private void Stop(ServerState final)
     {
-        if (Interlocked.Exchange(ref _state, (int)ServerState.Stopped) == (int)ServerState.Stopped)
+        if (Interlocked.CompareExchange(ref _state, (int)final, (int)ServerState.Listening) != (int)ServerState.Listening)
         {
             return;
         }
@@ -210,7 +261,7 @@ public sealed class SocketRelay : IDisposable
         _listener.Dispose();
         foreach (UdpAssociation association in _udpClients.Values)
         {
-            association.Upstream.Dispose();
+            association.Close();
         }
 
         if (_options.ListenPath is not null)
@@ -218,19 +269,38 @@ public sealed class SocketRelay : IDisposable
             UnixSockets.TryDeleteSocketFile(_options.ListenPath);
         }
 
-        SocketRegistry.Remove(this);
+        Stopped?.Invoke(this, EventArgs.Empty);
     }
 
-    /// <summary>Same as <see cref="Stop"/>.</summary>
+    /// <summary>Raised once when the relay has stopped or failed (State says which).</summary>
+    public event EventHandler? Stopped;
+
+    /// <summary>Same as <see cref="Stop()"/>.</summary>
     public void Dispose() => Stop();
 
-    /// <summary>"tcp 127.0.0.1:8080 -> db.example:5432 (Listening)".</summary>
-    public override string ToString() => $"{Protocol.ToString().ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} -> {Target} ({State})";
+    /// <summary>Fault injection for the tests: the listening socket closes under the running loop,
+    /// as when the OS takes it away.</summary>
+    internal void BreakListenerForTesting() => _listener.Dispose();
 
+    /// <summary>"tcp 127.0.0.1:8080 -> db.example:5432 (Listening)", with "via socks5://..." through a proxy.</summary>
+    public override string ToString() =>
+        $"{Protocol.ToString().ToLowerInvariant()} {EndPointText.Format(LocalEndPoint)} -> {Target}{(Proxy is null ? string.Empty : " via " + _options.Proxy)} ({State})";
+
+    /// <summary>One client, one datagram or one forward could not be served: counted and kept as
+    /// LastError; the relay goes on.</summary>
     private void Fail(Exception ex)
     {
         Interlocked.Increment(ref _errorCount);
         Volatile.Write(ref _lastError, ex.Message);
+    }
+
+    /// <summary>The relay itself can no longer work: recorded, the state says Failed, and
+    /// everything it holds is closed.</summary>
+    private void FailRelay(Exception ex)
+    {
+        Fail(ex);
+        Interlocked.CompareExchange(ref _failureReason, ex.Message, null);
+        Stop(ServerState.Failed);
     }
 
     // ------------------------------------------------------------------ streams
@@ -238,31 +308,45 @@ public sealed class SocketRelay : IDisposable
     private async Task AcceptLoopAsync()
     {
         CancellationToken stopping = _stopping.Token;
-        while (!stopping.IsCancellationRequested)
+        int failuresInARow = 0;
+        try
         {
-            Socket client;
-            try
+            while (!stopping.IsCancellationRequested)
             {
-                client = await _listener.AcceptAsync().ConfigureAwait(false);
-            }
-            catch (Exception) when (stopping.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                Fail(ex);
-                continue;
-            }
+                Socket client;
+                try
+                {
+                    client = await _listener.AcceptAsync().ConfigureAwait(false);
+                    failuresInARow = 0;
+                }
+                catch (SocketException ex) when (!stopping.IsCancellationRequested && IsTransientAcceptError(ex) && ++failuresInARow < 100)
+                {
+                    // One client that gave up before it was accepted, or no descriptor free for
+                    // a moment: that client is lost, the relay goes on. A short pause keeps a
+                    // lasting shortage from spinning.
+                    Fail(ex);
+                    await Task.Delay(Math.Min(1000, 10 * failuresInARow), stopping).ConfigureAwait(false);
+                    continue;
+                }
 
-            Interlocked.Increment(ref _clientCount);
-            _ = ForwardAsync(client, stopping);
+                Interlocked.Increment(ref _clientCount);
+                _ = ForwardAsync(client, stopping);
+            }
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+        catch (Exception ex)
+        {
+            FailRelay(new SocketOperationException(SocketFailureKind.Unknown,
+                $"The relay on {EndPointText.Format(LocalEndPoint)} stopped accepting: {ex.Message}", EndPointText.Format(LocalEndPoint), ex));
         }
     }
+
+    private static bool IsTransientAcceptError(SocketException ex) =>
+        ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets
+            or SocketError.NoBufferSpaceAvailable or SocketError.Interrupted or SocketError.TryAgain or SocketError.WouldBlock;
 
     private async Task ForwardAsync(Socket client, CancellationToken stopping)
     {
@@ -285,7 +369,7 @@ public sealed class SocketRelay : IDisposable
                 ? clientNetwork
                 : await TlsHandshake.AuthenticateAsServerAsync(clientNetwork, _options.ListenTls, EndPointText.Format(SafeRemote(client)), setup.Token).ConfigureAwait(false);
 
-            target = await ConnectTargetAsync(setup.Token).ConfigureAwait(false);
+            target = await ConnectTargetAsync(setup.Token, () => setup.IsCancellationRequested && !stopping.IsCancellationRequested).ConfigureAwait(false);
             NetworkStream targetNetwork = new(target, ownsSocket: false);
             targetStream = _options.TargetTls is null
                 ? targetNetwork
@@ -336,8 +420,23 @@ public sealed class SocketRelay : IDisposable
         }
     }
 
-    private async Task<Socket> ConnectTargetAsync(CancellationToken token)
+    private async Task<Socket> ConnectTargetAsync(CancellationToken token, Func<bool> timerFired)
     {
+        if (_options.TargetAbstractName is not null)
+        {
+            Socket unix = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await SocketConnector.ConnectOneAsync(unix, UnixSockets.CreateAbstractEndPoint(_options.TargetAbstractName), token).ConfigureAwait(false);
+                return unix;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                unix.Dispose();
+                throw SocketConnector.AbstractConnectFailed(ex, Target);
+            }
+        }
+
         if (_options.TargetPath is not null)
         {
             Socket unix = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -353,24 +452,15 @@ public sealed class SocketRelay : IDisposable
             }
         }
 
-        IReadOnlyList<IPAddress> addresses = await SocketConnector.ResolveAsync(_options.TargetHost!, null, token).ConfigureAwait(false);
-        Exception? last = null;
-        foreach (IPAddress address in addresses)
+        ConnectionOptions route = new()
         {
-            Socket socket = new(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try
-            {
-                await SocketConnector.ConnectOneAsync(socket, new IPEndPoint(address, _options.TargetPort), token).ConfigureAwait(false);
-                return socket;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                socket.Dispose();
-                last = SocketErrors.ConnectFailed(ex, EndPointText.Format(address, _options.TargetPort));
-            }
-        }
-
-        throw last ?? new SocketOperationException(SocketFailureKind.HostNotFound, $"The target {Target} has no address.");
+            Proxy = _options.Proxy,
+            LocalAddress = _options.LocalAddress,
+            LocalPort = _options.LocalPort,
+        };
+        OpenedSocket opened = await SocketConnector.OpenTcpAsync(_options.TargetHost!, _options.TargetPort, route, null, _options.ConnectTimeout, timerFired, token).ConfigureAwait(false);
+        opened.Socket.NoDelay = true;
+        return opened.Socket;
     }
 
     /// <summary>Copies one direction until its end, then half-closes the other side so the
@@ -439,75 +529,142 @@ public sealed class SocketRelay : IDisposable
 
     private sealed class UdpAssociation
     {
-        public UdpAssociation(Socket upstream) => Upstream = upstream;
+        public UdpAssociation(Socket upstream, string? boundPath)
+        {
+            Upstream = upstream;
+            BoundPath = boundPath;
+        }
 
         public Socket Upstream { get; }
 
+        /// <summary>The Unix socket file the upstream socket is bound to, deleted with it.</summary>
+        public string? BoundPath { get; }
+
         public int LastActivity = Environment.TickCount;
-    }
 
-    private async Task UdpReceiveLoopAsync()
-    {
-        byte[] buffer = new byte[65536];
-        EndPoint any = EndPoints.AnyOf(_listener);
-        while (!_stopping.IsCancellationRequested)
+        public void Close()
         {
-            SocketReceiveFromResult received;
-            try
+            Upstream.Dispose();
+            if (BoundPath is not null)
             {
-                received = await _listener.ReceiveFromAsync(new ArraySegment<byte>(buffer), SocketFlags.None, any).ConfigureAwait(false);
-            }
-            catch (Exception) when (_stopping.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (ObjectDisposedException)
-            {
-                break;
-            }
-            catch (SocketException ex)
-            {
-                Fail(ex);
-                continue;
-            }
-
-            EndPoint sender = received.RemoteEndPoint;
-            try
-            {
-                if (!_udpClients.TryGetValue(sender, out UdpAssociation? association))
-                {
-                    association = await OpenUdpAssociationAsync(sender).ConfigureAwait(false);
-                }
-
-                association.LastActivity = Environment.TickCount;
-                association.Upstream.Send(buffer, 0, received.ReceivedBytes, SocketFlags.None);
-                Interlocked.Add(ref _bytesToTarget, received.ReceivedBytes);
-            }
-            catch (Exception ex) when (ex is SocketException or SocketOperationException)
-            {
-                Fail(ex);
+                UnixSockets.TryDeleteSocketFile(BoundPath);
             }
         }
     }
 
-    private async Task<UdpAssociation> OpenUdpAssociationAsync(EndPoint client)
+    private async Task UdpReceiveLoopAsync()
     {
-        IReadOnlyList<IPAddress> addresses = await SocketConnector.ResolveAsync(_options.TargetHost!, null, _stopping.Token).ConfigureAwait(false);
-        IPAddress address = addresses[0];
-        Socket upstream = new(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        SocketConnection.DisableUdpConnectionReset(upstream);
-        upstream.Connect(new IPEndPoint(address, _options.TargetPort));
-        UdpAssociation association = new(upstream);
+        byte[] buffer = new byte[_listener.AddressFamily == AddressFamily.Unix ? 256 * 1024 : 65536];
+        EndPoint any = EndPoints.AnyOf(_listener);
+        try
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                SocketReceiveFromResult received;
+                try
+                {
+                    received = await _listener.ReceiveFromAsync(new ArraySegment<byte>(buffer), SocketFlags.None, any).ConfigureAwait(false);
+                }
+                catch (SocketException ex) when (!_stopping.IsCancellationRequested && SocketErrors.Classify(ex.SocketErrorCode) is SocketFailureKind.ConnectionRefused or SocketFailureKind.ConnectionReset)
+                {
+                    // ICMP for a reply this socket sent earlier: the socket still works.
+                    Fail(ex);
+                    continue;
+                }
+
+                try
+                {
+                    await ForwardDatagramAsync(buffer, received).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!_stopping.IsCancellationRequested)
+                {
+                    // One datagram that could not be forwarded (the target unreachable, a name
+                    // that does not resolve, a sender with no address): counted, the relay goes on.
+                    Fail(ex);
+                }
+            }
+        }
+        catch (Exception) when (_stopping.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+        catch (Exception ex)
+        {
+            FailRelay(new SocketOperationException(SocketFailureKind.Unknown,
+                $"The relay on {EndPointText.Format(LocalEndPoint)} stopped receiving: {ex.Message}", EndPointText.Format(LocalEndPoint), ex));
+        }
+    }
+
+    private async Task ForwardDatagramAsync(byte[] buffer, SocketReceiveFromResult received)
+    {
+        EndPoint sender = received.RemoteEndPoint;
+        bool canReply = !(sender.AddressFamily == AddressFamily.Unix && UnixSockets.IsUnnamed(sender));
+        if (!_udpClients.TryGetValue(sender, out UdpAssociation? association))
+        {
+            association = await OpenUdpAssociationAsync(sender, canReply).ConfigureAwait(false);
+        }
+
+        association.LastActivity = Environment.TickCount;
+        association.Upstream.Send(buffer, 0, received.ReceivedBytes, SocketFlags.None);
+        Interlocked.Add(ref _bytesToTarget, received.ReceivedBytes);
+    }
+
+    /// <summary>A socket of the relay's own towards the target for one client, so the target's
+    /// answers can be told apart and sent back to that client. A Unix datagram target gets a
+    /// bound socket of its own (an unnamed one could not be answered).</summary>
+    private async Task<UdpAssociation> OpenUdpAssociationAsync(EndPoint client, bool canReply)
+    {
+        Socket upstream;
+        string? boundPath = null;
+        if (_options.TargetPath is not null)
+        {
+            upstream = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+            try
+            {
+                boundPath = UnixSockets.NewClientPath();
+                upstream.Bind(UnixSockets.CreateEndPoint(boundPath));
+                upstream.Connect(UnixSockets.CreateEndPoint(_options.TargetPath));
+            }
+            catch (Exception ex) when (ex is SocketException or SocketOperationException)
+            {
+                upstream.Dispose();
+                if (boundPath is not null)
+                {
+                    UnixSockets.TryDeleteSocketFile(boundPath);
+                }
+
+                throw ex is SocketException se ? SocketConnector.UnixConnectFailed(se, _options.TargetPath) : ex;
+            }
+        }
+        else
+        {
+            IReadOnlyList<IPAddress> addresses = await SocketConnector.ResolveAsync(_options.TargetHost!, _options.LocalAddress?.AddressFamily, _stopping.Token).ConfigureAwait(false);
+            IPAddress address = addresses[0];
+            upstream = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                SocketConnection.DisableUdpConnectionReset(upstream);
+                LocalBinding.Bind(upstream, _options.LocalAddress, _options.LocalPort);
+                upstream.Connect(new IPEndPoint(address, _options.TargetPort));
+            }
+            catch (Exception)
+            {
+                upstream.Dispose();
+                throw;
+            }
+        }
+
+        UdpAssociation association = new(upstream, boundPath);
         _udpClients[client] = association;
         Interlocked.Increment(ref _clientCount);
         Interlocked.Increment(ref _activeClients);
-        _ = UdpReplyLoopAsync(client, association);
+        _ = UdpReplyLoopAsync(client, association, canReply);
         return association;
     }
 
-    private async Task UdpReplyLoopAsync(EndPoint client, UdpAssociation association)
+    private async Task UdpReplyLoopAsync(EndPoint client, UdpAssociation association, bool canReply)
     {
-        byte[] buffer = new byte[65536];
+        byte[] buffer = new byte[association.Upstream.AddressFamily == AddressFamily.Unix ? 256 * 1024 : 65536];
         try
         {
             while (!_stopping.IsCancellationRequested)
@@ -523,8 +680,23 @@ public sealed class SocketRelay : IDisposable
                 }
 
                 association.LastActivity = Environment.TickCount;
-                _listener.SendTo(buffer, 0, read, SocketFlags.None, client);
-                Interlocked.Add(ref _bytesFromTarget, read);
+                if (!canReply)
+                {
+                    // The client's socket has no address (an unnamed Unix socket): the answer
+                    // has nowhere to go.
+                    continue;
+                }
+
+                try
+                {
+                    _listener.SendTo(buffer, 0, read, SocketFlags.None, client);
+                    Interlocked.Add(ref _bytesFromTarget, read);
+                }
+                catch (SocketException ex) when (!_stopping.IsCancellationRequested)
+                {
+                    // This one answer could not go back (the client went away): counted.
+                    Fail(ex);
+                }
             }
         }
         catch (Exception)
@@ -538,7 +710,7 @@ public sealed class SocketRelay : IDisposable
                 Interlocked.Decrement(ref _activeClients);
             }
 
-            association.Upstream.Dispose();
+            association.Close();
         }
     }
 
@@ -549,7 +721,7 @@ public sealed class SocketRelay : IDisposable
         {
             if (unchecked(Environment.TickCount - pair.Value.LastActivity) >= limit)
             {
-                pair.Value.Upstream.Dispose();
+                pair.Value.Close();
             }
         }
     }

@@ -44,6 +44,10 @@ public sealed partial class SocketServer
 
     internal void RaiseStopping() => Stopping?.Invoke(this, EventArgs.Empty);
 
+    /// <summary>Raised once when the server has stopped or failed (State says which; LastError
+    /// says why it failed), on the thread that stopped it.</summary>
+    public event EventHandler? Stopped;
+
     /// <summary>Clients (or datagrams) refused by -AllowAddress / -DenyAddress; they got no data.</summary>
     public long RefusedCount => Interlocked.Read(ref _refusedCount);
 
@@ -56,6 +60,9 @@ public sealed partial class SocketServer
     /// <summary>What the -ScriptBlock handlers are doing: running, waiting, completed, failed;
     /// null for a server without handlers.</summary>
     public SocketHandlerStatus? Handlers => _policy.HandlerStatus?.Invoke();
+
+    /// <summary>What runs this server's handlers; null without -ScriptBlock.</summary>
+    internal object? HandlerHost => _policy.HandlerHost;
 
     /// <summary>The connections this server accepted that are still open, by Id.</summary>
     public IReadOnlyList<SocketConnection> Connections => _live.Values.OrderBy(c => c.Id).ToArray();
@@ -147,9 +154,12 @@ public sealed partial class SocketServer
     private void CloseIdleConnections()
     {
         int limit = (int)_policy.IdleTimeout.TotalMilliseconds;
+        Func<SocketConnection, bool>? waiting = _policy.IsWaitingForHandler;
         foreach (SocketConnection connection in _live.Values)
         {
-            if (connection.IdleMilliseconds >= limit)
+            // Time spent waiting for a handler is the server's doing, not the client's: a request
+            // that waits unread is not idle. The handler restarts the clock when it takes over.
+            if (connection.IdleMilliseconds >= limit && waiting?.Invoke(connection) != true)
             {
                 connection.Close($"Idle for {EndPointText.Seconds(_policy.IdleTimeout)} (-IdleTimeoutSeconds).");
             }

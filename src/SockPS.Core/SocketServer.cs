@@ -36,6 +36,7 @@ public sealed partial class SocketServer : IDisposable
     private long _tlsFailureCount;
     private string? _lastTlsError;
     private string? _lastAcceptError;
+    private string? _lastError;
 
     private SocketServer(Socket listener, ConnectionOptions options, int backlog, string? name, string? socketPath, TlsServerOptions? tls, ServerPolicy? policy)
     {
@@ -48,7 +49,7 @@ public sealed partial class SocketServer : IDisposable
         Backlog = backlog;
         Protocol = listener.SocketType == SocketType.Dgram ? SocketProtocol.Udp : SocketProtocol.Tcp;
         AddressFamily = listener.AddressFamily;
-        Id = SocketRegistry.NextServerId();
+        Id = SocketIds.NextServer();
         InstanceId = Guid.NewGuid();
         Name = string.IsNullOrEmpty(name) ? "Server" + Id : name!;
         LocalEndPoint = listener.LocalEndPoint;
@@ -111,7 +112,7 @@ public sealed partial class SocketServer : IDisposable
     /// <summary>The bound port (0 for Unix sockets).</summary>
     public int Port => (LocalEndPoint as IPEndPoint)?.Port ?? 0;
 
-    /// <summary>Listening or Stopped.</summary>
+    /// <summary>Listening, Stopped, or Failed (see <see cref="LastError"/>).</summary>
     public ServerState State => (ServerState)Volatile.Read(ref _state);
 
     /// <summary>Connections this server accepted that are not yet disconnected.</summary>
@@ -272,6 +273,50 @@ public sealed partial class SocketServer : IDisposable
         return Launch(new SocketServer(listener, options, backlog, name, socketPath: path, tls, policy));
     }
 
+    /// <summary>Listens on a Linux abstract Unix socket name (stream), or binds a datagram socket
+    /// there: socat's ABSTRACT-LISTEN:name. No file is made, so there is nothing stale to replace
+    /// and nothing to remove; the name is free again once the server stops.</summary>
+    /// <param name="abstractName">The name without its leading NUL.</param>
+    /// <param name="backlog">The OS listen queue length.</param>
+    /// <param name="options">Settings for accepted connections.</param>
+    /// <param name="name">The server's name; ServerN when null.</param>
+    /// <param name="protocol">Tcp for a stream socket, Udp for a datagram socket.</param>
+    /// <param name="tls">Stream only: make every accepted connection TLS.</param>
+    /// <param name="policy">Limits, access lists and handlers; null for none.</param>
+    public static SocketServer StartUnixAbstract(string abstractName, int backlog, ConnectionOptions options, string? name = null,
+        SocketProtocol protocol = SocketProtocol.Tcp, TlsServerOptions? tls = null, ServerPolicy? policy = null)
+    {
+        RequireStreamForTls(protocol, tls);
+        EndPoint endPoint = UnixSockets.CreateAbstractEndPoint(abstractName);
+        string where = "@" + abstractName;
+        SocketType type = protocol == SocketProtocol.Udp ? SocketType.Dgram : SocketType.Stream;
+        Socket listener = new(AddressFamily.Unix, type, ProtocolType.Unspecified);
+        try
+        {
+            options.SocketOptions?.Apply(listener);
+            listener.Bind(endPoint);
+            if (type == SocketType.Stream)
+            {
+                listener.Listen(backlog);
+            }
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            throw ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                ? new SocketOperationException(SocketFailureKind.AddressInUse,
+                    $"Cannot listen on the abstract Unix socket {where}: another socket holds that name. Stop it, or pick another name.", where, ex)
+                : BindFailed(ex, where);
+        }
+        catch (Exception)
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        return Launch(new SocketServer(listener, options, backlog, name, socketPath: null, tls, policy));
+    }
+
     private static void RequireStreamForTls(SocketProtocol protocol, TlsServerOptions? tls)
     {
         if (tls is not null && protocol == SocketProtocol.Udp)
@@ -288,7 +333,6 @@ public sealed partial class SocketServer : IDisposable
 
     private static SocketServer Launch(SocketServer server)
     {
-        SocketRegistry.Add(server);
         server.StartIdleTimer();
         if (server._datagramSocket is not null)
         {
@@ -362,9 +406,29 @@ public sealed partial class SocketServer : IDisposable
         return new SocketOperationException(kind == SocketFailureKind.Unknown ? SocketFailureKind.InvalidArgument : kind, message, where, ex);
     }
 
+    /// <summary>Accepts until the server stops. A client that cannot be accepted or admitted is
+    /// counted (AcceptErrorCount, LastAcceptError) and the loop goes on; anything that breaks the
+    /// listening socket itself ends the server through <see cref="Fail"/>, so its state says
+    /// Failed with the reason instead of Listening with nobody accepting.</summary>
     private async Task AcceptLoopAsync()
     {
         CancellationToken stopping = _stopping.Token;
+        try
+        {
+            await AcceptUntilStoppedAsync(stopping).ConfigureAwait(false);
+        }
+        catch (Exception) when (stopping.IsCancellationRequested)
+        {
+            // Stopped.
+        }
+        catch (Exception ex)
+        {
+            Fail($"accepting on {EndPointText.Format(LocalEndPoint)} failed: {ex.Message}");
+        }
+    }
+
+    private async Task AcceptUntilStoppedAsync(CancellationToken stopping)
+    {
         while (!stopping.IsCancellationRequested)
         {
             // At -MaxConnections, stop accepting: further clients wait in the OS backlog (and are
@@ -379,11 +443,11 @@ public sealed partial class SocketServer : IDisposable
             {
                 client = await _listener.AcceptAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (stopping.IsCancellationRequested || ex is ObjectDisposedException)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
                 break;
             }
-            catch (SocketException ex)
+            catch (SocketException ex) when (IsTransientAcceptError(ex))
             {
                 // A client that gave up between SYN and accept, or a momentary lack of file
                 // descriptors: count it and keep serving.
@@ -432,6 +496,14 @@ public sealed partial class SocketServer : IDisposable
         }
     }
 
+    private static bool IsTransientAcceptError(SocketException ex) =>
+        ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets
+            or SocketError.NoBufferSpaceAvailable or SocketError.Interrupted or SocketError.TryAgain or SocketError.WouldBlock;
+
+    /// <summary>Fault injection for the tests: the listening socket closes under the running
+    /// accept loop, as when the OS takes it away.</summary>
+    internal void BreakListenerForTesting() => _listener.Dispose();
+
     /// <summary>Makes the connection and queues it for Wait-SocketConnection; false when the
     /// server stopped meanwhile.</summary>
     private async Task<bool> AdmitAsync(Socket client, NetworkStream? network, SslStream? tls, CancellationToken stopping)
@@ -439,6 +511,7 @@ public sealed partial class SocketServer : IDisposable
         SocketConnection connection;
         try
         {
+            _options.SocketOptions?.ApplyToAccepted(client);
             connection = new SocketConnection(client, _options.Clone(), this, networkStream: network, tls: tls);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or SocketOperationException)
@@ -456,11 +529,37 @@ public sealed partial class SocketServer : IDisposable
 
         Interlocked.Increment(ref _connectionCount);
         _live[connection.Id] = connection;
-        connection.Start();
-        ConnectionAccepted?.Invoke(this, new SocketConnectionEventArgs(this, connection));
+        try
+        {
+            _policy.Publish?.Invoke(connection);
+            connection.Start();
+            ConnectionAccepted?.Invoke(this, new SocketConnectionEventArgs(this, connection));
+        }
+        catch (Exception ex)
+        {
+            // One connection that could not start, or a subscriber that threw: that client is
+            // lost, the server goes on.
+            Interlocked.Increment(ref _acceptErrorCount);
+            Volatile.Write(ref _lastAcceptError, ex.Message);
+            connection.Close("The server could not start the connection: " + ex.Message);
+            return true;
+        }
+
         if (_policy.ConnectionHandler is { } handler)
         {
-            handler(connection);
+            try
+            {
+                handler(connection);
+            }
+            catch (Exception ex)
+            {
+                // The handler host reports its own faults; whatever escapes it costs this one
+                // connection, never the accept loop.
+                Interlocked.Increment(ref _acceptErrorCount);
+                Volatile.Write(ref _lastAcceptError, ex.Message);
+                connection.Close("The server could not hand the connection to its handler: " + ex.Message);
+            }
+
             return true;
         }
 
@@ -554,9 +653,9 @@ public sealed partial class SocketServer : IDisposable
             return new ValueTask<SocketConnection>(ready);
         }
 
-        if (State == ServerState.Stopped)
+        if (State != ServerState.Listening)
         {
-            throw Stopped();
+            throw StoppedError();
         }
 
         return AcceptSlowAsync(timeout, cancellationToken);
@@ -579,7 +678,7 @@ public sealed partial class SocketServer : IDisposable
         }
         catch (ChannelClosedException)
         {
-            throw Stopped();
+            throw StoppedError();
         }
     }
 
@@ -609,9 +708,9 @@ public sealed partial class SocketServer : IDisposable
                     }
                 }
 
-                if (servers.All(s => s.State == ServerState.Stopped))
+                if (servers.All(s => s.State != ServerState.Listening))
                 {
-                    throw servers[0].Stopped();
+                    throw servers[0].StoppedError();
                 }
 
                 Task[] waits = servers.Where(s => s.State == ServerState.Listening)
@@ -628,7 +727,7 @@ public sealed partial class SocketServer : IDisposable
         }
     }
 
-    private SocketOperationException Stopped() =>
+    private SocketOperationException StoppedError() =>
         new(SocketFailureKind.Closed,
             $"The server {Name} ({EndPointText.Format(LocalEndPoint)}) is stopped. Start a new one with Start-SocketServer.",
             EndPointText.Format(LocalEndPoint));
@@ -637,12 +736,19 @@ public sealed partial class SocketServer : IDisposable
     /// but never handed out are closed, since nobody holds them.</summary>
     public void Stop() => Stop("The server was stopped.");
 
-    internal void Stop(string reason)
+    internal void Stop(string reason) => Stop(reason, ServerState.Stopped, error: null);
+
+    /// <summary>The one way a server ends: stopped by its user, or failed (what it needs to serve
+    /// broke; <see cref="LastError"/> says what). Either way its sockets close and the handlers
+    /// it runs are stopped.</summary>
+    private void Stop(string reason, ServerState final, string? error)
     {
-        if (Interlocked.Exchange(ref _state, (int)ServerState.Stopped) == (int)ServerState.Stopped)
+        if (Interlocked.CompareExchange(ref _state, (int)final, (int)ServerState.Listening) != (int)ServerState.Listening)
         {
             return;
         }
+
+        Volatile.Write(ref _lastError, error);
 
         _stopping.Cancel();
         RaiseStopping();
@@ -660,8 +766,15 @@ public sealed partial class SocketServer : IDisposable
             UnixSockets.TryDeleteSocketFile(_socketPath);
         }
 
-        SocketRegistry.Remove(this);
+        Stopped?.Invoke(this, EventArgs.Empty);
     }
+
+    /// <summary>Stops the server because something it cannot serve without failed: records
+    /// <paramref name="error"/> as <see cref="LastError"/> and leaves the state Failed.</summary>
+    internal void Fail(string error) => Stop("The server failed: " + error, ServerState.Failed, error);
+
+    /// <summary>Why the server failed, when its state is Failed.</summary>
+    public string? LastError => Volatile.Read(ref _lastError);
 
     /// <summary>Same as <see cref="Stop()"/>.</summary>
     public void Dispose() => Stop();

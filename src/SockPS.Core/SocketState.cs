@@ -20,6 +20,8 @@ public enum ServerState
     Listening,
     /// <summary>Stopped; no more connections are accepted.</summary>
     Stopped,
+    /// <summary>Stopped because something it needs failed; LastError says what.</summary>
+    Failed,
 }
 
 /// <summary>The transport a socket uses.</summary>

@@ -225,6 +225,9 @@ public sealed class SocketTranscript
     /// <summary>Why the file stopped being written (disk full, access lost); null while all is well.</summary>
     public string? FileError => _file?.Error;
 
+    /// <summary>The file being written, for fault-injection tests.</summary>
+    internal SocketTranscriptFile? File => _file;
+
     /// <summary>
     /// Records bytes that were just handed to the socket or read from it. Copies them (into a
     /// pooled buffer): the caller's buffer is pooled or reused. The sequence number and the queueing for the file

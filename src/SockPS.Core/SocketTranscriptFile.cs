@@ -236,6 +236,13 @@ internal sealed class SocketTranscriptFile
         }
     }
 
+    /// <summary>Fault injection for the tests: runs before each item is written.</summary>
+    internal Action<object>? BeforeWriteForTesting { get; set; }
+
+    /// <summary>Writes queued entries until the queue completes. A failure to write (a full disk,
+    /// a file taken away) is kept as <see cref="Error"/> and the loop goes on taking entries, so
+    /// their memory is released and nobody waits for room; anything else that breaks the loop
+    /// is recorded the same way before it ends.</summary>
     private async Task WriteLoopAsync()
     {
         ChannelReader<object> reader = _queue.Reader;
@@ -245,7 +252,15 @@ internal sealed class SocketTranscriptFile
             {
                 while (reader.TryRead(out object? item))
                 {
-                    WriteItem(item);
+                    try
+                    {
+                        WriteItem(item);
+                    }
+                    catch (Exception ex)
+                    {
+                        Interlocked.CompareExchange(ref _error, $"Writing the transcript to '{Path}' failed: {ex.Message}", null);
+                        Release(item);
+                    }
                 }
 
                 if (Error is null)
@@ -259,6 +274,14 @@ internal sealed class SocketTranscriptFile
                 }
 
                 _room.Set();
+            }
+        }
+        catch (Exception ex)
+        {
+            Interlocked.CompareExchange(ref _error, $"The transcript writer for '{Path}' stopped: {ex.Message}", null);
+            while (reader.TryRead(out object? left))
+            {
+                Release(left);
             }
         }
         finally
@@ -280,8 +303,28 @@ internal sealed class SocketTranscriptFile
         }
     }
 
+    /// <summary>Gives an entry's memory back without writing it.</summary>
+    private void Release(object item)
+    {
+        SocketTranscriptEntry? entry = item switch
+        {
+            SocketTranscriptEntry e => e,
+            PeerEntry p => p.Entry,
+            _ => null,
+        };
+
+        if (entry is not null)
+        {
+            Interlocked.Add(ref _queuedBytes, -entry.Length);
+            entry.Release();
+        }
+
+        Interlocked.Increment(ref _written);
+    }
+
     private void WriteItem(object item)
     {
+        BeforeWriteForTesting?.Invoke(item);
         SocketTranscriptEntry? entry = item switch
         {
             SocketTranscriptEntry e => e,
@@ -411,7 +454,7 @@ internal sealed class SocketTranscriptFile
                 continue;
             }
 
-            Dictionary<string, object?>? fields = FlatJson.TryParse(text);
+            Dictionary<string, object?>? fields = JsonText.TryParseFlatObject(text);
             if (fields is null || !TryGetLong(fields, "ConnectionId", out long id))
             {
                 skipped(number, "it is not a JSON object with a ConnectionId");
@@ -497,173 +540,4 @@ internal sealed class SocketTranscriptFile
 
     private static string? GetString(Dictionary<string, object?> fields, string name) =>
         fields.TryGetValue(name, out object? raw) ? raw as string : null;
-}
-
-/// <summary>Parses one JSON object whose values are strings, numbers, booleans or null: what a
-/// transcript line holds. netstandard2.0 has no JSON parser, and a flat object needs no more.</summary>
-internal static class FlatJson
-{
-    /// <summary>The fields, or null when the text is not such an object.</summary>
-    public static Dictionary<string, object?>? TryParse(string text)
-    {
-        int i = 0;
-        Dictionary<string, object?> fields = new(StringComparer.Ordinal);
-        SkipSpace(text, ref i);
-        if (!Expect(text, ref i, '{'))
-        {
-            return null;
-        }
-
-        SkipSpace(text, ref i);
-        if (Expect(text, ref i, '}'))
-        {
-            return End(text, i) ? fields : null;
-        }
-
-        while (true)
-        {
-            SkipSpace(text, ref i);
-            if (ReadString(text, ref i) is not string name)
-            {
-                return null;
-            }
-
-            SkipSpace(text, ref i);
-            if (!Expect(text, ref i, ':'))
-            {
-                return null;
-            }
-
-            SkipSpace(text, ref i);
-            if (!ReadValue(text, ref i, out object? value))
-            {
-                return null;
-            }
-
-            fields[name] = value;
-            SkipSpace(text, ref i);
-            if (Expect(text, ref i, ','))
-            {
-                continue;
-            }
-
-            return Expect(text, ref i, '}') && End(text, i) ? fields : null;
-        }
-    }
-
-    private static bool End(string text, int i)
-    {
-        SkipSpace(text, ref i);
-        return i == text.Length;
-    }
-
-    private static void SkipSpace(string text, ref int i)
-    {
-        while (i < text.Length && text[i] is ' ' or '\t' or '\r' or '\n')
-        {
-            i++;
-        }
-    }
-
-    private static bool Expect(string text, ref int i, char c)
-    {
-        if (i < text.Length && text[i] == c)
-        {
-            i++;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool ReadValue(string text, ref int i, out object? value)
-    {
-        value = null;
-        if (i >= text.Length)
-        {
-            return false;
-        }
-
-        char c = text[i];
-        if (c == '"')
-        {
-            value = ReadString(text, ref i);
-            return value is not null;
-        }
-
-        foreach ((string word, object? meaning) in new (string, object?)[] { ("true", true), ("false", false), ("null", null) })
-        {
-            if (string.CompareOrdinal(text, i, word, 0, word.Length) == 0)
-            {
-                i += word.Length;
-                value = meaning;
-                return true;
-            }
-        }
-
-        int start = i;
-        while (i < text.Length && (char.IsDigit(text[i]) || text[i] is '-' or '+' or '.' or 'e' or 'E'))
-        {
-            i++;
-        }
-
-        if (i > start && double.TryParse(text.Substring(start, i - start), NumberStyles.Float, CultureInfo.InvariantCulture, out double number))
-        {
-            value = number;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static string? ReadString(string text, ref int i)
-    {
-        if (!Expect(text, ref i, '"'))
-        {
-            return null;
-        }
-
-        StringBuilder value = new();
-        while (i < text.Length)
-        {
-            char c = text[i++];
-            if (c == '"')
-            {
-                return value.ToString();
-            }
-
-            if (c != '\\')
-            {
-                value.Append(c);
-                continue;
-            }
-
-            if (i >= text.Length)
-            {
-                return null;
-            }
-
-            char escaped = text[i++];
-            switch (escaped)
-            {
-                case '"': value.Append('"'); break;
-                case '\\': value.Append('\\'); break;
-                case '/': value.Append('/'); break;
-                case 'b': value.Append('\b'); break;
-                case 'f': value.Append('\f'); break;
-                case 'n': value.Append('\n'); break;
-                case 'r': value.Append('\r'); break;
-                case 't': value.Append('\t'); break;
-                case 'u' when i + 4 <= text.Length
-                    && int.TryParse(text.Substring(i, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int code):
-                    value.Append((char)code);
-                    i += 4;
-                    break;
-                default:
-                    return null;
-            }
-        }
-
-        return null;
-    }
 }

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.Reflection;
 using System.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -10,15 +9,11 @@ namespace SockPS.Core;
 
 /// <summary>
 /// Loads certificates from files: DER and PEM certificates, PFX/PKCS#12 files with their keys,
-/// and PEM certificate + key pairs. netstandard2.0 cannot read PEM keys; the runtimes PowerShell 7
-/// runs on can (X509Certificate2.CreateFromPemFile, .NET 5+), so that one method is looked up at
-/// run time, and where it is absent the error says to use a PFX file instead.
+/// and PEM certificate + key pairs (PowerShell 7.4+ only, see TlsFeatures: on Windows PowerShell
+/// 5.1 the error says to use a PFX file instead).
 /// </summary>
 public static class TlsCertificates
 {
-    private static readonly Lazy<MethodInfo?> s_createFromPemFile = new(() =>
-        typeof(X509Certificate2).GetMethod("CreateFromPemFile", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(string), typeof(string) }, null));
-
     /// <summary>Every certificate in a PEM or DER file (a CA bundle may hold several), without keys.</summary>
     public static X509Certificate2Collection LoadCertificates(string path)
     {
@@ -64,18 +59,16 @@ public static class TlsCertificates
         X509Certificate2 certificate;
         if (keyPath is not null)
         {
-            MethodInfo create = s_createFromPemFile.Value ?? throw new SocketOperationException(SocketFailureKind.NotSupported,
-                "This runtime cannot read PEM private keys (it needs .NET 5 or later, as in PowerShell 7). Convert the certificate and key to a PFX file and use -CertificatePath with -CertificatePassword.");
             Read(certificatePath);
             Read(keyPath);
             try
             {
-                certificate = (X509Certificate2)create.Invoke(null, new object[] { certificatePath, keyPath })!;
+                certificate = TlsFeatures.CreateFromPemFile(certificatePath, keyPath);
             }
-            catch (TargetInvocationException ex) when (ex.InnerException is CryptographicException or ArgumentException)
+            catch (Exception ex) when (ex is CryptographicException or ArgumentException)
             {
-                throw Invalid($"Cannot read the certificate '{certificatePath}' with the key '{keyPath}': {ex.InnerException!.Message} " +
-                    "The key must be a PEM private key (BEGIN PRIVATE KEY or BEGIN RSA/EC PRIVATE KEY) that matches the certificate.", certificatePath, ex.InnerException);
+                throw Invalid($"Cannot read the certificate '{certificatePath}' with the key '{keyPath}': {ex.Message} " +
+                    "The key must be a PEM private key (BEGIN PRIVATE KEY or BEGIN RSA/EC PRIVATE KEY) that matches the certificate.", certificatePath, ex);
             }
 
             // Keys read from PEM are ephemeral, which Windows' TLS stack cannot use; a PKCS#12

@@ -3,10 +3,8 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Net.Security;
-using System.Reflection;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -15,16 +13,12 @@ namespace SockPS.Core;
 /// <summary>What a finished handshake agreed on, for the connection object.</summary>
 public sealed class TlsDetails
 {
-    private static readonly Lazy<PropertyInfo?> s_cipherSuite = new(() => typeof(SslStream).GetProperty("NegotiatedCipherSuite"));
-
     internal TlsDetails(SslStream stream)
     {
         Protocol = TlsVersions.Name(stream.SslProtocol);
-        // NegotiatedCipherSuite exists from .NET Core 3.0; netstandard2.0 builds only see the
-        // separate algorithm properties, which is what Windows PowerShell 5.1 shows.
-        CipherSuite = s_cipherSuite.Value?.GetValue(stream)?.ToString()
-            ?? $"{stream.CipherAlgorithm}-{stream.CipherStrength} {stream.HashAlgorithm} {stream.KeyExchangeAlgorithm}";
+        CipherSuite = TlsFeatures.CipherSuite(stream);
         RemoteCertificate = stream.RemoteCertificate is null ? null : new X509Certificate2(stream.RemoteCertificate);
+        ApplicationProtocol = TlsNegotiation.NegotiatedApplicationProtocol(stream);
     }
 
     /// <summary>Tls12, Tls13.</summary>
@@ -35,6 +29,9 @@ public sealed class TlsDetails
 
     /// <summary>The peer's certificate; null when it presented none.</summary>
     public X509Certificate2? RemoteCertificate { get; }
+
+    /// <summary>The application protocol ALPN agreed on (h2, http/1.1); null when none was.</summary>
+    public string? ApplicationProtocol { get; }
 }
 
 /// <summary>
@@ -47,17 +44,34 @@ public sealed class TlsDetails
 internal static class TlsHandshake
 {
     public static async Task<SslStream> AuthenticateAsClientAsync(Stream inner, TlsClientOptions options, string host, string where,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        TimeSpan timeout, CancellationToken cancellationToken) =>
+        (await HandshakeAsClientAsync(inner, options, host, where, timeout, recordOnly: false, cancellationToken).ConfigureAwait(false)).Ssl;
+
+    /// <summary>A client handshake that accepts any certificate but records every check it would
+    /// have made (Get-SocketCertificate): the verdict says what Connect-Socket -UseTls with the
+    /// same options would have decided, and why.</summary>
+    public static Task<TlsInspection> InspectAsClientAsync(Stream inner, TlsClientOptions options, string host, string where,
+        TimeSpan timeout, CancellationToken cancellationToken) =>
+        HandshakeAsClientAsync(inner, options, host, where, timeout, recordOnly: true, cancellationToken);
+
+    private static async Task<TlsInspection> HandshakeAsClientAsync(Stream inner, TlsClientOptions options, string host, string where,
+        TimeSpan timeout, bool recordOnly, CancellationToken cancellationToken)
     {
         string targetHost = string.IsNullOrEmpty(options.ServerName) ? host : options.ServerName!;
-        CertificateCheck check = new(where, targetHost, options.TrustedCertificates, options.SkipCertificateCheck, clientRequired: false, checkingClient: false);
+        CertificateCheck check = new(where, targetHost, options.TrustedCertificates, options.SkipCertificateCheck, clientRequired: false, checkingClient: false)
+        {
+            Pins = options.Pins,
+            Revocation = options.RevocationCheck,
+            RecordOnly = recordOnly,
+        };
         SslStream ssl = new(inner, leaveInnerStreamOpen: true, check.Validate);
         X509CertificateCollection? clientCertificates = options.ClientCertificate is null ? null : new X509CertificateCollection { options.ClientCertificate };
         try
         {
-            Task handshake = ssl.AuthenticateAsClientAsync(targetHost, clientCertificates, TlsVersions.ToSslProtocols(options.Versions), checkCertificateRevocation: false);
+            Task handshake = TlsNegotiation.AuthenticateAsClientAsync(ssl, targetHost, clientCertificates, TlsVersions.ToSslProtocols(options.Versions),
+                options.ApplicationProtocols, options.CipherSuites, cancellationToken);
             await WaitAsync(handshake, timeout, cancellationToken, where).ConfigureAwait(false);
-            return ssl;
+            return new TlsInspection(ssl, check.Verdict ?? CertificateVerdict.NotChecked);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -72,7 +86,8 @@ internal static class TlsHandshake
         SslStream ssl = new(inner, leaveInnerStreamOpen: true, check.Validate);
         try
         {
-            Task handshake = ssl.AuthenticateAsServerAsync(options.Certificate, options.RequireClientCertificate, TlsVersions.ToSslProtocols(options.Versions), checkCertificateRevocation: false);
+            Task handshake = TlsNegotiation.AuthenticateAsServerAsync(ssl, options.Certificate, options.RequireClientCertificate, TlsVersions.ToSslProtocols(options.Versions),
+                options.ApplicationProtocols, options.CipherSuites, cancellationToken);
             await WaitAsync(handshake, options.HandshakeTimeout, cancellationToken, where).ConfigureAwait(false);
             return ssl;
         }
@@ -104,8 +119,19 @@ internal static class TlsHandshake
         await handshake.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The certificate checks of one handshake, in the validation callback. Every finding is
+    /// kept with its reason in words; a handshake that enforces them fails with the reasons
+    /// joined, and one that only records them (Get-SocketCertificate) accepts the certificate and
+    /// keeps the verdict. Revocation is checked here, with a chain of its own, rather than by
+    /// SslStream, so Offline and Online behave the same on every runtime (netstandard2.0's
+    /// handshake takes only a yes/no, which means Online).
+    /// </summary>
     private sealed class CertificateCheck
     {
+        private const X509ChainStatusFlags UntrustedFlags = X509ChainStatusFlags.UntrustedRoot | X509ChainStatusFlags.PartialChain;
+        private const X509ChainStatusFlags RevocationFlags = X509ChainStatusFlags.Revoked | X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation;
+
         private readonly string _where;
         private readonly string? _expectedName;
         private readonly X509Certificate2Collection _trusted;
@@ -124,9 +150,19 @@ internal static class TlsHandshake
             _checkingClient = checkingClient;
         }
 
+        public CertificatePins Pins { get; set; } = CertificatePins.None;
+
+        public CertificateRevocationCheck Revocation { get; set; }
+
+        /// <summary>Accept every certificate, and keep the verdict.</summary>
+        public bool RecordOnly { get; set; }
+
+        /// <summary>What the last call of <see cref="Validate"/> found.</summary>
+        public CertificateVerdict? Verdict { get; private set; }
+
         public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
         {
-            if (_skip || (_checkingClient && !_clientRequired))
+            if ((_skip && !RecordOnly) || (_checkingClient && !_clientRequired))
             {
                 return true;
             }
@@ -136,43 +172,93 @@ internal static class TlsHandshake
                 _reason = _checkingClient
                     ? $"The client {_where} presented no certificate, and this server requires one (-RequireClientCertificate)."
                     : $"The server {_where} presented no certificate.";
-                return false;
+                Verdict = new CertificateVerdict(new[] { new CertificateFinding(CertificateProblems.NoCertificate, _reason, decisive: true) },
+                    null, Array.Empty<X509Certificate2>(), Revocation);
+                return RecordOnly;
             }
 
             using X509Certificate2 presented = new(certificate);
-            List<string> problems = new();
-            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0 && !TrustedByExtraRoots(presented, out string? chainProblem))
-            {
-                problems.Add(chainProblem ?? DescribeChain(presented, chain));
-            }
-
-            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-            {
-                problems.Add($"The certificate presented by {_where} is issued to {IssuedTo(presented)}, not {_expectedName}. " +
-                    "Connect with the name on the certificate, or give it with -ServerName.");
-            }
-
-            if ((errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-            {
-                problems.Add($"{(_checkingClient ? "The client" : "The server")} {_where} presented no certificate.");
-            }
-
-            if (problems.Count == 0)
+            Verdict = Evaluate(presented, chain, errors);
+            if (RecordOnly || Verdict.IsTrusted)
             {
                 return true;
             }
 
-            _reason = string.Join(" Also: ", problems);
+            _reason = string.Join(" Also: ", Verdict.Findings.Where(f => f.Decisive).Select(f => f.Message));
             return false;
+        }
+
+        private CertificateVerdict Evaluate(X509Certificate2 presented, X509Chain? chain, SslPolicyErrors errors)
+        {
+            List<(CertificateProblems Problem, string Message)> identity = new();
+            X509Certificate2Collection sent = RemoteCertificates(chain);
+            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0 && !TrustedByExtraRoots(presented, sent, identity))
+            {
+                identity.AddRange(DescribeChain(presented, chain, rootTrusted: false));
+            }
+
+            if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+            {
+                identity.Add((CertificateProblems.NameMismatch, $"The certificate presented by {_where} is issued to {IssuedTo(presented)}, not {_expectedName}. " +
+                    "Connect with the name on the certificate, or give it with -ServerName."));
+            }
+
+            if ((errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+            {
+                identity.Add((CertificateProblems.NoCertificate, $"{(_checkingClient ? "The client" : "The server")} {_where} presented no certificate."));
+            }
+
+            List<CertificateFinding> findings = new();
+            bool? pinMatched = null;
+            if (Pins.Any)
+            {
+                // A pin trusts exactly this certificate or key: what its chain and name say is
+                // still reported, but no longer decides (revocation, when asked for, still does).
+                pinMatched = Pins.Matches(presented);
+                if (pinMatched == false)
+                {
+                    findings.Add(new CertificateFinding(CertificateProblems.PinMismatch,
+                        $"The certificate presented by {_where} ({presented.GetNameInfo(X509NameType.SimpleName, false)}) does not match the pinned {Pins.Describe()}: " +
+                        $"it presented {CertificatePins.DescribePresented(presented)}. Check the pin, or whether the service changed its certificate or key.", decisive: true));
+                }
+            }
+
+            if (Revocation != CertificateRevocationCheck.Off)
+            {
+                findings.AddRange(CheckRevocation(presented, sent).Select(f => new CertificateFinding(f.Item1, f.Item2, decisive: true)));
+            }
+
+            findings.AddRange(identity.Select(f => new CertificateFinding(f.Problem, f.Message, decisive: !Pins.Any)));
+            X509Certificate2[] path = RecordOnly ? ReportChain(presented, sent) : Array.Empty<X509Certificate2>();
+            return new CertificateVerdict(findings, pinMatched, path, Revocation);
+        }
+
+        /// <summary>The certificates the peer sent (the runtime puts them in the chain's
+        /// ExtraStore) and those the runtime's chain found.</summary>
+        private static X509Certificate2Collection RemoteCertificates(X509Chain? chain)
+        {
+            X509Certificate2Collection certificates = new();
+            if (chain is null)
+            {
+                return certificates;
+            }
+
+            certificates.AddRange(chain.ChainPolicy.ExtraStore);
+            foreach (X509ChainElement element in chain.ChainElements)
+            {
+                certificates.Add(element.Certificate);
+            }
+
+            return certificates;
         }
 
         /// <summary>The chain is valid when the -CaCertificate roots are trusted too. Built
         /// with the extra certificates and "unknown authority allowed", then accepted only if
         /// the chain really ends in one of them: the classic technique that works on every
-        /// runtime, where X509ChainPolicy.CustomTrustStore needs .NET 5.</summary>
-        private bool TrustedByExtraRoots(X509Certificate2 presented, out string? problem)
+        /// runtime, where X509ChainPolicy.CustomTrustStore needs .NET 5. When it ends in one but
+        /// is still invalid (expired), the findings say why.</summary>
+        private bool TrustedByExtraRoots(X509Certificate2 presented, X509Certificate2Collection sent, List<(CertificateProblems, string)> findings)
         {
-            problem = null;
             if (_trusted.Count == 0)
             {
                 return false;
@@ -180,6 +266,7 @@ internal static class TlsHandshake
 
             using X509Chain chain = new();
             chain.ChainPolicy.ExtraStore.AddRange(_trusted);
+            chain.ChainPolicy.ExtraStore.AddRange(sent);
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority;
             if (_checkingClient)
@@ -195,60 +282,168 @@ internal static class TlsHandshake
                 return true;
             }
 
-            problem = endsInTrusted ? DescribeChain(presented, chain) : null;
+            if (endsInTrusted)
+            {
+                findings.AddRange(DescribeChain(presented, chain, rootTrusted: true));
+                return true;
+            }
+
             return false;
         }
 
-        private string DescribeChain(X509Certificate2 presented, X509Chain? chain)
+        /// <summary>Every problem of the chain, in words: validity dates first, then trust, then
+        /// anything else the chain reports.</summary>
+        private List<(CertificateProblems, string)> DescribeChain(X509Certificate2 presented, X509Chain? chain, bool rootTrusted)
         {
+            List<(CertificateProblems, string)> found = new();
             DateTime now = DateTime.Now;
             if (presented.NotAfter < now)
             {
-                return $"The certificate presented by {_where} expired on {presented.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC. The service needs a new certificate.";
+                found.Add((CertificateProblems.Expired, $"The certificate presented by {_where} expired on {presented.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC. The service needs a new certificate."));
             }
 
             if (presented.NotBefore > now)
             {
-                return $"The certificate presented by {_where} is not valid until {presented.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC. Check this machine's clock.";
+                found.Add((CertificateProblems.NotYetValid, $"The certificate presented by {_where} is not valid until {presented.NotBefore.ToUniversalTime():yyyy-MM-dd HH:mm} UTC. Check this machine's clock."));
             }
 
             X509ChainStatusFlags flags = X509ChainStatusFlags.NoError;
+            List<string> other = new();
             foreach (X509ChainStatus status in chain?.ChainStatus ?? new X509ChainStatus[0])
             {
                 flags |= status.Status;
+                X509ChainStatusFlags rest = status.Status & ~(UntrustedFlags | RevocationFlags | X509ChainStatusFlags.NotTimeValid);
+                if (rest != X509ChainStatusFlags.NoError && !string.IsNullOrWhiteSpace(status.StatusInformation))
+                {
+                    other.Add(status.StatusInformation.Trim().TrimEnd('.'));
+                }
             }
 
-            if ((flags & X509ChainStatusFlags.NotTimeValid) != 0)
+            if ((flags & X509ChainStatusFlags.NotTimeValid) != 0 && found.Count == 0)
             {
-                return $"A certificate in the chain presented by {_where} has expired or is not yet valid.";
+                found.Add((CertificateProblems.Expired, $"A certificate in the chain presented by {_where} has expired or is not yet valid."));
             }
 
             if ((flags & X509ChainStatusFlags.Revoked) != 0)
             {
-                return $"The certificate presented by {_where} has been revoked.";
+                found.Add((CertificateProblems.Revoked, $"The certificate presented by {_where} has been revoked."));
             }
 
-            string whose = _checkingClient ? "The client certificate of " + _where : "The certificate presented by " + _where;
-            return $"{whose} ({presented.GetNameInfo(X509NameType.SimpleName, false)}) is issued by {presented.GetNameInfo(X509NameType.SimpleName, true)}, " +
-                "which this machine does not trust. Trust that CA for this connection with -CaCertificate <path>" +
-                (_checkingClient ? "." : ", or use -SkipCertificateCheck for a test server.");
+            bool untrusted = !rootTrusted && ((flags & UntrustedFlags) != 0 || (found.Count == 0 && other.Count == 0));
+            if (untrusted)
+            {
+                string whose = _checkingClient ? "The client certificate of " + _where : "The certificate presented by " + _where;
+                found.Add((CertificateProblems.UntrustedRoot, $"{whose} ({presented.GetNameInfo(X509NameType.SimpleName, false)}) is issued by {presented.GetNameInfo(X509NameType.SimpleName, true)}, " +
+                    "which this machine does not trust. Trust that CA for this connection with -CaCertificate <path>" +
+                    (_checkingClient ? "." : ", or use -SkipCertificateCheck for a test server.")));
+            }
+
+            if (other.Count > 0)
+            {
+                found.Add((CertificateProblems.InvalidChain, $"The certificate chain presented by {_where} is not valid: {string.Join("; ", other.Distinct())}."));
+            }
+
+            return found;
+        }
+
+        /// <summary>Builds the chain again with the revocation mode asked for, and reports a
+        /// revoked certificate, or one whose status could not be learned. .NET checks revocation
+        /// only on a chain that ends in a trusted root, so a chain to a -CaCertificate root is
+        /// built with that root as the one trusted (where the runtime can), and a chain that
+        /// leads to no trusted root is reported as not checked rather than passed in silence.</summary>
+        private List<(CertificateProblems, string)> CheckRevocation(X509Certificate2 presented, X509Certificate2Collection sent)
+        {
+            List<(CertificateProblems, string)> found = new();
+            using X509Chain chain = RevocationChain(presented, sent, customRoots: false);
+            X509Chain used = chain;
+            using X509Chain? custom = Untrusted(chain) && _trusted.Count > 0 ? RevocationChain(presented, sent, customRoots: true) : null;
+            if (custom is not null && !Untrusted(custom))
+            {
+                used = custom;
+            }
+
+            bool selfSigned = string.Equals(presented.Subject, presented.Issuer, StringComparison.Ordinal) && used.ChainElements.Count == 1;
+            if (Untrusted(used) && !selfSigned)
+            {
+                found.Add((CertificateProblems.RevocationUnknown,
+                    $"The revocation status of the certificate presented by {_where} ({presented.GetNameInfo(X509NameType.SimpleName, false)}) was not checked: " +
+                    "its chain does not lead to a root this machine trusts, and revocation is only checked along a trusted chain. Trust its CA with -CaCertificate."));
+                return found;
+            }
+
+            bool revoked = false;
+            List<string> unknown = new();
+            foreach (X509ChainElement element in used.ChainElements)
+            {
+                X509ChainStatusFlags flags = element.ChainElementStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
+                string name = element.Certificate.GetNameInfo(X509NameType.SimpleName, false);
+                if ((flags & X509ChainStatusFlags.Revoked) != 0)
+                {
+                    revoked = true;
+                    found.Add((CertificateProblems.Revoked, string.Equals(element.Certificate.Thumbprint, presented.Thumbprint, StringComparison.OrdinalIgnoreCase)
+                        ? $"The certificate presented by {_where} ({name}, serial {presented.SerialNumber}) has been revoked by its issuer, {element.Certificate.GetNameInfo(X509NameType.SimpleName, true)}. The service needs a new certificate."
+                        : $"The certificate of {name}, in the chain presented by {_where}, has been revoked."));
+                }
+                else if ((flags & (X509ChainStatusFlags.RevocationStatusUnknown | X509ChainStatusFlags.OfflineRevocation)) != 0)
+                {
+                    unknown.Add(name);
+                }
+            }
+
+            if (!revoked && unknown.Count > 0)
+            {
+                string how = Revocation == CertificateRevocationCheck.Online
+                    ? "the revocation list (CRL) or OCSP responder its issuer names could not be reached or read"
+                    : "no revocation list for it is cached on this machine (-CheckRevocation Offline fetches nothing)";
+                found.Add((CertificateProblems.RevocationUnknown,
+                    $"The revocation status of the certificate presented by {_where} ({string.Join(", ", unknown.Distinct())}) could not be checked: {how}. " +
+                    (Revocation == CertificateRevocationCheck.Online
+                        ? "Check that this machine can reach the issuer's CRL address, or use -CheckRevocation Off."
+                        : "Use -CheckRevocation Online to fetch the list, or Off.")));
+            }
+
+            return found;
+        }
+
+        private X509Chain RevocationChain(X509Certificate2 presented, X509Certificate2Collection sent, bool customRoots)
+        {
+            X509Chain chain = new();
+            chain.ChainPolicy.ExtraStore.AddRange(sent);
+            if (!customRoots || !TlsNegotiation.TryTrustOnly(chain.ChainPolicy, _trusted))
+            {
+                chain.ChainPolicy.ExtraStore.AddRange(_trusted);
+            }
+
+            chain.ChainPolicy.RevocationMode = Revocation == CertificateRevocationCheck.Online ? X509RevocationMode.Online : X509RevocationMode.Offline;
+            chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+            chain.ChainPolicy.UrlRetrievalTimeout = TimeSpan.FromSeconds(10);
+            // Dates are judged elsewhere; here only trust (which decides whether revocation is
+            // checked at all) and revocation count.
+            chain.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid;
+            chain.Build(presented);
+            return chain;
+        }
+
+        private static bool Untrusted(X509Chain chain) =>
+            chain.ChainStatus.Any(s => (s.Status & UntrustedFlags) != 0);
+
+        /// <summary>The chain as far as it can be built (an untrusted root allowed), leaf first,
+        /// for the report.</summary>
+        private X509Certificate2[] ReportChain(X509Certificate2 presented, X509Certificate2Collection sent)
+        {
+            using X509Chain chain = new();
+            chain.ChainPolicy.ExtraStore.AddRange(_trusted);
+            chain.ChainPolicy.ExtraStore.AddRange(sent);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            chain.ChainPolicy.VerificationFlags = X509VerificationFlags.AllowUnknownCertificateAuthority | X509VerificationFlags.IgnoreNotTimeValid;
+            chain.Build(presented);
+            return chain.ChainElements.Cast<X509ChainElement>().Select(e => new X509Certificate2(e.Certificate)).ToArray();
         }
 
         private static string IssuedTo(X509Certificate2 certificate)
         {
-            List<string> names = new();
-            foreach (X509Extension extension in certificate.Extensions)
-            {
-                if (extension.Oid?.Value == "2.5.29.17")
-                {
-                    // "DNS Name=a.example, IP Address=127.0.0.1" on Windows, "DNS:a.example, IP Address:127.0.0.1" elsewhere.
-                    foreach (Match match in Regex.Matches(extension.Format(false), @"(?:DNS(?: Name)?[:=])\s*([^,\s]+)|(?:IP Address[:=])\s*([^,\s]+)"))
-                    {
-                        names.Add(match.Groups[1].Success ? match.Groups[1].Value : match.Groups[2].Value);
-                    }
-                }
-            }
-
+            CertificateFields.SubjectAlternativeNames(certificate, out IReadOnlyList<string> dns, out IReadOnlyList<System.Net.IPAddress> addresses);
+            List<string> names = dns.Concat(addresses.Select(a => a.ToString())).ToList();
             if (names.Count == 0)
             {
                 names.Add(certificate.GetNameInfo(X509NameType.SimpleName, false));
@@ -272,7 +467,7 @@ internal static class TlsHandshake
             string detail = Innermost(ex).Message.TrimEnd('.', ' ');
             string hint = ex is IOException || ex.InnerException is IOException
                 ? " The peer closed the connection during the handshake: it may not speak TLS on this port, may not accept the TLS versions offered, or may require a client certificate."
-                : " Check that the peer speaks TLS here and that the versions (-TlsProtocol) and certificates match.";
+                : " Check that the peer speaks TLS here and that the versions (-TlsProtocol), cipher suites (-TlsCipherSuite), application protocols (-ApplicationProtocol) and certificates match.";
             return new SocketOperationException(SocketFailureKind.TlsAuthentication, $"The TLS handshake with {_where} failed: {detail}.{hint}", _where, ex);
         }
 

@@ -4,8 +4,8 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace SockPS.Core;
 
-/// <summary>TLS versions a user may ask for. netstandard2.0's SslProtocols has no TLS 1.3 name,
-/// so SockPS has its own and maps it to the runtime's values.</summary>
+/// <summary>TLS versions a user may ask for. SockPS has its own names because Windows PowerShell
+/// 5.1's SslProtocols has no TLS 1.3 (see TlsFeatures); they map to the runtime's values.</summary>
 public enum TlsVersion
 {
     /// <summary>TLS 1.0 (legacy; only where the OS still allows it).</summary>
@@ -35,6 +35,22 @@ public sealed class TlsClientOptions
 
     /// <summary>The versions allowed; null means TLS 1.2 and later.</summary>
     public TlsVersion[]? Versions { get; set; }
+
+    // Pinning, revocation and negotiation (issue 14): see Tls/CertificatePins.cs and Tls/TlsNegotiation.cs.
+
+    /// <summary>Trust exactly the certificates or public keys pinned here: a leaf certificate
+    /// that matches one is accepted whatever its chain and name say; one that matches none is
+    /// refused. Empty: no pinning.</summary>
+    public CertificatePins Pins { get; set; } = CertificatePins.None;
+
+    /// <summary>Whether to check that the server's certificate chain is not revoked. Default Off.</summary>
+    public CertificateRevocationCheck RevocationCheck { get; set; }
+
+    /// <summary>ALPN: the application protocols to offer, most wanted first (h2, http/1.1); null offers none.</summary>
+    public string[]? ApplicationProtocols { get; set; }
+
+    /// <summary>The cipher suites to allow (IANA names); null leaves the choice to the OS.</summary>
+    public string[]? CipherSuites { get; set; }
 }
 
 /// <summary>How a server side of TLS presents itself and checks clients.</summary>
@@ -60,12 +76,20 @@ public sealed class TlsServerOptions
 
     /// <summary>How long a client may take to complete the handshake. Default 30 seconds.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    // Negotiation (issue 14): see Tls/TlsNegotiation.cs.
+
+    /// <summary>ALPN: the application protocols this server accepts, preferred first; the first
+    /// of them the client also offers is chosen. Null: no ALPN.</summary>
+    public string[]? ApplicationProtocols { get; set; }
+
+    /// <summary>The cipher suites to allow (IANA names); null leaves the choice to the OS.</summary>
+    public string[]? CipherSuites { get; set; }
 }
 
 internal static class TlsVersions
 {
-    // SslProtocols.Tls13 is 0x3000 in the runtimes that know it; netstandard2.0 has no name for it.
-    private const SslProtocols Tls13 = (SslProtocols)0x3000;
+    private const SslProtocols Tls13 = TlsFeatures.Tls13;
 
     /// <summary>The SslProtocols value for a set of versions; TLS 1.2 and later by default, or
     /// TLS 1.2 alone on runtimes without TLS 1.3 (.NET Framework before 4.8 on old Windows).</summary>
@@ -73,7 +97,7 @@ internal static class TlsVersions
     {
         if (versions is null || versions.Length == 0)
         {
-            return SupportsTls13 ? SslProtocols.Tls12 | Tls13 : SslProtocols.Tls12;
+            return TlsFeatures.SupportsTls13 ? SslProtocols.Tls12 | Tls13 : SslProtocols.Tls12;
         }
 
         SslProtocols protocols = SslProtocols.None;
@@ -81,10 +105,10 @@ internal static class TlsVersions
         {
             protocols |= version switch
             {
-#pragma warning disable CS0618 // legacy versions, only when the user asks for them
+#pragma warning disable CS0618, SYSLIB0039 // legacy versions, only when the user asks for them
                 TlsVersion.Tls10 => SslProtocols.Tls,
                 TlsVersion.Tls11 => SslProtocols.Tls11,
-#pragma warning restore CS0618
+#pragma warning restore CS0618, SYSLIB0039
                 TlsVersion.Tls12 => SslProtocols.Tls12,
                 _ => Tls13,
             };
@@ -97,12 +121,10 @@ internal static class TlsVersions
     {
         Tls13 => "Tls13",
         SslProtocols.Tls12 => "Tls12",
-#pragma warning disable CS0618
+#pragma warning disable CS0618, SYSLIB0039
         SslProtocols.Tls11 => "Tls11",
         SslProtocols.Tls => "Tls10",
-#pragma warning restore CS0618
+#pragma warning restore CS0618, SYSLIB0039
         _ => protocol.ToString(),
     };
-
-    private static bool SupportsTls13 => Enum.IsDefined(typeof(SslProtocols), Tls13);
 }

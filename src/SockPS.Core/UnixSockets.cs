@@ -1,16 +1,17 @@
 using System;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.IO;
 using System.Net;
 using System.Net.Sockets;
-using System.Reflection;
 using System.Threading.Tasks;
 
 namespace SockPS.Core;
 
 /// <summary>
-/// AF_UNIX support. netstandard2.0 has no UnixDomainSocketEndPoint, but the runtimes PowerShell 7
-/// runs on do: the type is looked up once and its constructor cached, and where it is absent
-/// (Windows PowerShell 5.1 on .NET Framework) every Unix socket call says so plainly.
+/// AF_UNIX support: paths, socket files, liveness checks. Whether this build and OS can make Unix
+/// endpoints at all is <see cref="UnixEndPoints"/>'s to say; where they cannot (Windows
+/// PowerShell 5.1, or an old OS) every Unix socket call says so plainly.
 /// </summary>
 public static class UnixSockets
 {
@@ -18,31 +19,99 @@ public static class UnixSockets
     // when the sender has no address, so its path marks "nobody to reply to".
     private const string UnnamedMarker = "/.sockps-unnamed-peer";
 
-    private static readonly Lazy<Func<string, EndPoint>?> s_create = new(FindConstructor);
-
     /// <summary>True when this runtime and OS can create Unix domain sockets.</summary>
-    public static bool IsSupported => s_create.Value is not null && OSSupports();
+    public static bool IsSupported => UnixEndPoints.Supported;
 
     /// <summary>A Unix socket endpoint for <paramref name="path"/>.</summary>
     /// <exception cref="SocketOperationException">NotSupported where there is no AF_UNIX; InvalidArgument for a bad path.</exception>
     public static EndPoint CreateEndPoint(string path)
     {
-        Func<string, EndPoint> create = s_create.Value ?? throw NotSupported();
-        if (!OSSupports())
+        CheckPath(path);
+        if (!UnixEndPoints.Supported)
         {
             throw NotSupported();
         }
 
         try
         {
-            return create(path);
+            return UnixEndPoints.Create(path);
         }
-        catch (TargetInvocationException ex) when (ex.InnerException is ArgumentException inner)
+        catch (ArgumentException inner)
         {
+            int length = Encoding.UTF8.GetByteCount(path);
+            string why = length > MaxPathBytes
+                ? $"it is {length} bytes long, and Unix socket paths hold at most {MaxPathBytes}. Use a shorter path, such as one under /tmp"
+                : EndPointText.ArgumentMessage(inner);
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"'{path}' cannot be a Unix socket path: {inner.Message}", path, inner);
+                $"'{path}' cannot be a Unix socket path: {why}.", path, inner);
         }
     }
+
+    /// <summary>Replaces the OS check of abstract names, for tests of the message on other systems.</summary>
+    internal static Func<bool>? IsLinuxOverride { get; set; }
+
+    /// <summary>True where abstract socket names exist: Linux only.</summary>
+    public static bool SupportsAbstractNames => IsLinuxOverride?.Invoke() ?? RuntimeInformation.IsOSPlatform(OSPlatform.Linux);
+
+    /// <summary>
+    /// A Linux abstract socket endpoint: a name in the kernel's namespace for the network
+    /// namespace, with no file behind it (sockaddr_un with a leading NUL byte; socat's ABSTRACT-*,
+    /// shown as @name by ss). It disappears with the last socket bound to it, so there is nothing
+    /// stale to clean up, and file permissions do not apply to it: any local process may connect.
+    /// </summary>
+    /// <param name="name">The name without the leading NUL (and without an @).</param>
+    /// <exception cref="SocketOperationException">NotSupported off Linux; InvalidArgument for an empty or too long name.</exception>
+    public static EndPoint CreateAbstractEndPoint(string name)
+    {
+        if (!SupportsAbstractNames)
+        {
+            throw new SocketOperationException(SocketFailureKind.NotSupported,
+                "Abstract Unix socket names (-AbstractName, unix-abstract:) exist on Linux only. Use a socket file (-Path) on this system.", "@" + name);
+        }
+
+        if (string.IsNullOrEmpty(name))
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "An abstract socket name cannot be empty.");
+        }
+
+        if (name.IndexOf('\0') >= 0)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"The abstract socket name '{Visible(name)}' contains a NUL character. Give the name alone: SockPS adds the leading NUL itself.", Visible(name));
+        }
+
+        int length = Encoding.UTF8.GetByteCount(name) + 1;
+        if (length > MaxPathBytes)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"The abstract socket name '{name}' is {length - 1} bytes long; with its leading NUL it must fit in {MaxPathBytes} bytes.", "@" + name);
+        }
+
+        return UnixEndPoints.Create("\0" + name);
+    }
+
+    /// <summary>A path with a NUL in it is no file path; one that starts with NUL is how the C API
+    /// writes an abstract name, so the message says where that goes instead.</summary>
+    /// <exception cref="SocketOperationException">InvalidArgument.</exception>
+    public static void CheckPath(string path)
+    {
+        int nul = path.IndexOf('\0');
+        if (nul < 0)
+        {
+            return;
+        }
+
+        throw new SocketOperationException(SocketFailureKind.InvalidArgument, nul == 0
+            ? $"'{Visible(path)}' starts with a NUL character, which is how C programs write a Linux abstract socket name. Give the name without the NUL to -AbstractName " +
+              $"(-AbstractName {path.Substring(1).TrimStart('\0')}; Connect-Socket also takes -Uri unix-abstract:{path.Substring(1).TrimStart('\0')}). -Path is always a file, even when it starts with @."
+            : $"'{Visible(path)}' cannot be a Unix socket path: it contains a NUL character.", Visible(path));
+    }
+
+    private static string Visible(string text) => text.Replace("\0", "\\0");
+
+    /// <summary>The longest path sockaddr_un holds: 108 bytes on Linux and Windows, 104 on macOS
+    /// and the BSDs.</summary>
+    private static int MaxPathBytes => RuntimeInformation.IsOSPlatform(OSPlatform.OSX) || RuntimeInformation.IsOSPlatform(OSPlatform.Create("FREEBSD")) ? 104 : 108;
 
     internal static EndPoint UnnamedTemplate() => CreateEndPoint(UnnamedMarker);
 
@@ -51,22 +120,7 @@ public static class UnixSockets
 
     internal static SocketOperationException NotSupported() =>
         new(SocketFailureKind.NotSupported,
-            "Unix domain sockets (AF_UNIX) are not available in this runtime or OS. They need PowerShell 7 on Linux, macOS, or Windows 10 1803 and later.");
-
-    private static Func<string, EndPoint>? FindConstructor()
-    {
-        Type? type = typeof(Socket).Assembly.GetType("System.Net.Sockets.UnixDomainSocketEndPoint", throwOnError: false);
-        ConstructorInfo? constructor = type?.GetConstructor(new[] { typeof(string) });
-        return constructor is null ? null : path => (EndPoint)constructor.Invoke(new object[] { path });
-    }
-
-    private static bool OSSupports()
-    {
-        // Socket.OSSupportsUnixDomainSockets exists from .NET 5; older runtimes with the
-        // endpoint type support AF_UNIX wherever they run.
-        PropertyInfo? property = typeof(Socket).GetProperty("OSSupportsUnixDomainSockets", BindingFlags.Public | BindingFlags.Static);
-        return property is null || (bool)property.GetValue(null)!;
-    }
+            "Unix domain sockets (AF_UNIX) are not available in this PowerShell or OS. They need PowerShell 7.4 or later on Linux, macOS, or Windows 10 1803 and later; Windows PowerShell 5.1 has no Unix sockets.");
 
     /// <summary>A fresh path in the temp folder for a client datagram socket, so the server has
     /// an address to reply to.</summary>

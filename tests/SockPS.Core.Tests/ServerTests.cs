@@ -17,7 +17,6 @@ public class ServerTests
         Assert.NotEqual(0, server.Port);
         Assert.Equal(IPAddress.Loopback, ((IPEndPoint)server.LocalEndPoint!).Address);
         Assert.Equal(ServerState.Listening, server.State);
-        Assert.Same(server, SocketRegistry.GetServer(server.Id));
     }
 
     [Fact]
@@ -60,11 +59,10 @@ public class ServerTests
         using SocketConnection taken = server.Accept(Loopback.Wait);
         await b.ConnectAsync(IPAddress.Loopback, server.Port).WaitAsync(Loopback.Wait);
         Loopback.Until(() => server.PendingCount == 1, "the second client is accepted");
-        SocketConnection untaken = SocketRegistry.Connections.Single(c => c.Server == server && c != taken);
+        SocketConnection untaken = server.Connections.Single(c => c != taken);
 
         server.Stop();
         Assert.Equal(ServerState.Stopped, server.State);
-        Assert.Null(SocketRegistry.GetServer(server.Id));
         Assert.Equal(SocketState.Disconnected, untaken.State);
         Assert.Equal(SocketState.Open, taken.State);
         Assert.Equal(SocketFailureKind.Closed, Assert.Throws<SocketOperationException>(() => server.Accept(Loopback.Wait)).Kind);
@@ -90,7 +88,6 @@ public class ServerTests
         {
             Assert.True(client2.Id > oldId && accepted2.Id > oldId);
             Assert.True(server2.Id > server.Id);
-            Assert.Null(SocketRegistry.GetConnection(oldId));
         }
     }
 

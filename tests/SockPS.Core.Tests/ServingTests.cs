@@ -236,4 +236,94 @@ public class ServingTests
         var ex = await Assert.ThrowsAsync<SocketOperationException>(() => SocketServer.AcceptAnyAsync(new[] { a, b }, TimeSpan.FromMilliseconds(200), CancellationToken.None));
         Assert.Equal(SocketFailureKind.AcceptTimeout, ex.Kind);
     }
+
+    [Fact]
+    public async Task AHandlerThatThrowsCostsOneConnectionAndTheServerGoesOnAccepting()
+    {
+        int calls = 0;
+        ConcurrentQueue<SocketConnection> handled = new();
+        using SocketServer server = Start(new ServerPolicy
+        {
+            ConnectionHandler = connection =>
+            {
+                if (Interlocked.Increment(ref calls) == 1)
+                {
+                    throw new InvalidOperationException("injected fault");
+                }
+
+                handled.Enqueue(connection);
+            },
+        });
+
+        using Socket first = await RawClient(server.Port);
+        Assert.True(first.Poll(20_000_000, SelectMode.SelectRead), "the first client is closed");
+        Assert.Equal(0, first.Receive(new byte[1]));
+        using Socket second = await RawClient(server.Port);
+        Loopback.Until(() => handled.Count == 1, "the second client reaches the handler");
+
+        Assert.Equal(ServerState.Listening, server.State);
+        Assert.Equal(1, server.AcceptErrorCount);
+        Assert.Contains("injected fault", server.LastAcceptError);
+        Assert.Equal(second.LocalEndPoint, handled.Single().RemoteEndPoint);
+        handled.Single().Close();
+    }
+
+    [Fact]
+    public async Task AFailedServerSaysWhyClosesItsSocketsAndRaisesStopped()
+    {
+        SocketServer server = Start(new ServerPolicy());
+        using Socket client = await RawClient(server.Port);
+        Loopback.Until(() => server.PendingCount == 1, "the client is accepted");
+        int stopped = 0;
+        server.Stopped += (_, _) => Interlocked.Increment(ref stopped);
+
+        server.Fail("the handlers cannot run");
+        server.Stop();
+
+        Assert.Equal(ServerState.Failed, server.State);
+        Assert.Equal("the handlers cannot run", server.LastError);
+        Assert.Equal(1, stopped);
+        Assert.True(client.Poll(20_000_000, SelectMode.SelectRead), "the waiting client is closed");
+        Assert.Equal(SocketFailureKind.Closed, Assert.Throws<SocketOperationException>(() => server.Accept(Loopback.Wait)).Kind);
+    }
+
+    [Fact]
+    public async Task IdleTimeSpentWaitingForAHandlerIsNotCounted()
+    {
+        ConcurrentQueue<SocketConnection> waiting = new();
+        SocketConnection? idle = null;
+        using SocketServer server = Start(new ServerPolicy
+        {
+            IdleTimeout = TimeSpan.FromMilliseconds(300),
+            ConnectionHandler = connection =>
+            {
+                if (Interlocked.CompareExchange(ref idle, connection, null) is not null)
+                {
+                    waiting.Enqueue(connection);
+                }
+            },
+            IsWaitingForHandler = connection => waiting.Contains(connection),
+        });
+
+        using Socket first = await RawClient(server.Port);
+        using Socket second = await RawClient(server.Port);
+        Loopback.Until(() => waiting.Count == 1, "the second connection waits for a handler");
+        // The first, owned by nobody in particular, is idle and goes; the waiting one does not.
+        Assert.True(first.Poll(20_000_000, SelectMode.SelectRead), "the idle connection is closed");
+        Loopback.Until(() => idle!.State == SocketState.Disconnected, "the idle connection is closed on the server");
+        SocketConnection kept = waiting.Single();
+        // Past the timeout by two of the idle timer's periods (75 ms here), so the timer has
+        // looked at it at least once while it was over.
+        Loopback.Until(() => kept.IdleMilliseconds >= 450, "the waiting connection being idle well past the timeout");
+        Assert.Equal(SocketState.Open, kept.State);
+
+        // Taken by a handler: the clock starts then.
+        kept.RestartIdleClock();
+        while (waiting.TryDequeue(out _))
+        {
+        }
+
+        Assert.True(second.Poll(20_000_000, SelectMode.SelectRead), "the handled connection is closed when idle");
+        Assert.Equal(SocketState.Disconnected, kept.State);
+    }
 }

@@ -306,9 +306,11 @@ public sealed class TranscriptTests : IDisposable
     [InlineData("{\"a\":1} x", -1)]
     [InlineData("{'a':1}", -1)]
     [InlineData("", -1)]
+    [InlineData("{\"a\":\"\\ud800\"}", -1)]
+    [InlineData("{\"a\":\"\\ud83d\\ude00\"}", 1)]
     public void TheLineParserTakesFlatObjectsOnly(string text, int fields)
     {
-        Dictionary<string, object?>? parsed = FlatJson.TryParse(text);
+        Dictionary<string, object?>? parsed = JsonText.TryParseFlatObject(text);
         Assert.Equal(fields, parsed?.Count ?? -1);
         if (fields == 4)
         {

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using SockPS.Commands;
 using SockPS.Core;
 using Xunit;
 using Xunit.Abstractions;
@@ -41,7 +42,7 @@ public class CmdletTests : IDisposable
         var names = _host.RunClean("(Get-Command -Module SockPS).Name | Sort-Object").Select(o => o.ToString()).ToArray();
         Assert.Equal(new[]
         {
-            "Connect-Socket", "Disconnect-Socket", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
+            "Connect-Socket", "Disconnect-Socket", "Get-SocketCertificate", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
             "Get-SocketTranscript", "Invoke-SocketRequest", "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput",
             "Resolve-SocketAddress", "Send-SocketData", "Start-SocketRelay", "Start-SocketServer", "Start-SocketTranscript", "Stop-SocketRelay",
             "Stop-SocketServer", "Stop-SocketTranscript", "Test-SocketPort", "Wait-SocketConnection", "Wait-SocketData",
@@ -140,9 +141,21 @@ public class CmdletTests : IDisposable
     }
 
     [Theory]
-    [InlineData("Connect-Socket -ComputerName 127.0.0.1 -Port no-such-service", "InvalidArgument,SockPS.Commands.ConnectSocketCommand")]
-    [InlineData("Connect-Socket -ComputerName 127.0.0.1 -Port 70000", "InvalidArgument,SockPS.Commands.ConnectSocketCommand")]
-    [InlineData("Connect-Socket -Uri http://example.com:80", "InvalidUri,SockPS.Commands.ConnectSocketCommand")]
+    [InlineData("Connect-Socket -ComputerName 127.0.0.1 -Port no-such-service")]
+    [InlineData("Connect-Socket -ComputerName 127.0.0.1 -Port 70000")]
+    [InlineData("Connect-Socket -ComputerName '[::1' -Port 80")]
+    public void AnUnusableTargetIsANonTerminatingInvalidArgument(string script)
+    {
+        // About one target: the next one in a list goes on (the script's second line runs).
+        var (output, errors) = _host.Run(script + "\n'went on'");
+        Assert.Equal(new[] { "went on" }, output.Select(o => o.ToString()));
+        ErrorRecord error = Assert.Single(errors);
+        Assert.Equal("InvalidArgument,SockPS.Commands.ConnectSocketCommand", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+    }
+
+    [Theory]
+    [InlineData("Connect-Socket -Uri htp://example.com:80", "InvalidUri,SockPS.Commands.ConnectSocketCommand")]
     [InlineData("Connect-Socket -Uri tcp://example.com", "InvalidUri,SockPS.Commands.ConnectSocketCommand")]
     [InlineData("Receive-SocketData -Id 1 -Line -ByteCount 3", "InvalidArgument,SockPS.Commands.ReceiveSocketDataCommand")]
     [InlineData("Receive-SocketData -Id 1 -ToEnd -Continuous", "InvalidArgument,SockPS.Commands.ReceiveSocketDataCommand")]

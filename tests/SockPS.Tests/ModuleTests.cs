@@ -1,4 +1,5 @@
 using System.Linq;
+using SockPS.Commands;
 using SockPS.Core;
 using Xunit;
 

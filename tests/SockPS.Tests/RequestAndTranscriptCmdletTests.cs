@@ -4,6 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using SockPS.Commands;
 using SockPS.Core;
 using Xunit;
 

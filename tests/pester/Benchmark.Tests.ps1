@@ -59,14 +59,18 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
         foreach ($contender in @(
                 'SockPS: Send-SocketData -Path', 'C# NetworkStream copy, 64 KiB', 'C# NetworkStream copy, 1 MiB',
                 'pwsh TcpClient streams', 'socat (defaults', 'socat -b65536', 'ncat', 'iperf3 (default', 'iperf3 -l 1M',
+                'echo peer: C# echo-server-threads', 'echo peer: C# echo-server (async', 'echo peer: python3', 'echo peer: socat',
                 'SockPS cmdlets', 'SockPS methods', 'pwsh raw: NetworkStream', 'C# rr-client',
                 'SockPS Start-SocketServer', 'C# idle-server',
-                'SockPS: $payloads \| Send-SocketData', 'pwsh raw: UdpClient', 'C# udp-send',
+                'sink: a bound socket in this process', 'sink: C# udp-sink',
+                'SockPS: $payloads | Send-SocketData', 'pwsh raw: UdpClient.Send loop over $payloads', 'C# udp-send',
+                'SockPS: $arrays | Send-SocketData', 'pwsh raw: UdpClient.Send loop over $arrays',
                 'SockPS: Start-SocketRelay', 'socat -b65536 TCP-LISTEN TCP', 'direct: no forwarder',
-                'SockPS: Start-SocketServer -ScriptBlock', 'C# echo-server',
+                'SockPS: Start-SocketServer -ScriptBlock', 'C# echo-server (async', 'C# echo-server-threads',
                 'SockPS: Test-SocketPort', 'pwsh raw: every TcpClient.ConnectAsync at once', 'pwsh raw: TcpClient.ConnectAsync + Wait(1000)',
                 'ncat -z -w 1')) {
-            $report | Should -Match "(?m)^\| $([regex]::Escape($contender))" -Because "the report should have a row for $contender"
+            # A | in a cell is written \| (Markdown).
+            $report | Should -Match "(?m)^\| $([regex]::Escape($contender.Replace('|', '\|')))" -Because "the report should have a row for $contender"
         }
         # "not installed" is an answer; "failed" is not.
         $report | Should -Not -Match '\|\s*failed\s*\|'
@@ -77,14 +81,29 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
         $report | Should -Match 'SHA-256 matches'
     }
 
-    It 'ends with the summary of every target' {
-        $report | Should -Match '(?m)^## Summary: the targets of issues 5 and 6$'
+    It 'names the echo peer the request/response case chose, and the microseconds SockPS adds' {
+        $report | Should -Match '(?m)^- Echo peer used by every contender: .+, the fastest of \d+ candidates with the C# rr-client'
+        $report | Should -Match '(?m)^\| SockPS methods: .+\| us/round trip +\|'
+        $report | Should -Match '(?m)^- SockPS methods: [\d.,]+ us per round trip; SockPS adds -?[\d.,]+ us to the raw pwsh loop'
+        $report | Should -Match '(?m)^- SockPS cmdlets: [\d.,]+ us per round trip; SockPS adds -?[\d.,]+ us to the raw pwsh loop'
+    }
+
+    It 'names the UDP sink it chose and how much faster the sink is than the senders' {
+        $report | Should -Match '(?m)^- Sink used by every contender: .+, the faster of \d+ candidates with the C# udp-send'
+        $report | Should -Match '(?m)^- sink headroom: .+: [\d.]+x$'
+    }
+
+    It 'ends with the summary of every target, each met or missed' {
+        $report | Should -Match '(?m)^## Summary: targets$'
         foreach ($target in @(
                 'Bulk: SockPS vs the fastest C# baseline', 'Bulk: SockPS vs ncat',
                 'Request/response: cmdlets vs raw pwsh', 'Request/response: methods vs raw pwsh',
-                'Idle: server memory', 'Idle: SockPS accept rate vs C#', 'UDP: SockPS vs the raw pwsh loop',
+                'Idle: server memory', 'Idle: SockPS accept rate vs C#',
+                'UDP: $payloads | Send-SocketData vs the raw UdpClient loop', 'UDP: byte arrays piped from a variable',
                 'Relay: SockPS vs socat -b65536')) {
-            $report | Should -Match "(?m)^\| $([regex]::Escape($target))" -Because "the summary should have a row for $target"
+            $row = [regex]::Match($report, "(?m)^\| $([regex]::Escape($target.Replace('|', '\|'))).*$")
+            $row.Success | Should -BeTrue -Because "the summary should have a row for $target"
+            $row.Value | Should -Match '\| (met|missed: [^|]+) +\| #\d+ +\|$' -Because "the target $target should say met or missed"
         }
     }
 }

@@ -74,7 +74,8 @@ Describe 'about_SockPS' {
         $about = Get-Help -Name about_SockPS | Out-String
     }
 
-    It 'explains <_>' -ForEach 'THE OBJECT MODEL', 'ENCODINGS', 'TIMEOUTS', 'ERRORS', 'SECURITY DEFAULTS' {
+    It 'explains <_>' -ForEach 'THE OBJECT MODEL', 'ENCODINGS', 'TIMEOUTS', 'ERRORS', 'SECURITY DEFAULTS',
+        'CERTIFICATES AND PINNING', 'ALPN AND CIPHER SUITES', 'REPEATED PORT CHECKS' {
         $about | Should -Match "(?m)^\s*$_\s*$"
     }
 }

@@ -21,15 +21,6 @@ BeforeAll {
 
     $certs = New-TestCertificateSet -Directory (Join-Path -Path $TestDrive -ChildPath 'certs')
 
-    # `openssl s_server -accept 127.0.0.1:<free port> -naccept 1 <Arguments>`, once it listens:
-    # [pscustomobject]@{ Port; Process }. It serves one connection and exits.
-    function Start-OpenSslServer([string[]] $Arguments) {
-        Start-TestListeningPeer -FilePath 'openssl' -ReadyPattern '^ACCEPT$' -ReadyStream Output -ArgumentList {
-            param($Port)
-            @('s_server', '-accept', "127.0.0.1:$Port", '-naccept', '1') + $Arguments
-        }.GetNewClosure()
-    }
-
     # `openssl s_client -connect 127.0.0.1:<Port>` that verifies the chain against ca.pem and the
     # name localhost, and gives up on any verification error; -quiet prints only the data
     # received on stdout (the verification steps go to stderr).
@@ -52,7 +43,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'talks both ways with s_server, trusting the private CA from ca.pem' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath
 
@@ -76,7 +67,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'shows the TLS 1.3 suite s_server was limited to (-ciphersuites TLS_CHACHA20_POLY1305_SHA256)' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-tls1_3', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256'
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-tls1_3', '-ciphersuites', 'TLS_CHACHA20_POLY1305_SHA256'
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath
 
@@ -85,7 +76,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'speaks TLS 1.2 to s_server -tls1_2 and names the suite' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath
 
@@ -99,7 +90,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     It 'sends the host name as SNI: s_server picks the certificate for "localhost"' {
         # By default s_server presents the wrong-name certificate; only a client that sends
         # SNI "localhost" gets the right one.
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.WrongNamePath, '-key', $certs.WrongNameKeyPath,
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.WrongNamePath, '-key', $certs.WrongNameKeyPath,
         '-servername', 'localhost', '-cert2', $certs.ServerPath, '-key2', $certs.ServerKeyPath
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath
@@ -109,7 +100,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'sends -ServerName as SNI when connecting to an address, and checks the certificate against it' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath,
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath,
         '-servername', 'elsewhere.example', '-cert2', $certs.WrongNamePath, '-key2', $certs.WrongNameKeyPath
 
         $connection = Connect-Socket -ComputerName 127.0.0.1 -Port $peer.Port -UseTls -ServerName elsewhere.example -CaCertificate $certs.CaPath
@@ -119,7 +110,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'presents -ClientCertificate when s_server requires one (-Verify)' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath,
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath,
         '-Verify', '1', '-CAfile', $certs.CaPath, '-verify_return_error'
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath -ClientCertificate $certs.Client
@@ -130,7 +121,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'refuses the certificate of an s_server for another name: TlsAuthenticationFailed' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.WrongNamePath, '-key', $certs.WrongNameKeyPath
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.WrongNamePath, '-key', $certs.WrongNameKeyPath
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath `
             -ErrorAction SilentlyContinue -ErrorVariable failures
@@ -143,7 +134,7 @@ Describe 'openssl s_server as the server for Connect-Socket -UseTls' {
     }
 
     It 'fails with TlsAuthenticationFailed when s_server allows no version the client offers' {
-        $peer = Start-OpenSslServer -Arguments '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-tls1_3'
+        $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-tls1_3'
 
         $connection = Connect-Socket -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath -TlsProtocol Tls12 `
             -ErrorAction SilentlyContinue -ErrorVariable failures

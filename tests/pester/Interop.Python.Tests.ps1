@@ -12,18 +12,6 @@ BeforeAll {
         throw 'python3 is not installed; .ci/run installs it (apt-get install python3).'
     }
 
-    function Test-IPv6Loopback {
-        try {
-            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
-            $listener.Start()
-            $listener.Stop()
-            $true
-        }
-        catch {
-            $false
-        }
-    }
-
     # Binds a UDP socket on the loopback of the family given, prints its port, answers one
     # datagram with its bytes upper-cased (ASCII only: b'\xc3\xa9'.upper() stays as it is), and
     # prints what it got and from where.
@@ -101,7 +89,7 @@ Describe 'python3 as a UDP peer' {
         @{ Version = '4'; Address = '127.0.0.1' }
         @{ Version = '6'; Address = '::1' }
     ) {
-        if ($Version -eq '6' -and -not (Test-IPv6Loopback)) {
+        if ($Version -eq '6' -and -not (Test-TestIPv6Loopback)) {
             Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
             return
         }

@@ -40,6 +40,12 @@ $configuration.Output.Verbosity = 'Detailed'
 
 $run = Invoke-Pester -Configuration $configuration
 
+# The slowest files, so a CI log shows where the time goes.
+Write-Host 'Slowest test files (setup included):'
+foreach ($container in $run.Containers | Sort-Object -Property Duration -Descending | Select-Object -First 12) {
+    Write-Host ('  {0,7:N1} s  {1}' -f $container.Duration.TotalSeconds, (Split-Path -Path "$($container.Item)" -Leaf))
+}
+
 $failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount
 $skipped = $run.SkippedCount + $run.NotRunCount + $run.InconclusiveCount
 $counts = [ordered]@{

@@ -101,27 +101,10 @@ for _ in range(int(sys.argv[2])):
 os.unlink(sys.argv[1])
 '@
 
-    # `openssl s_server -accept 127.0.0.1:<free port> -naccept 1 <Arguments>` with the test
-    # certificate, once it listens: [pscustomobject]@{ Port; Process }.
-    function Start-OpenSslServer([string[]] $Arguments) {
-        $Arguments = @('-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath) + $Arguments
-        Start-TestListeningPeer -FilePath 'openssl' -ReadyPattern '^ACCEPT$' -ReadyStream Output -ArgumentList {
-            param($Port)
-            @('s_server', '-accept', "127.0.0.1:$Port", '-naccept', '1') + $Arguments
-        }.GetNewClosure()
-    }
-
     function Start-PythonServer([string] $Script, [string[]] $Arguments, [string] $Ready = '^port (\d+)$') {
         $process = Start-TestProcess -FilePath 'python3' -ArgumentList (@('-c', $Script) + $Arguments)
         $match = Wait-TestProcessLine -Process $process -Pattern $Ready
         [pscustomobject]@{ Process = $process; Port = if ($match.Groups.Count -gt 1) { [int]$match.Groups[1].Value } }
-    }
-
-    # A port nothing listens on: bound a moment ago, then released.
-    function Get-ClosedPort {
-        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-        $listener.Start()
-        try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
     }
 
     $requestId = ',SockPS.Commands.InvokeSocketRequestCommand'
@@ -339,7 +322,7 @@ Describe 'Invoke-SocketRequest' {
 
     Context 'TLS' {
         It 'asks openssl s_server -www over tls:// and reads the page until it closes (-ToEnd)' {
-            $peer = Start-OpenSslServer -Arguments '-www'
+            $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-www'
 
             $page = Invoke-SocketRequest -Uri "tls://localhost:$($peer.Port)" -CaCertificate $certs.CaPath -InputObject "GET / HTTP/1.0`r`n`r`n" -ToEnd -TimeoutSeconds 20
 
@@ -349,7 +332,7 @@ Describe 'Invoke-SocketRequest' {
         }
 
         It 'stops at the -Until match from openssl s_server -rev, which answers each line reversed' {
-            $peer = Start-OpenSslServer -Arguments '-rev'
+            $peer = Start-TestOpenSslServer -ArgumentList '-cert', $certs.ServerPath, '-key', $certs.ServerKeyPath, '-rev'
 
             $answer = Invoke-SocketRequest -ComputerName localhost -Port $peer.Port -UseTls -CaCertificate $certs.CaPath -InputObject 'stressed' -Line -Until 'desserts' -TimeoutSeconds 20
 
@@ -386,7 +369,7 @@ Describe 'Invoke-SocketRequest' {
     Context 'errors' {
         It 'writes a non-terminating ConnectionRefused and goes on with the next target' {
             $peer = Start-PythonServer -Script $tcpServer -Arguments 'one-line', '1'
-            $targets = [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = Get-ClosedPort },
+            $targets = [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = Get-TestFreeTcpPort },
             [pscustomobject]@{ ComputerName = '127.0.0.1'; Port = $peer.Port }
 
             $answers = $targets | Invoke-SocketRequest -InputObject 'next' -Line -ToEnd -TimeoutSeconds 20 -ErrorAction SilentlyContinue -ErrorVariable failures
@@ -446,7 +429,7 @@ Describe 'Invoke-SocketRequest' {
         }
 
         It 'stops with InvalidUri for a scheme it does not know' {
-            { Invoke-SocketRequest -Uri 'http://127.0.0.1:80' -InputObject 'x' } | Should -Throw -ErrorId "InvalidUri$requestId"
+            { Invoke-SocketRequest -Uri 'htp://127.0.0.1:80' -InputObject 'x' } | Should -Throw -ErrorId "InvalidUri$requestId"
         }
     }
 }

@@ -8,7 +8,8 @@ BeforeDiscovery {
     $cmdletCases = @(
         'Connect-Socket', 'Disconnect-Socket', 'Get-SocketConnection', 'Get-SocketHostName', 'Get-SocketServer',
         'Protect-SocketConnection', 'Receive-SocketData', 'Resolve-SocketAddress', 'Send-SocketData', 'Start-SocketServer', 'Stop-SocketServer', 'Wait-SocketConnection',
-        'Invoke-SocketRequest', 'Start-SocketTranscript', 'Stop-SocketTranscript', 'Get-SocketTranscript', 'Test-SocketPort'
+        'Invoke-SocketRequest', 'Start-SocketTranscript', 'Stop-SocketTranscript', 'Get-SocketTranscript', 'Test-SocketPort',
+        'Get-SocketCertificate'
     ) | ForEach-Object { @{ Name = $_ } }
 }
 
@@ -19,6 +20,7 @@ BeforeAll {
     $expectedCmdlets = @(
         'Connect-Socket'
         'Disconnect-Socket'
+        'Get-SocketCertificate'
         'Get-SocketConnection'
         'Get-SocketHostName'
         'Get-SocketRelay'
@@ -40,20 +42,6 @@ BeforeAll {
         'Wait-SocketConnection'
         'Wait-SocketData'
     )
-
-    # Runs $Script in a new runspace that imports the module; returns the shell, its handle and
-    # its output collection, so a test can watch it and stop it as Ctrl+C would.
-    function Start-BackgroundShell([string] $Script, [object[]] $Arguments = @()) {
-        $shell = [powershell]::Create()
-        $null = $shell.AddScript($Script)
-        $null = $shell.AddArgument($env:SOCKPS_MODULE_PATH)
-        foreach ($argument in $Arguments) {
-            $null = $shell.AddArgument($argument)
-        }
-        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
-        $handle = $shell.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
-        [pscustomobject]@{ Shell = $shell; Handle = $handle; Output = $output }
-    }
 }
 
 AfterAll {
@@ -82,7 +70,7 @@ Describe 'SockPS module' {
             $manifest.CompatiblePSEditions | Should -Contain 'Desktop'
             $manifest.CompatiblePSEditions | Should -Contain 'Core'
             $manifest.PowerShellVersion | Should -BeLessOrEqual ([version]'5.1')
-            $manifest.RootModule | Should -Be 'SockPS.dll'
+            $manifest.RootModule | Should -Be 'SockPS.psm1'
             @($manifest.ExportedCmdlets.Keys | Sort-Object) | Should -Be $expectedCmdlets
         }
 
@@ -98,6 +86,51 @@ Describe 'SockPS module' {
 
             $data.TypeNames | Should -Contain 'SockPS.Core.SocketConnection'
             $data.TypeNames | Should -Contain 'SockPS.Core.SocketServer'
+        }
+    }
+
+    Context 'the build for this edition' {
+        BeforeAll {
+            $moduleFolder = (Resolve-Path -LiteralPath $env:SOCKPS_MODULE_PATH).ProviderPath
+            if (-not (Test-Path -LiteralPath $moduleFolder -PathType Container)) {
+                $moduleFolder = Split-Path -Path $moduleFolder -Parent
+            }
+            $net8Dll = [System.IO.Path]::Combine($moduleFolder, 'net8.0', 'SockPS.dll')
+        }
+
+        It 'loads the net8.0 build in PowerShell 7, as the one nested module of SockPS.psm1' {
+            $module = Get-Module -Name SockPS
+
+            $module.Path | Should -Be (Join-Path -Path $moduleFolder -ChildPath 'SockPS.psm1')
+            $nested = @($module.NestedModules)
+            $nested.Count | Should -Be 1
+            $nested[0].ModuleType | Should -Be 'Binary'
+            $nested[0].Path | Should -Be $net8Dll
+            $cmdlets = [SockPS.Commands.ModuleLifecycle].Assembly
+            $cmdlets.Location | Should -Be $net8Dll
+            $cmdlets.GetCustomAttributes([System.Runtime.Versioning.TargetFrameworkAttribute], $false).FrameworkName | Should -Be '.NETCoreApp,Version=v8.0'
+            [SockPS.Core.SocketConnection].Assembly.Location | Should -Be ([System.IO.Path]::Combine($moduleFolder, 'net8.0', 'SockPS.Core.dll'))
+            (Get-Command -Name Connect-Socket).ImplementingType.Assembly | Should -Be $cmdlets
+        }
+
+        It 'finds the cmdlet help in the module folder''s en-US, beside the builds' {
+            # Without the MAML, Get-Help would make a syntax-only page with no examples.
+            (Get-Help -Name Connect-Socket -Examples).examples.example.Count | Should -BeGreaterOrEqual 2
+            # The path is filled in once Get-Help has found the file.
+            (Get-Command -Name Connect-Socket).HelpFile | Should -Be ([System.IO.Path]::Combine($moduleFolder, 'en-US', 'SockPS.dll-Help.xml'))
+        }
+
+        It 'imports the whole module, by its manifest, in a handler server''s runspaces' {
+            $server = Start-SocketServer -ScriptBlock {
+                param($Connection)
+                $module = Get-Module -Name SockPS
+                $Connection.SendLine("$($module.Path)|$(@($module.NestedModules).Path -join ',')|$(@(Get-Command -Module SockPS).Count)")
+            }
+            $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+
+            $reply = Receive-SocketData -Connection $client -Line -TimeoutSeconds 30
+
+            $reply | Should -BeExactly "$(Join-Path -Path $moduleFolder -ChildPath 'SockPS.psm1')|$net8Dll|$($expectedCmdlets.Count)"
         }
     }
 
@@ -213,12 +246,11 @@ Describe 'SockPS module' {
     Context 'stopping a blocking cmdlet, as Ctrl+C does' {
         It 'stops Receive-SocketData -TimeoutSeconds 0, and the connection stays usable with nothing lost' {
             $pair = New-TestConnectionPair
-            $background = Start-BackgroundShell -Script {
-                param($ModulePath, $Id)
-                Import-Module $ModulePath
+            $background = Start-TestSideCommand -ScriptBlock {
+                param($Id)
                 'receiving'
                 Receive-SocketData -Id $Id -TimeoutSeconds 0
-            } -Arguments @($pair.Accepted.Id)
+            } -ArgumentList @($pair.Accepted.Id)
             try {
                 Wait-TestCondition -Condition { $background.Output.Count -ge 1 } -Description 'the background receive starting'
                 # The internal flag says the receive is really waiting (the stop must interrupt a
@@ -245,12 +277,11 @@ Describe 'SockPS module' {
 
         It 'stops Wait-SocketConnection with no timeout, and the server keeps listening' {
             $server = Start-SocketServer
-            $background = Start-BackgroundShell -Script {
-                param($ModulePath, $Id)
-                Import-Module $ModulePath
+            $background = Start-TestSideCommand -ScriptBlock {
+                param($Id)
                 'waiting'
                 Wait-SocketConnection -Id $Id
-            } -Arguments @($server.Id)
+            } -ArgumentList @($server.Id)
             try {
                 Wait-TestCondition -Condition { $background.Output.Count -ge 1 } -Description 'the background wait starting'
 
@@ -280,7 +311,7 @@ Import-Module '$($env:SOCKPS_MODULE_PATH)'
 "ready `$(`$childServer.Port) `$(`$childServer.Id)"
 `$null = [Console]::In.ReadLine()
 Remove-Module SockPS
-"removed client=`$(`$client.State) server=`$(`$childServer.State)"
+"removed client=`$(`$client.State) server=`$(`$childServer.State) modules=`$(@(Get-Module -All -Name SockPS).Count)"
 Import-Module '$($env:SOCKPS_MODULE_PATH)'
 `$again = Start-SocketServer
 "reimported listed=`$(@(Get-SocketConnection).Count) newId=`$(`$again.Id)"
@@ -296,7 +327,7 @@ Import-Module '$($env:SOCKPS_MODULE_PATH)'
 
                 $child.WriteInput('remove')
 
-                $null = Wait-TestProcessLine -Process $child -Pattern '^removed client=Disconnected server=Stopped$' -TimeoutSeconds 30
+                $null = Wait-TestProcessLine -Process $child -Pattern '^removed client=Disconnected server=Stopped modules=0$' -TimeoutSeconds 30
                 $reimported = Wait-TestProcessLine -Process $child -Pattern '^reimported listed=(\d+) newId=(\d+)$' -TimeoutSeconds 30
                 $child.HasExited | Should -BeFalse -Because 'the sockets must close on Remove-Module, not on exit'
                 # This end sees the child's connection end...

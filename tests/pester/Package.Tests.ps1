@@ -75,7 +75,7 @@ AfterAll {
 }
 
 Describe 'The gallery package' {
-    It 'is SockPS.<version>.nupkg and holds the manifest, DLLs, format file, help and LICENSE, and no XML docs' {
+    It 'is SockPS.<version>.nupkg and holds the manifest, loader, both builds, format file, help and LICENSE, and no XML docs' {
         $package.Name | Should -Be "SockPS.$version.nupkg"
 
         $zip = [System.IO.Compression.ZipFile]::OpenRead($package.FullName)
@@ -86,13 +86,15 @@ Describe 'The gallery package' {
             $zip.Dispose()
         }
 
-        foreach ($file in 'SockPS.psd1', 'SockPS.dll', 'SockPS.Core.dll', 'System.IO.Pipelines.dll', 'SockPS.Format.ps1xml',
+        foreach ($file in 'SockPS.psd1', 'SockPS.psm1', 'SockPS.Format.ps1xml',
+            'net8.0/SockPS.dll', 'net8.0/SockPS.Core.dll', 'net8.0/System.IO.Pipelines.dll',
+            'netstandard2.0/SockPS.dll', 'netstandard2.0/SockPS.Core.dll', 'netstandard2.0/System.IO.Pipelines.dll', 'netstandard2.0/System.Threading.Channels.dll',
             'en-US/SockPS.dll-Help.xml', 'en-US/about_SockPS.help.txt', 'LICENSE', 'SockPS.nuspec') {
             $entries | Should -Contain $file
         }
         # [Content_Types].xml is the package format's own; SockPS.xml and SockPS.Core.xml (the
-        # compiler's docs) must not travel.
-        @($entries | Where-Object { $_ -match '^[^/]+\.xml$' -and $_ -ne '[Content_Types].xml' }) | Should -BeNullOrEmpty
+        # compiler's docs) must not travel, from the module folder or a build's folder.
+        @($entries | Where-Object { $_ -match '^([^/]+/)?[^/]+\.xml$' -and $_ -ne '[Content_Types].xml' -and $_ -notmatch '^en-US/' }) | Should -BeNullOrEmpty
         Get-PackageEntry 'LICENSE' | Should -BeExactly (Get-Content -LiteralPath "$repoRoot/LICENSE" -Raw)
         Get-PackageEntry 'LICENSE' | Should -Match 'MIT License[\s\S]*Copyright \(c\) 2026 SockPS contributors'
     }
@@ -126,7 +128,7 @@ Describe 'The gallery package' {
         ([uri]$manifest.ProjectUri).IsAbsoluteUri | Should -BeTrue
         ([uri]$manifest.LicenseUri).IsAbsoluteUri | Should -BeTrue
         # Directory.Build.props reads ModuleVersion, so the DLLs carry the manifest's version.
-        foreach ($dll in 'SockPS.dll', 'SockPS.Core.dll') {
+        foreach ($dll in 'net8.0/SockPS.dll', 'net8.0/SockPS.Core.dll', 'netstandard2.0/SockPS.dll', 'netstandard2.0/SockPS.Core.dll') {
             $assemblyVersion = [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path -Path $modulePath -ChildPath $dll)).Version
             '{0}.{1}.{2}' -f $assemblyVersion.Major, $assemblyVersion.Minor, $assemblyVersion.Build | Should -Be $version
         }
@@ -218,6 +220,7 @@ Send-SocketData -Connection $peer -InputObject "back: $received" -Line
 $reply = Receive-SocketData -Connection $client -Line -TimeoutSeconds 20
 $result = [ordered]@{
     ModuleBase = $module.ModuleBase
+    Loaded     = [SockPS.Commands.ModuleLifecycle].Assembly.Location
     Version    = "$($module.Version)"
     Received   = $received
     Reply      = $reply
@@ -235,6 +238,7 @@ $result = [ordered]@{
         $result = $line.Groups[1].Value | ConvertFrom-Json
 
         $result.ModuleBase | Should -Be (Join-Path -Path $script:installedModule -ChildPath $version)
+        $result.Loaded | Should -Be ([System.IO.Path]::Combine($script:installedModule, $version, 'net8.0', 'SockPS.dll'))
         $result.Version | Should -Be $version
         $result.Received | Should -BeExactly 'hello from the package'
         $result.Reply | Should -BeExactly 'back: hello from the package'

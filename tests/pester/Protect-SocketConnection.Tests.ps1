@@ -162,10 +162,32 @@ Describe 'Protect-SocketConnection' {
     }
 
     Context 'failures' {
-        It 'closes the connection with "The TLS upgrade failed." when the peer answers in plain text' {
-            Send-SocketData -Connection $pair.Accepted -InputObject '454 TLS not available' -Line
+        It 'refuses to start while the server''s plain-text answer is unread, shows it, and leaves the connection as it was' {
+            Send-SocketData -Connection $pair.Accepted -InputObject '220 2.0.0 Ready to start TLS' -Line
+            Wait-TestCondition -Condition { $pair.Client.BytesReceived -gt 0 } -Description 'the answer arriving, unread'
 
             Protect-SocketConnection -Connection $pair.Client -ErrorAction SilentlyContinue -ErrorVariable failures
+
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -Be 'UnreadPlainText,SockPS.Commands.ProtectSocketConnectionCommand'
+            $failures[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+            "$($failures[0])" | Should -BeLike '*plain text*still unread*"220 2.0.0 Ready to start TLS*Read the server''s answer*'
+            $pair.Client.State | Should -Be 'Open'
+            $pair.Client.IsTls | Should -BeFalse
+            $pair.Accepted.BytesReceived | Should -Be 0 -Because 'nothing was sent: no ClientHello'
+            Receive-SocketData -Connection $pair.Client -Line | Should -BeExactly '220 2.0.0 Ready to start TLS'
+        }
+
+        It 'closes the connection with "The TLS upgrade failed." when the peer answers the handshake in plain text' {
+            # The server reads the ClientHello, then answers in plain text.
+            $side = Start-TestSideCommand -ArgumentList $pair.Accepted -ScriptBlock {
+                param($Connection)
+                $null = Receive-SocketData -Connection $Connection -AsByteArray -TimeoutSeconds 20
+                Send-SocketData -Connection $Connection -InputObject '454 TLS not available' -Line
+            }
+
+            Protect-SocketConnection -Connection $pair.Client -ErrorAction SilentlyContinue -ErrorVariable failures
+            $null = Wait-TestSideCommand -Side $side
 
             $failures.Count | Should -Be 1
             $failures[0].FullyQualifiedErrorId | Should -Be 'TlsAuthenticationFailed,SockPS.Commands.ProtectSocketConnectionCommand'

@@ -81,10 +81,13 @@ Describe 'Send-SocketData' {
             Receive-SocketData -Connection $accepted -Line | Should -BeExactly '42'
         }
 
-        It 'sends a hashtable as one string, not its entries' {
+        It 'sends a hashtable as one piece of text showing its entries, not element by element nor as its type name' {
             Send-SocketData -Connection $client -InputObject @{ a = 1 } -Line
 
-            Receive-SocketData -Connection $accepted -Line | Should -BeExactly 'System.Collections.Hashtable'
+            $text = Receive-SocketData -Connection $accepted
+            $text | Should -Match '^Name\s+Value'
+            $text | Should -Match '(?m)^a\s+1$'
+            $text | Should -Not -Match 'System\.Collections\.Hashtable'
         }
 
         It 'sends an array element by element, each with -Line' {
@@ -310,18 +313,6 @@ Describe 'Send-SocketData on datagram sockets' {
         function Receive-Datagram([SockPS.Core.SocketConnection] $Socket) {
             Receive-SocketData -Connection $Socket -TimeoutSeconds 20 -ErrorAction Stop
         }
-
-        function Test-IPv6Loopback {
-            try {
-                $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
-                $listener.Start()
-                $listener.Stop()
-                $true
-            }
-            catch {
-                $false
-            }
-        }
     }
 
     BeforeEach {
@@ -483,7 +474,7 @@ Describe 'Send-SocketData on datagram sockets' {
         }
 
         It 'sends to [::1]:port from an IPv6 socket' {
-            if (-not (Test-IPv6Loopback)) {
+            if (-not (Test-TestIPv6Loopback)) {
                 Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
                 return
             }
@@ -570,7 +561,7 @@ Describe 'Send-SocketData on datagram sockets' {
         }
 
         It 'refuses more than 65527 bytes over IPv6' {
-            if (-not (Test-IPv6Loopback)) {
+            if (-not (Test-TestIPv6Loopback)) {
                 Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
                 return
             }

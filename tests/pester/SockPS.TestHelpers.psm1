@@ -1,258 +1,34 @@
 #Requires -Version 7.4
 <#
-    Helpers for the Pester suite: start test peers (a fresh pwsh, socat, ncat, openssl, python3)
-    and wait, with a bound, for the line that says they are ready.
+    Helpers for the Pester suite, and the child-process side of bench/ (bench/BenchHarness.psm1
+    imports this module): start test peers (a fresh pwsh, socat, ncat, openssl, python3) and
+    wait, with a bound, for the line that says they are ready.
 
-    Why a small C# class: .NET raises OutputDataReceived/ErrorDataReceived on thread-pool
-    threads, where a PowerShell script block has no runspace to run in. The class collects the
-    lines under a lock and lets the test thread block on a Monitor with a timeout, so a test
-    never sleeps to synchronise and never spins.
+    The watcher is a small C# class, SockPS.Testing.TestProcess in tests/shared/TestProcess.cs:
+    .NET raises OutputDataReceived/ErrorDataReceived on thread-pool threads, where a PowerShell
+    script block has no runspace to run in. The class collects the lines under a lock and lets
+    the caller block on a Monitor with a timeout, so a test never sleeps to synchronise and
+    never spins. Every wait is bounded; Stop-TestProcess kills the whole process tree.
 
     Wait semantics are expect-like: each stream has a cursor, and a successful wait moves it past
     the matched line, so waiting twice for "Got connection" needs two such lines. -FromStart
     searches every line seen so far instead.
 
-    Also: Wait-TestCondition (a bounded wait on a condition no event announces),
-    New-TestConnectionPair (a SockPS server, a client and the accepted end; needs SockPS imported
-    by the caller), New-TestRandomBytes and Get-TestSha256 (for checksummed transfers),
-    New-TestStaleSocketFile and Test-TestSocketFile (Unix socket files), Set-TestHostLookup (a
-    host name with several addresses; needs SockPS imported).
+    Also, the helpers that test files used to define each for itself:
+    Get-TestFreeTcpPort (a port free a moment ago: nothing listens there), Start-TestListeningPeer
+    (a peer that takes its port on the command line), Start-/Wait-/Stop-TestSideCommand (a script
+    block in a second runspace with the module imported), Test-TestIPv6Loopback, Get-TestOsSocket
+    (the OS socket behind a connection); and Wait-TestCondition (a bounded wait on a condition no
+    event announces), New-TestConnectionPair (a SockPS server, a client and the accepted end;
+    needs SockPS imported by the caller), New-TestRandomBytes and Get-TestSha256 (for checksummed
+    transfers), New-TestStaleSocketFile and Test-TestSocketFile (Unix socket files),
+    Set-TestHostLookup (a host name with several addresses; needs SockPS imported).
 #>
 Set-StrictMode -Version Latest
 
 if (-not ('SockPS.Testing.TestProcess' -as [type])) {
-    Add-Type -TypeDefinition @'
-using System;
-using System.Collections.Generic;
-using System.Diagnostics;
-using System.Text;
-using System.Text.RegularExpressions;
-using System.Threading;
-
-namespace SockPS.Testing
-{
-    /// <summary>A started process whose stdout and stderr are captured line by line.</summary>
-    public sealed class TestProcess : IDisposable
-    {
-        private readonly object _gate = new object();
-        private readonly List<string> _output = new List<string>();
-        private readonly List<string> _error = new List<string>();
-        // Both streams in arrival order, prefixed, for failure messages.
-        private readonly List<string> _combined = new List<string>();
-        private int _outputCursor;
-        private int _errorCursor;
-        private bool _outputClosed;
-        private bool _errorClosed;
-        private bool _disposed;
-
-        public TestProcess(ProcessStartInfo startInfo)
-        {
-            startInfo.UseShellExecute = false;
-            startInfo.RedirectStandardOutput = true;
-            startInfo.RedirectStandardError = true;
-            // Always redirect stdin: an inherited console would let a child (pwsh above all)
-            // read the terminal the test run is attached to.
-            startInfo.RedirectStandardInput = true;
-            startInfo.StandardOutputEncoding = new UTF8Encoding(false);
-            startInfo.StandardErrorEncoding = new UTF8Encoding(false);
-            startInfo.StandardInputEncoding = new UTF8Encoding(false);
-
-            Process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
-            Process.OutputDataReceived += (sender, e) => Add(e.Data, isError: false);
-            Process.ErrorDataReceived += (sender, e) => Add(e.Data, isError: true);
-            Process.Start();
-            Process.BeginOutputReadLine();
-            Process.BeginErrorReadLine();
-            CommandLine = startInfo.FileName + " " + string.Join(" ", startInfo.ArgumentList);
-        }
-
-        public Process Process { get; }
-
-        public string CommandLine { get; }
-
-        public int Id => Process.Id;
-
-        public bool HasExited => Process.HasExited;
-
-        public string[] OutputLines { get { lock (_gate) { return _output.ToArray(); } } }
-
-        public string[] ErrorLines { get { lock (_gate) { return _error.ToArray(); } } }
-
-        /// <summary>True when the stream ("Output", "Error" or "Any": both) can bring no more lines.</summary>
-        public bool HasStreamEnded(string stream)
-        {
-            lock (_gate)
-            {
-                if (string.Equals(stream, "Output", StringComparison.OrdinalIgnoreCase)) return _outputClosed;
-                if (string.Equals(stream, "Error", StringComparison.OrdinalIgnoreCase)) return _errorClosed;
-                return _outputClosed && _errorClosed;
-            }
-        }
-
-        public void WriteInput(string line)
-        {
-            Process.StandardInput.WriteLine(line);
-            Process.StandardInput.Flush();
-        }
-
-        public void CloseInput() => Process.StandardInput.Close();
-
-        /// <summary>
-        /// Blocks until a line on the stream ("Output", "Error" or "Any") matches, the stream
-        /// ends (the process can print no more), or the timeout passes. Returns null when no
-        /// line matched.
-        /// </summary>
-        public Match WaitForLine(Regex pattern, string stream, TimeSpan timeout, bool fromStart)
-        {
-            bool useOutput = !string.Equals(stream, "Error", StringComparison.OrdinalIgnoreCase);
-            bool useError = !string.Equals(stream, "Output", StringComparison.OrdinalIgnoreCase);
-            var deadline = Stopwatch.StartNew();
-            lock (_gate)
-            {
-                if (fromStart)
-                {
-                    if (useOutput) _outputCursor = 0;
-                    if (useError) _errorCursor = 0;
-                }
-
-                while (true)
-                {
-                    if (useOutput)
-                    {
-                        for (; _outputCursor < _output.Count; _outputCursor++)
-                        {
-                            Match m = pattern.Match(_output[_outputCursor]);
-                            if (m.Success) { _outputCursor++; return m; }
-                        }
-                    }
-
-                    if (useError)
-                    {
-                        for (; _errorCursor < _error.Count; _errorCursor++)
-                        {
-                            Match m = pattern.Match(_error[_errorCursor]);
-                            if (m.Success) { _errorCursor++; return m; }
-                        }
-                    }
-
-                    bool ended = (!useOutput || _outputClosed) && (!useError || _errorClosed);
-                    TimeSpan left = timeout - deadline.Elapsed;
-                    if (ended || left <= TimeSpan.Zero)
-                    {
-                        return null;
-                    }
-
-                    Monitor.Wait(_gate, left);
-                }
-            }
-        }
-
-        /// <summary>
-        /// Waits for the process to exit and for both streams to be drained, so every line is
-        /// captured. False on timeout.
-        /// </summary>
-        public bool WaitForExit(TimeSpan timeout)
-        {
-            var deadline = Stopwatch.StartNew();
-            if (!Process.WaitForExit(ClampToMilliseconds(timeout)))
-            {
-                return false;
-            }
-
-            lock (_gate)
-            {
-                // A grandchild that inherited the pipes can keep them open after the process
-                // has exited; then give up on the tail of the output rather than hang.
-                while (!(_outputClosed && _errorClosed))
-                {
-                    TimeSpan left = timeout - deadline.Elapsed;
-                    if (left <= TimeSpan.Zero) break;
-                    Monitor.Wait(_gate, left);
-                }
-            }
-
-            return true;
-        }
-
-        /// <summary>Everything printed so far, stdout and stderr interleaved in arrival order.</summary>
-        public string Transcript()
-        {
-            lock (_gate)
-            {
-                var sb = new StringBuilder();
-                sb.Append("--- command: ").AppendLine(CommandLine);
-                sb.Append("--- process ").Append(Process.Id).Append(": ");
-                if (Process.HasExited)
-                {
-                    sb.Append("exited with code ").Append(Process.ExitCode).AppendLine();
-                }
-                else
-                {
-                    sb.AppendLine("still running");
-                }
-
-                sb.Append("--- stdout ").Append(_output.Count).Append(" line(s), stderr ")
-                  .Append(_error.Count).AppendLine(" line(s):");
-                foreach (string line in _combined)
-                {
-                    sb.AppendLine(line);
-                }
-
-                sb.Append("--- end of output");
-                return sb.ToString();
-            }
-        }
-
-        /// <summary>Kills the process and its descendants if still running. Idempotent.</summary>
-        public void Kill()
-        {
-            try
-            {
-                if (!Process.HasExited)
-                {
-                    Process.Kill(entireProcessTree: true);
-                    Process.WaitForExit(10000);
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // Exited between the check and the kill.
-            }
-        }
-
-        public void Dispose()
-        {
-            if (_disposed) return;
-            _disposed = true;
-            Kill();
-            Process.Dispose();
-        }
-
-        public override string ToString() => "TestProcess " + Process.Id + ": " + CommandLine;
-
-        private void Add(string line, bool isError)
-        {
-            lock (_gate)
-            {
-                if (line == null)
-                {
-                    if (isError) _errorClosed = true; else _outputClosed = true;
-                }
-                else
-                {
-                    (isError ? _error : _output).Add(line);
-                    _combined.Add((isError ? "[err] " : "[out] ") + line);
-                }
-
-                Monitor.PulseAll(_gate);
-            }
-        }
-
-        private static int ClampToMilliseconds(TimeSpan t) =>
-            t <= TimeSpan.Zero ? 0 : t.TotalMilliseconds >= int.MaxValue ? int.MaxValue : (int)t.TotalMilliseconds;
-    }
-}
-'@ -Language CSharp
+    # One source for the suite and bench/ (which imports this module): see the file's header.
+    Add-Type -Path (Join-Path -Path $PSScriptRoot -ChildPath '../shared/TestProcess.cs')
 }
 
 # Every process started here, so an AfterAll can stop whatever a failed test left running.
@@ -391,7 +167,8 @@ function Wait-TestProcessLine {
         [ValidateSet('Output', 'Error', 'Any')]
         [string] $Stream = 'Output',
 
-        [ValidateRange(0.1, 600)]
+        # Up to a day: a benchmark transfer of many GiB may take long; a test should use seconds.
+        [ValidateRange(0.1, 86400)]
         [double] $TimeoutSeconds = 20,
 
         # Search every line seen so far instead of only those after the previous match.
@@ -419,7 +196,7 @@ function Wait-TestProcessExit {
     .SYNOPSIS
         Waits, at most -TimeoutSeconds, for the process to exit and returns its exit code.
         Throws with the process's whole output on timeout (the process is left running; stop it
-        with Stop-TestProcess).
+        with Stop-TestProcess), and with -ExpectedExitCode when the code is another.
     #>
     [CmdletBinding()]
     [OutputType([int])]
@@ -427,15 +204,22 @@ function Wait-TestProcessExit {
         [Parameter(Mandatory)]
         [SockPS.Testing.TestProcess] $Process,
 
-        [ValidateRange(0.1, 600)]
-        [double] $TimeoutSeconds = 20
+        [ValidateRange(0.1, 86400)]
+        [double] $TimeoutSeconds = 20,
+
+        [System.Nullable[int]] $ExpectedExitCode
     )
 
     if (-not $Process.WaitForExit([timespan]::FromSeconds($TimeoutSeconds))) {
         throw "Wait-TestProcessExit: the process did not exit within $TimeoutSeconds s.`n$($Process.Transcript())"
     }
 
-    return $Process.Process.ExitCode
+    $exitCode = $Process.Process.ExitCode
+    if ($null -ne $ExpectedExitCode -and $exitCode -ne $ExpectedExitCode) {
+        throw "Wait-TestProcessExit: the process exited with code $exitCode, not $ExpectedExitCode.`n$($Process.Transcript())"
+    }
+
+    return $exitCode
 }
 
 function Stop-TestProcess {
@@ -505,6 +289,302 @@ function Start-SocatEcho {
         Port       = [int]$match.Groups[1].Value
         Process    = $socat
     }
+}
+
+function Get-TestWrittenError {
+    <#
+    .SYNOPSIS
+        Runs a command that should fail with one non-terminating error and output nothing, and
+        returns that ErrorRecord. Works under the suite's $ErrorActionPreference = 'Stop' (which
+        would turn the error into a terminating one) by running the command with Continue.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Management.Automation.ErrorRecord])]
+    param(
+        [Parameter(Mandatory)]
+        [scriptblock] $Command
+    )
+
+    # The script block runs in the caller's session state, so its preference is the caller's:
+    # set it there for the call, and put it back.
+    $callerPreferences = $PSCmdlet.SessionState.PSVariable
+    $before = $callerPreferences.GetValue('ErrorActionPreference')
+    $callerPreferences.Set('ErrorActionPreference', 'Continue')
+    try {
+        $all = @(& $Command 2>&1)
+    }
+    finally {
+        $callerPreferences.Set('ErrorActionPreference', $before)
+    }
+    $errors = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+    $others = @($all | Where-Object { $_ -isnot [System.Management.Automation.ErrorRecord] })
+    if ($others.Count -ne 0) {
+        throw "Get-TestWrittenError: the command output $($others.Count) object(s); a failed command outputs nothing."
+    }
+    if ($errors.Count -ne 1) {
+        throw "Get-TestWrittenError: the command wrote $($errors.Count) errors; one non-terminating error was expected. $($errors -join ' | ')"
+    }
+    $errors[0]
+}
+
+function Get-TestFreeTcpPort {
+    <#
+    .SYNOPSIS
+        A TCP port on 127.0.0.1 that was free a moment ago: bound on port 0, read, released.
+        Nothing listens there, so it is also the port for "connection refused". Only for peers
+        that cannot bind port 0 and report it; another process can take the port in between, so
+        callers retry once (Start-TestListeningPeer does).
+    #>
+    [CmdletBinding()]
+    [OutputType([int])]
+    param()
+
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start()
+    try {
+        ([System.Net.IPEndPoint]$listener.LocalEndpoint).Port
+    }
+    finally {
+        $listener.Stop()
+    }
+}
+
+function Start-TestListeningPeer {
+    <#
+    .SYNOPSIS
+        Starts a peer that listens on a port given on its command line (openssl s_server,
+        ncat -l) on a free loopback port, and waits for -ReadyPattern. Returns
+        [pscustomobject]@{ Port; Process }.
+    .DESCRIPTION
+        -ArgumentList is a script block that gets the port and returns the arguments. When the
+        process ends before it is ready and said the address was in use (the port was taken
+        between Get-TestFreeTcpPort and the bind), it is started once more on another port.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [string] $FilePath,
+
+        [Parameter(Mandatory)]
+        [scriptblock] $ArgumentList,
+
+        [Parameter(Mandatory)]
+        [string] $ReadyPattern,
+
+        [ValidateSet('Output', 'Error', 'Any')]
+        [string] $ReadyStream = 'Any',
+
+        [double] $TimeoutSeconds = 20
+    )
+
+    for ($attempt = 1; ; $attempt++) {
+        $port = Get-TestFreeTcpPort
+        $arguments = [string[]]@(& $ArgumentList $port)
+        $process = Start-TestProcess -FilePath $FilePath -ArgumentList $arguments
+        try {
+            $null = Wait-TestProcessLine -Process $process -Stream $ReadyStream -Pattern $ReadyPattern -TimeoutSeconds $TimeoutSeconds
+            return [pscustomobject]@{
+                PSTypeName = 'SockPS.Testing.ListeningPeer'
+                Port       = $port
+                Process    = $process
+            }
+        }
+        catch {
+            # It ended before it was ready: let it finish (both streams drained), then look for
+            # the reason.
+            $ended = $process.HasStreamEnded($ReadyStream) -and $process.WaitForExit([timespan]::FromSeconds(5))
+            $taken = $ended -and
+                (@($process.ErrorLines) + @($process.OutputLines) | Where-Object { $_ -match 'Address already in use' })
+            Stop-TestProcess -Process $process
+            if ($attempt -ge 2 -or -not $taken) {
+                throw
+            }
+        }
+    }
+}
+
+function Start-TestSideCommand {
+    <#
+    .SYNOPSIS
+        Starts -ScriptBlock in a second runspace with the module under test
+        ($env:SOCKPS_MODULE_PATH) imported, and returns at once: the handle for
+        Wait-TestSideCommand (or use its Shell, Handle and Output directly, e.g. to stop it as
+        Ctrl+C would). Arguments are passed by position (param() in the block).
+    .DESCRIPTION
+        SockPS objects (connections, servers, certificates) can be passed: they are the same
+        .NET objects in both runspaces. The block is passed as text, so it runs in the new
+        runspace, not the caller's.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [scriptblock] $ScriptBlock,
+
+        [object[]] $ArgumentList = @()
+    )
+
+    $shell = [powershell]::Create()
+    $null = $shell.AddScript('param($ModulePath) Set-StrictMode -Version Latest; Import-Module $ModulePath').
+        AddArgument($env:SOCKPS_MODULE_PATH).AddStatement()
+    $null = $shell.AddScript($ScriptBlock.ToString())
+    foreach ($argument in $ArgumentList) {
+        $null = $shell.AddArgument($argument)
+    }
+
+    $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
+    $handle = $shell.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+    [pscustomobject]@{
+        PSTypeName = 'SockPS.Testing.SideCommand'
+        Shell      = $shell
+        Handle     = $handle
+        Output     = $output
+    }
+}
+
+function Wait-TestSideCommand {
+    <#
+    .SYNOPSIS
+        Waits, at most -TimeoutSeconds, for a Start-TestSideCommand block to finish; returns
+        [pscustomobject]@{ Output; Errors } (Errors: the ErrorRecords it wrote or threw) and
+        disposes the runspace. Throws on timeout, after stopping the block.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [pscustomobject] $Side,
+
+        [double] $TimeoutSeconds = 30
+    )
+
+    try {
+        if (-not $Side.Handle.AsyncWaitHandle.WaitOne([timespan]::FromSeconds($TimeoutSeconds))) {
+            throw "Wait-TestSideCommand: the side command did not finish within $TimeoutSeconds s."
+        }
+
+        $errors = [System.Collections.Generic.List[System.Management.Automation.ErrorRecord]]::new()
+        foreach ($record in $Side.Shell.Streams.Error) {
+            $errors.Add($record)
+        }
+        try {
+            $null = $Side.Shell.EndInvoke($Side.Handle)
+        }
+        catch [System.Management.Automation.RuntimeException] {
+            $errors.Add($_.Exception.ErrorRecord)
+        }
+        catch {
+            # EndInvoke wraps a terminating error of the block in a MethodInvocationException.
+            $inner = $_.Exception.InnerException
+            if ($inner -is [System.Management.Automation.IContainsErrorRecord]) {
+                $errors.Add($inner.ErrorRecord)
+            }
+            else {
+                throw
+            }
+        }
+
+        [pscustomobject]@{
+            PSTypeName = 'SockPS.Testing.SideResult'
+            # ReadAll, not the pipeline: an array the block output whole (a byte[]) stays one item.
+            Output     = @($Side.Output.ReadAll())
+            Errors     = @($errors | ForEach-Object { $_ })
+        }
+    }
+    finally {
+        Stop-TestSideCommand -Side $Side
+    }
+}
+
+function Stop-TestSideCommand {
+    <#
+    .SYNOPSIS
+        Stops (if still running) and disposes a Start-TestSideCommand runspace. Safe to call twice
+        and with $null, for AfterEach.
+    #>
+    [CmdletBinding()]
+    param(
+        [AllowNull()]
+        [object] $Side
+    )
+
+    if ($null -eq $Side) {
+        return
+    }
+    $shell = $Side.Shell
+    if ($shell.InvocationStateInfo.State -eq 'Running') {
+        $shell.Stop()
+    }
+    $shell.Dispose()
+}
+
+function Test-TestIPv6Loopback {
+    <#
+    .SYNOPSIS
+        True when this machine can listen on ::1 (some containers have no IPv6 loopback).
+    #>
+    [CmdletBinding()]
+    [OutputType([bool])]
+    param()
+
+    try {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
+        $listener.Start()
+        $listener.Stop()
+        $true
+    }
+    catch {
+        $false
+    }
+}
+
+function Get-TestOsSocket {
+    <#
+    .SYNOPSIS
+        The OS socket behind a SockPS object (a connection, a datagram socket, a server's
+        listener), for options no public property shows (NoDelay, KeepAlive, Ttl, buffer sizes).
+        Throws when it cannot be found.
+    .DESCRIPTION
+        Found by type, not by field name, breadth-first through the object's non-public fields
+        and the SockPS objects (and streams) they hold, so a test does not depend on which
+        internal part of the object owns the socket.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Net.Sockets.Socket])]
+    param(
+        [Parameter(Mandatory, Position = 0)]
+        [object] $InputObject
+    )
+
+    $flags = [System.Reflection.BindingFlags]'NonPublic, Public, Instance, DeclaredOnly'
+    $root = $InputObject.psobject.BaseObject
+    $seen = [System.Collections.Generic.HashSet[object]]::new([System.Collections.Generic.ReferenceEqualityComparer]::Instance)
+    $queue = [System.Collections.Generic.Queue[object]]::new()
+    $queue.Enqueue($root)
+    $null = $seen.Add($root)
+    while ($queue.Count -gt 0 -and $seen.Count -lt 1000) {
+        $current = $queue.Dequeue()
+        for ($type = $current.GetType(); $null -ne $type -and $type -ne [object]; $type = $type.BaseType) {
+            foreach ($field in $type.GetFields($flags)) {
+                if ($field.FieldType.IsValueType) {
+                    continue
+                }
+                $value = $field.GetValue($current)
+                if ($value -is [System.Net.Sockets.Socket]) {
+                    return $value
+                }
+                # Only into SockPS's own objects and streams (a NetworkStream holds its socket).
+                $descend = $null -ne $value -and
+                    ("$($value.GetType().Namespace)".StartsWith('SockPS') -or $value -is [System.IO.Stream])
+                if ($descend -and $seen.Add($value)) {
+                    $queue.Enqueue($value)
+                }
+            }
+        }
+    }
+
+    throw "Get-TestOsSocket: no System.Net.Sockets.Socket found behind $($root.GetType().FullName)."
 }
 
 function Wait-TestCondition {
@@ -716,6 +796,14 @@ Export-ModuleMember -Function @(
     'Wait-TestProcessExit'
     'Stop-TestProcess'
     'Start-SocatEcho'
+    'Get-TestFreeTcpPort'
+    'Get-TestWrittenError'
+    'Start-TestListeningPeer'
+    'Start-TestSideCommand'
+    'Wait-TestSideCommand'
+    'Stop-TestSideCommand'
+    'Test-TestIPv6Loopback'
+    'Get-TestOsSocket'
     'Wait-TestCondition'
     'New-TestConnectionPair'
     'New-TestRandomBytes'

@@ -7,14 +7,17 @@
                              expired, client) plus a self-signed server, made at run time and
                              written as PEM/PKCS#8/PFX files for openssl, ncat and -*Path
                              parameters. Nothing is ever committed.
-    Get-TestFreeTcpPort      a loopback port free a moment ago, for peers that cannot report an
-                             ephemeral port (openssl s_server, ncat -l).
-    Start-TestListeningPeer  starts such a peer on a free port and waits, bounded, for the line
-                             that says it listens; tries a second port once when the first was
-                             taken in between.
-    Start-TestSideCommand /  runs a script block in a second runspace (the module under test
-    Wait-TestSideCommand     imported), for the other end of a handshake: both ends of a TLS
-                             handshake block until it is done, so they cannot share a thread.
+    New-TestRevocationSet    a private CA with a CRL distribution point, a good and a revoked
+                             certificate, and the CRL (issue 14, -CheckRevocation).
+    Get-TestOpenSslCertificateHash
+                             openssl's own public key hash and fingerprints of a certificate:
+                             the oracle for pins and Get-SocketCertificate.
+    Start-TestOpenSslServer  `openssl s_server` for one client on a free loopback port, once it
+                             is ready.
+
+    The helpers these build on (Get-TestFreeTcpPort, Start-TestListeningPeer, and
+    Start-/Wait-TestSideCommand for the other end of a handshake: both ends of a TLS handshake
+    block until it is done, so they cannot share a thread) are in SockPS.TestHelpers.psm1.
 #>
 Set-StrictMode -Version Latest
 
@@ -34,12 +37,14 @@ function New-TestCertificateSet {
             Server      CN=localhost, SAN localhost, 127.0.0.1, ::1 (serverAuth)
             WrongName   CN=elsewhere.example, SAN elsewhere.example only (serverAuth)
             Expired     CN=localhost, SAN localhost, 127.0.0.1, expired two days ago (serverAuth)
+            NotYetValid CN=localhost, SAN localhost, 127.0.0.1, valid from two days on (serverAuth)
             Client      CN=sockps-client (clientAuth)
             SelfSigned  CN=localhost, SAN localhost, 127.0.0.1, signed by itself (serverAuth)
         and the paths written:
             CaPath (ca.pem), ServerPath/ServerKeyPath (server.pem/server.key),
             ClientPath/ClientKeyPath (client.pem/client.key), WrongNamePath/WrongNameKeyPath,
-            ExpiredPath/ExpiredKeyPath, SelfSignedPath/SelfSignedKeyPath, ServerPfxPath
+            ExpiredPath/ExpiredKeyPath, NotYetValidPath/NotYetValidKeyPath,
+            SelfSignedPath/SelfSignedKeyPath, ServerPfxPath
             (server.pfx) and ClientPfxPath (client.pfx) protected by PfxPassword (a
             SecureString; PfxPasswordText is the same in plain text).
         Keys are PKCS#8 PEM. Every certificate is reloaded through a PKCS#12 round trip, which
@@ -65,6 +70,8 @@ function New-TestCertificateSet {
         -NotBefore $now.AddDays(-1) -NotAfter $now.AddDays(30) -Usage ServerAuth
     $expired = New-TestLeafCertificate -Issuer $ca -Name 'localhost' -DnsName 'localhost' -IPAddress ([System.Net.IPAddress]::Loopback) `
         -NotBefore $now.AddDays(-20) -NotAfter $now.AddDays(-2) -Usage ServerAuth
+    $notYetValid = New-TestLeafCertificate -Issuer $ca -Name 'localhost' -DnsName 'localhost' -IPAddress ([System.Net.IPAddress]::Loopback) `
+        -NotBefore $now.AddDays(2) -NotAfter $now.AddDays(30) -Usage ServerAuth
     $client = New-TestLeafCertificate -Issuer $ca -Name 'sockps-client' `
         -NotBefore $now.AddDays(-1) -NotAfter $now.AddDays(30) -Usage ClientAuth
     $selfSigned = New-TestLeafCertificate -Name 'localhost' -DnsName 'localhost' -IPAddress ([System.Net.IPAddress]::Loopback) `
@@ -80,6 +87,7 @@ function New-TestCertificateSet {
         Server          = $server
         WrongName       = $wrongName
         Expired         = $expired
+        NotYetValid     = $notYetValid
         Client          = $client
         SelfSigned      = $selfSigned
         Directory       = $Directory
@@ -94,6 +102,7 @@ function New-TestCertificateSet {
             @{ Key = 'Client'; File = 'client' }
             @{ Key = 'WrongName'; File = 'wrongname' }
             @{ Key = 'Expired'; File = 'expired' }
+            @{ Key = 'NotYetValid'; File = 'notyetvalid' }
             @{ Key = 'SelfSigned'; File = 'selfsigned' }
         )) {
         $certificate = $set[$entry.Key]
@@ -161,7 +170,8 @@ function New-TestLeafCertificate {
         [System.Net.IPAddress[]] $IPAddress = @(),
         [Parameter(Mandatory)] [DateTimeOffset] $NotBefore,
         [Parameter(Mandatory)] [DateTimeOffset] $NotAfter,
-        [Parameter(Mandatory)] [ValidateSet('ServerAuth', 'ClientAuth')] [string] $Usage
+        [Parameter(Mandatory)] [ValidateSet('ServerAuth', 'ClientAuth')] [string] $Usage,
+        [System.Security.Cryptography.X509Certificates.X509Extension[]] $Extension = @()
     )
 
     $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
@@ -186,6 +196,9 @@ function New-TestLeafCertificate {
                 $san.AddIpAddress($address)
             }
             $request.CertificateExtensions.Add($san.Build())
+        }
+        foreach ($item in $Extension) {
+            $request.CertificateExtensions.Add($item)
         }
 
         if ($null -eq $Issuer) {
@@ -227,201 +240,137 @@ function ConvertTo-TestReloadedCertificate {
     }
 }
 
-function Get-TestFreeTcpPort {
+function New-TestRevocationSet {
     <#
     .SYNOPSIS
-        A TCP port on 127.0.0.1 that was free a moment ago: bound on port 0, read, released.
-        Only for peers that cannot bind port 0 and report it; another process can take the port
-        in between, so callers retry once (Start-TestListeningPeer does).
-    #>
-    [CmdletBinding()]
-    [OutputType([int])]
-    param()
-
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-    $listener.Start()
-    try {
-        ([System.Net.IPEndPoint]$listener.LocalEndpoint).Port
-    }
-    finally {
-        $listener.Stop()
-    }
-}
-
-function Start-TestListeningPeer {
-    <#
-    .SYNOPSIS
-        Starts a peer that listens on a port given on its command line (openssl s_server,
-        ncat -l) on a free loopback port, and waits for -ReadyPattern. Returns
-        [pscustomobject]@{ Port; Process }.
+        A private CA, two localhost certificates it signs whose CRL distribution point is
+        -CrlUrl (Good and Revoked), and the CA's CRL listing Revoked, written to -Directory as
+        ca.pem, good.pem/good.key, revoked.pem/revoked.key and -CrlFileName (DER). Serve the
+        folder at -CrlUrl's address (an HTTP server on loopback) for -CheckRevocation Online.
     .DESCRIPTION
-        -ArgumentList is a script block that gets the port and returns the arguments. When the
-        process ends before it is ready and said the address was in use (the port was taken
-        between Get-TestFreeTcpPort and the bind), it is started once more on another port.
+        The CA's name is unique per call: .NET caches CRLs per issuer name and URL under
+        $HOME/.dotnet/corefx/cryptography/crls, and a name shared between runs could mix them.
+        Returns [pscustomobject] with Ca, Good, Revoked (X509Certificate2), CaName and the paths.
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
     param(
-        [Parameter(Mandatory)]
-        [string] $FilePath,
-
-        [Parameter(Mandatory)]
-        [scriptblock] $ArgumentList,
-
-        [Parameter(Mandatory)]
-        [string] $ReadyPattern,
-
-        [ValidateSet('Output', 'Error', 'Any')]
-        [string] $ReadyStream = 'Any',
-
-        [double] $TimeoutSeconds = 20
+        [Parameter(Mandatory)] [string] $Directory,
+        [Parameter(Mandatory)] [string] $CrlUrl,
+        [string] $CrlFileName = 'ca.crl'
     )
 
-    for ($attempt = 1; ; $attempt++) {
-        $port = Get-TestFreeTcpPort
-        $arguments = [string[]]@(& $ArgumentList $port)
-        $process = Start-TestProcess -FilePath $FilePath -ArgumentList $arguments
+    $null = New-Item -ItemType Directory -Path $Directory -Force
+    $now = [DateTimeOffset]::UtcNow
+    $caName = "SockPS Revocation Test CA $([guid]::NewGuid().ToString('n').Substring(0, 8))"
+    $ca = New-TestCaCertificate -Name $caName -NotBefore $now.AddDays(-1) -NotAfter $now.AddDays(30)
+    $extensions = @(
+        [System.Security.Cryptography.X509Certificates.CertificateRevocationListBuilder]::BuildCrlDistributionPointExtension([string[]]@($CrlUrl))
+        [System.Security.Cryptography.X509Certificates.X509AuthorityKeyIdentifierExtension]::CreateFromCertificate($ca, $true, $false)
+    )
+    $good = New-TestLeafCertificate -Issuer $ca -Name 'localhost' -DnsName 'localhost' -IPAddress ([System.Net.IPAddress]::Loopback) `
+        -NotBefore $now.AddDays(-1) -NotAfter $now.AddDays(10) -Usage ServerAuth -Extension $extensions
+    $revoked = New-TestLeafCertificate -Issuer $ca -Name 'localhost' -DnsName 'localhost' -IPAddress ([System.Net.IPAddress]::Loopback) `
+        -NotBefore $now.AddDays(-1) -NotAfter $now.AddDays(10) -Usage ServerAuth -Extension $extensions
+
+    $crl = [System.Security.Cryptography.X509Certificates.CertificateRevocationListBuilder]::new()
+    $crl.AddEntry($revoked, $now.AddHours(-1), [System.Security.Cryptography.X509Certificates.X509RevocationReason]::KeyCompromise)
+    $crlPath = Join-Path -Path $Directory -ChildPath $CrlFileName
+    [System.IO.File]::WriteAllBytes($crlPath, $crl.Build($ca, [System.Numerics.BigInteger]::One, $now.AddDays(7),
+            [System.Security.Cryptography.HashAlgorithmName]::SHA256))
+
+    $set = [ordered]@{
+        PSTypeName = 'SockPS.Testing.RevocationSet'
+        Ca         = $ca
+        CaName     = $caName
+        Good       = $good
+        Revoked    = $revoked
+        CaPath     = Join-Path -Path $Directory -ChildPath 'ca.pem'
+        CrlPath    = $crlPath
+    }
+    [System.IO.File]::WriteAllText($set.CaPath, $ca.ExportCertificatePem() + "`n")
+    foreach ($name in 'Good', 'Revoked') {
+        $certificate = $set[$name]
+        $set["${name}Path"] = Join-Path -Path $Directory -ChildPath "$($name.ToLowerInvariant()).pem"
+        $set["${name}KeyPath"] = Join-Path -Path $Directory -ChildPath "$($name.ToLowerInvariant()).key"
+        [System.IO.File]::WriteAllText($set["${name}Path"], $certificate.ExportCertificatePem() + "`n")
+        $key = [System.Security.Cryptography.X509Certificates.ECDsaCertificateExtensions]::GetECDsaPrivateKey($certificate)
         try {
-            $null = Wait-TestProcessLine -Process $process -Stream $ReadyStream -Pattern $ReadyPattern -TimeoutSeconds $TimeoutSeconds
-            return [pscustomobject]@{
-                PSTypeName = 'SockPS.Testing.ListeningPeer'
-                Port       = $port
-                Process    = $process
-            }
+            [System.IO.File]::WriteAllText($set["${name}KeyPath"], $key.ExportPkcs8PrivateKeyPem() + "`n")
         }
-        catch {
-            # It ended before it was ready: let it finish (both streams drained), then look for
-            # the reason.
-            $ended = $process.HasStreamEnded($ReadyStream) -and $process.WaitForExit([timespan]::FromSeconds(5))
-            $taken = $ended -and
-                (@($process.ErrorLines) + @($process.OutputLines) | Where-Object { $_ -match 'Address already in use' })
-            Stop-TestProcess -Process $process
-            if ($attempt -ge 2 -or -not $taken) {
-                throw
-            }
+        finally {
+            $key.Dispose()
         }
     }
+    [pscustomobject]$set
 }
 
-function Start-TestSideCommand {
+function Get-TestOpenSslCertificateHash {
     <#
     .SYNOPSIS
-        Starts -ScriptBlock in a second runspace with the module under test
-        ($env:SOCKPS_MODULE_PATH) imported, and returns at once: the handle for
-        Wait-TestSideCommand. Arguments are passed by position (param() in the block).
-    .DESCRIPTION
-        SockPS objects (connections, servers, certificates) can be passed: they are the same
-        .NET objects in both runspaces. The block is passed as text, so it runs in the new
-        runspace, not the caller's.
+        What openssl says a PEM certificate's hashes are, as an independent oracle for SockPS:
+        PublicKeySha256 (curl's sha256//base64 of the DER SubjectPublicKeyInfo, from `openssl
+        x509 -pubkey | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary`),
+        PublicKeySha256Hex, FingerprintSha256 and FingerprintSha1 (colon-separated, as `openssl
+        x509 -noout -fingerprint` prints them).
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
     param(
-        [Parameter(Mandatory)]
-        [scriptblock] $ScriptBlock,
-
-        [object[]] $ArgumentList = @()
+        [Parameter(Mandatory)] [string] $Path,
+        [Parameter(Mandatory)] [string] $WorkDirectory
     )
 
-    $shell = [powershell]::Create()
-    $null = $shell.AddScript('param($ModulePath) Set-StrictMode -Version Latest; Import-Module $ModulePath').
-        AddArgument($env:SOCKPS_MODULE_PATH).AddStatement()
-    $null = $shell.AddScript($ScriptBlock.ToString())
-    foreach ($argument in $ArgumentList) {
-        $null = $shell.AddArgument($argument)
+    $null = New-Item -ItemType Directory -Path $WorkDirectory -Force
+    $stem = Join-Path -Path $WorkDirectory -ChildPath ([System.IO.Path]::GetFileNameWithoutExtension($Path))
+    $run = {
+        param([string[]] $Arguments)
+        $output = & openssl @Arguments 2>&1
+        if ($LASTEXITCODE -ne 0) {
+            throw "openssl $($Arguments -join ' ') failed ($LASTEXITCODE): $output"
+        }
+        $output
     }
-
-    $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
-    $handle = $shell.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+    $null = & $run @('x509', '-in', $Path, '-noout', '-pubkey', '-out', "$stem.pub.pem")
+    $null = & $run @('pkey', '-pubin', '-in', "$stem.pub.pem", '-outform', 'der', '-out', "$stem.pub.der")
+    $null = & $run @('dgst', '-sha256', '-binary', '-out', "$stem.pub.sha256", "$stem.pub.der")
+    $hash = [System.IO.File]::ReadAllBytes("$stem.pub.sha256")
+    $sha256 = (& $run @('x509', '-in', $Path, '-noout', '-fingerprint', '-sha256')) -replace '^[^=]*='
+    $sha1 = (& $run @('x509', '-in', $Path, '-noout', '-fingerprint', '-sha1')) -replace '^[^=]*='
     [pscustomobject]@{
-        PSTypeName = 'SockPS.Testing.SideCommand'
-        Shell      = $shell
-        Handle     = $handle
-        Output     = $output
+        PSTypeName         = 'SockPS.Testing.OpenSslCertificateHash'
+        PublicKeySha256    = 'sha256//' + [Convert]::ToBase64String($hash)
+        PublicKeySha256Hex = [Convert]::ToHexString($hash)
+        FingerprintSha256  = "$sha256".Trim()
+        FingerprintSha1    = "$sha1".Trim()
     }
 }
 
-function Wait-TestSideCommand {
+function Start-TestOpenSslServer {
     <#
     .SYNOPSIS
-        Waits, at most -TimeoutSeconds, for a Start-TestSideCommand block to finish; returns
-        [pscustomobject]@{ Output; Errors } (Errors: the ErrorRecords it wrote or threw) and
-        disposes the runspace. Throws on timeout, after stopping the block.
+        Starts `openssl s_server -accept 127.0.0.1:<free port> -naccept 1 <ArgumentList>` and
+        returns [pscustomobject]@{ Port; Process } once it prints ACCEPT. -ArgumentList carries
+        the certificate (-cert, -key) and whatever else the test needs (-www, -rev, -tls1_3).
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
-        [pscustomobject] $Side,
-
-        [double] $TimeoutSeconds = 30
+        [string[]] $ArgumentList
     )
 
-    try {
-        if (-not $Side.Handle.AsyncWaitHandle.WaitOne([timespan]::FromSeconds($TimeoutSeconds))) {
-            throw "Wait-TestSideCommand: the side command did not finish within $TimeoutSeconds s."
-        }
-
-        $errors = [System.Collections.Generic.List[System.Management.Automation.ErrorRecord]]::new()
-        foreach ($record in $Side.Shell.Streams.Error) {
-            $errors.Add($record)
-        }
-        try {
-            $null = $Side.Shell.EndInvoke($Side.Handle)
-        }
-        catch [System.Management.Automation.RuntimeException] {
-            $errors.Add($_.Exception.ErrorRecord)
-        }
-        catch {
-            # EndInvoke wraps a terminating error of the block in a MethodInvocationException.
-            $inner = $_.Exception.InnerException
-            if ($inner -is [System.Management.Automation.IContainsErrorRecord]) {
-                $errors.Add($inner.ErrorRecord)
-            }
-            else {
-                throw
-            }
-        }
-
-        [pscustomobject]@{
-            PSTypeName = 'SockPS.Testing.SideResult'
-            # ReadAll, not the pipeline: an array the block output whole (a byte[]) stays one item.
-            Output     = @($Side.Output.ReadAll())
-            Errors     = @($errors | ForEach-Object { $_ })
-        }
-    }
-    finally {
-        Stop-TestSideCommand -Side $Side
-    }
-}
-
-function Stop-TestSideCommand {
-    <#
-    .SYNOPSIS
-        Stops (if still running) and disposes a Start-TestSideCommand runspace. Safe to call twice
-        and with $null, for AfterEach.
-    #>
-    [CmdletBinding()]
-    param(
-        [AllowNull()]
-        [object] $Side
-    )
-
-    if ($null -eq $Side) {
-        return
-    }
-    $shell = $Side.Shell
-    if ($shell.InvocationStateInfo.State -eq 'Running') {
-        $shell.Stop()
-    }
-    $shell.Dispose()
+    $serverArguments = $ArgumentList
+    Start-TestListeningPeer -FilePath 'openssl' -ReadyPattern '^ACCEPT$' -ReadyStream Output -ArgumentList {
+        param($Port)
+        @('s_server', '-accept', "127.0.0.1:$Port", '-naccept', '1') + $serverArguments
+    }.GetNewClosure()
 }
 
 Export-ModuleMember -Function @(
     'New-TestCertificateSet'
-    'Get-TestFreeTcpPort'
-    'Start-TestListeningPeer'
-    'Start-TestSideCommand'
-    'Wait-TestSideCommand'
-    'Stop-TestSideCommand'
+    'New-TestRevocationSet'
+    'Get-TestOpenSslCertificateHash'
+    'Start-TestOpenSslServer'
+    'New-TestLeafCertificate'
 )

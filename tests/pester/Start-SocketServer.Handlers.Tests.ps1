@@ -509,3 +509,143 @@ Describe 'Server and connection events with Register-ObjectEvent' {
         $closed.SourceEventArgs.Reason | Should -Not -BeNullOrEmpty
     }
 }
+
+Describe 'Handler script blocks: $using: and the language mode' {
+    AfterEach {
+        Stop-TestProcess -All
+        Get-SocketConnection | Disconnect-Socket
+        Get-SocketServer | Stop-SocketServer
+    }
+
+    It 'gives $using: the values the variables had when the server started, in the block and in -InitializationScript' {
+        $greeting = 'hello'
+        $table = @{ Key = 'from a table' }
+        $item = [pscustomobject]@{ Name = 'from a property' }
+        $server = Start-SocketServer -InitializationScript {
+            function Get-Greeting { "$using:greeting from init" }
+        } -ScriptBlock {
+            param($Connection)
+            $Connection.SendLine("$using:greeting|$($using:table['Key'])|$($using:item.Name)|$(Get-Greeting)")
+        }
+        $greeting = 'changed after the start'
+
+        $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+
+        Receive-SocketData -Connection $client -Line -TimeoutSeconds 20 |
+            Should -BeExactly 'hello|from a table|from a property|hello from init'
+    }
+
+    It 'leaves $using: inside a nested ForEach-Object -Parallel to the handler''s own scope' {
+        $outer = 'outer'
+        $server = Start-SocketServer -ScriptBlock {
+            param($Connection)
+            $inner = 'inner'
+            $fromParallel = 1 | ForEach-Object -Parallel { $using:inner }
+            $Connection.SendLine("$using:outer $fromParallel")
+        }
+        $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+
+        Receive-SocketData -Connection $client -Line -TimeoutSeconds 20 | Should -BeExactly 'outer inner'
+    }
+
+    It 'writes UsingVariableIsUndefined for a $using: variable that does not exist, and starts nothing' {
+        $err = { Start-SocketServer -ScriptBlock { param($Connection) $Connection.SendLine($using:sockpsNoSuchVariable) } } |
+            Should -Throw -ErrorId 'UsingVariableIsUndefined,SockPS.Commands.StartSocketServerCommand' -PassThru
+
+        $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $err.Exception.Message | Should -Match ([regex]::Escape('$sockpsNoSuchVariable'))
+        @(Get-SocketServer).Count | Should -Be 0
+    }
+
+    It 'writes InvalidArgument for a $using: value that is a script block' {
+        $block = { 'runs in the caller''s runspace only' }
+        $err = { Start-SocketServer -ScriptBlock { param($Connection) & $using:block } } |
+            Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.StartSocketServerCommand' -PassThru
+
+        $err.Exception.Message | Should -Match 'script block'
+        @(Get-SocketServer).Count | Should -Be 0
+    }
+
+    It 'runs handlers in FullLanguage for a FullLanguage caller' {
+        $server = Start-SocketServer -ScriptBlock {
+            param($Connection)
+            $Connection.SendLine($ExecutionContext.SessionState.LanguageMode)
+        }
+        $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+
+        Receive-SocketData -Connection $client -Line -TimeoutSeconds 20 | Should -BeExactly 'FullLanguage'
+    }
+
+    It 'runs handlers in ConstrainedLanguage for a ConstrainedLanguage caller, $_, -ArgumentList, -InitializationScript and $using: included' {
+        # A caller locked down to ConstrainedLanguage must not get FullLanguage handlers. Setting
+        # the mode is one-way, so the caller is a fresh pwsh.
+        $child = Start-TestPwsh -Command @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$($env:SOCKPS_MODULE_PATH)'
+`$ExecutionContext.SessionState.LanguageMode = 'ConstrainedLanguage'
+`$word = 'using'
+`$server = Start-SocketServer -ArgumentList 'argument' -InitializationScript { function Get-Word { "init-`$using:word" } } -ScriptBlock {
+    param(`$Connection, `$Extra)
+    `$underscore = `$_.Id -eq `$Connection.Id
+    `$escape = try { [System.Diagnostics.Process]::GetCurrentProcess().Id; 'escaped' } catch { 'blocked' }
+    Send-SocketData -Connection `$Connection -Line -InputObject "`$(`$ExecutionContext.SessionState.LanguageMode) `$Extra `$underscore `$(Get-Word) `$using:word `$escape"
+}
+`$client = Connect-Socket -ComputerName 127.0.0.1 -Port `$server.Port
+"caller `$(`$ExecutionContext.SessionState.LanguageMode)"
+"handler `$(Receive-SocketData -Connection `$client -Line -TimeoutSeconds 60)"
+Receive-SocketServerOutput -Server `$server
+"@
+
+        (Wait-TestProcessLine -Process $child -Pattern '^caller (\w+)' -TimeoutSeconds 120).Groups[1].Value | Should -Be 'ConstrainedLanguage'
+        (Wait-TestProcessLine -Process $child -Pattern '^handler (.*)$' -TimeoutSeconds 120).Groups[1].Value |
+            Should -BeExactly 'ConstrainedLanguage argument True init-using using blocked'
+        Wait-TestProcessExit -Process $child -TimeoutSeconds 60 | Should -Be 0
+    }
+}
+
+Describe 'Handler servers give back what they hold when they stop' {
+    AfterEach {
+        Stop-TestProcess -All
+    }
+
+    It 'leaves managed memory and threads near where they were after 200 handler servers start, serve and stop' {
+        # In a fresh pwsh, so nothing else in the process moves the figures. Each handler writes
+        # about 1 MB of output, kept on its server for Receive-SocketServerOutput: it must go
+        # when the server object goes. The bounds are generous; a server that kept its runspace
+        # or its output would be far past them.
+        $child = Start-TestPwsh -Command @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$($env:SOCKPS_MODULE_PATH)'
+function Invoke-Cycle {
+    `$server = Start-SocketServer -ScriptBlock { param(`$Connection) `$Connection.SendLine('hi'); foreach (`$i in 1..500) { 'x' * 1000 } }
+    `$client = Connect-Socket -ComputerName 127.0.0.1 -Port `$server.Port
+    if (`$client.ReceiveLine() -ne 'hi') { throw 'no greeting' }
+    `$null = Wait-SocketData -Connection `$client -Any -TimeoutSeconds 30
+    `$client.Close()
+    `$deadline = [datetime]::UtcNow.AddSeconds(30)
+    while (`$server.Handlers.Completed -lt 1 -and [datetime]::UtcNow -lt `$deadline) { [System.Threading.Thread]::Sleep(5) }
+    if (`$server.Handlers.OutputCount -ne 500) { throw "output: `$(`$server.Handlers.OutputCount)" }
+    Stop-SocketServer -Server `$server
+}
+function Measure-Process {
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+    [pscustomobject]@{ Memory = [GC]::GetTotalMemory(`$true); Threads = [System.Diagnostics.Process]::GetCurrentProcess().Threads.Count }
+}
+Invoke-Cycle
+Invoke-Cycle
+`$before = Measure-Process
+for (`$i = 0; `$i -lt 200; `$i++) { Invoke-Cycle }
+# The workers end a moment after their server stops; wait (bounded) for the threads to go.
+`$deadline = [datetime]::UtcNow.AddSeconds(60)
+do { `$after = Measure-Process } while (`$after.Threads -gt `$before.Threads + 4 -and [datetime]::UtcNow -lt `$deadline -and -not [System.Threading.Thread]::Sleep(100))
+"figures `$(`$before.Memory) `$(`$after.Memory) `$(`$before.Threads) `$(`$after.Threads)"
+"@
+
+        $figures = Wait-TestProcessLine -Process $child -Pattern '^figures (\d+) (\d+) (\d+) (\d+)$' -TimeoutSeconds 600
+        $memoryBefore, $memoryAfter, $threadsBefore, $threadsAfter = [long[]]$figures.Groups[1..4].Value
+
+        ($memoryAfter - $memoryBefore) / 1MB | Should -BeLessThan 32 -Because "200 servers' output is about 200 MB; managed memory went from $($memoryBefore / 1MB) MB to $($memoryAfter / 1MB) MB"
+        $threadsAfter | Should -BeLessOrEqual ($threadsBefore + 4) -Because 'every handler worker thread ends with its server'
+        Wait-TestProcessExit -Process $child -TimeoutSeconds 60 | Should -Be 0
+    }
+}

@@ -5,26 +5,6 @@
 BeforeAll {
     Import-Module $env:SOCKPS_MODULE_PATH -Force
     Import-Module "$PSScriptRoot/SockPS.TestHelpers.psm1" -Force
-
-    function Get-OsSocket([SockPS.Core.SocketConnection] $Connection) {
-        $field = $Connection.GetType().GetFields([System.Reflection.BindingFlags]'NonPublic, Instance') |
-            Where-Object FieldType -EQ ([System.Net.Sockets.Socket]) |
-            Select-Object -First 1
-        $field | Should -Not -BeNullOrEmpty -Because 'SocketConnection keeps its Socket in a private field'
-        $field.GetValue($Connection)
-    }
-
-    function Test-IPv6Loopback {
-        try {
-            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
-            $listener.Start()
-            $listener.Stop()
-            $true
-        }
-        catch {
-            $false
-        }
-    }
 }
 
 Describe 'Start-SocketServer' {
@@ -132,7 +112,7 @@ Describe 'Start-SocketServer' {
             @{ Address = 'IPv6Any' }
             @{ Address = '::' }
         ) {
-            if (-not (Test-IPv6Loopback)) {
+            if (-not (Test-TestIPv6Loopback)) {
                 Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
                 return
             }
@@ -148,7 +128,7 @@ Describe 'Start-SocketServer' {
         }
 
         It 'binds the IPv6 loopback' {
-            if (-not (Test-IPv6Loopback)) {
+            if (-not (Test-TestIPv6Loopback)) {
                 Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
                 return
             }
@@ -242,25 +222,16 @@ Describe 'Start-SocketServer' {
             $plain = New-TestConnectionPair
             $tuned = New-TestConnectionPair -ServerParameters @{ NoDelay = $true; KeepAlive = $true }
 
-            (Get-OsSocket $plain.Accepted).NoDelay | Should -BeFalse
-            (Get-OsSocket $plain.Accepted).GetSocketOption('Socket', 'KeepAlive') | Should -Be 0
-            (Get-OsSocket $tuned.Accepted).NoDelay | Should -BeTrue
-            (Get-OsSocket $tuned.Accepted).GetSocketOption('Socket', 'KeepAlive') | Should -Not -Be 0
+            (Get-TestOsSocket $plain.Accepted).NoDelay | Should -BeFalse
+            (Get-TestOsSocket $plain.Accepted).GetSocketOption('Socket', 'KeepAlive') | Should -Be 0
+            (Get-TestOsSocket $tuned.Accepted).NoDelay | Should -BeTrue
+            (Get-TestOsSocket $tuned.Accepted).GetSocketOption('Socket', 'KeepAlive') | Should -Not -Be 0
         }
     }
 }
 
 Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options' {
     BeforeAll {
-        # The OS socket a server listens with, found by type like Get-OsSocket.
-        function Get-ListenerSocket([SockPS.Core.SocketServer] $Server) {
-            $field = $Server.GetType().GetFields([System.Reflection.BindingFlags]'NonPublic, Instance') |
-                Where-Object FieldType -EQ ([System.Net.Sockets.Socket]) |
-                Select-Object -First 1
-            $field | Should -Not -BeNullOrEmpty -Because 'SocketServer keeps its listening Socket in a private field'
-            $field.GetValue($Server)
-        }
-
         # A datagram sent from a plain .NET socket, so the receiving side is the only SockPS code.
         function Send-RawDatagram([string] $Text, [System.Net.IPEndPoint] $To, [switch] $MulticastOnLoopback) {
             $socket = [System.Net.Sockets.Socket]::new('InterNetwork', 'Dgram', 'Udp')
@@ -407,7 +378,7 @@ Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options'
 
             $server.DatagramSocket.Broadcast | Should -BeTrue
             $plain.DatagramSocket.Broadcast | Should -BeFalse
-            (Get-OsSocket $server.DatagramSocket).EnableBroadcast | Should -BeTrue
+            (Get-TestOsSocket $server.DatagramSocket).EnableBroadcast | Should -BeTrue
             Send-SocketData -Connection $server -InputObject 'broadcast' -RemoteEndPoint "127.255.255.255:$($listener.Port)"
             (Receive-SocketData -Connection $listener -TimeoutSeconds 20).Text | Should -BeExactly 'broadcast'
         }
@@ -451,7 +422,7 @@ Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options'
             @{ Protocol = 'Tcp' }
             @{ Protocol = 'Udp' }
         ) {
-            if (-not (Test-IPv6Loopback)) {
+            if (-not (Test-TestIPv6Loopback)) {
                 Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
                 return
             }
@@ -464,7 +435,7 @@ Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options'
         }
 
         It 'receives datagrams on -Address ::1 from an IPv6 client' {
-            if (-not (Test-IPv6Loopback)) {
+            if (-not (Test-TestIPv6Loopback)) {
                 Set-ItResult -Skipped -Because 'this machine has no IPv6 loopback'
                 return
             }
@@ -654,13 +625,13 @@ Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options'
             $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
             $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
 
-            foreach ($socket in (Get-ListenerSocket $server), (Get-OsSocket $accepted)) {
+            foreach ($socket in (Get-TestOsSocket $server), (Get-TestOsSocket $accepted)) {
                 $socket.Ttl | Should -Be 9
                 $socket.GetSocketOption('Socket', 'ReuseAddress') | Should -Not -Be 0
-                $socket.ReceiveBufferSize | Should -BeLessThan (Get-ListenerSocket $plain).ReceiveBufferSize
+                $socket.ReceiveBufferSize | Should -BeLessThan (Get-TestOsSocket $plain).ReceiveBufferSize
             }
-            (Get-ListenerSocket $plain).Ttl | Should -Not -Be 9
-            (Get-OsSocket $client).Ttl | Should -Not -Be 9 -Because 'the client did not ask'
+            (Get-TestOsSocket $plain).Ttl | Should -Not -Be 9
+            (Get-TestOsSocket $client).Ttl | Should -Not -Be 9 -Because 'the client did not ask'
         }
 
         It 'sets options on a UDP server''s socket' {
@@ -668,9 +639,9 @@ Describe 'Start-SocketServer: UDP, Unix domain sockets, IPv6 and socket options'
 
             $server = Start-SocketServer -Protocol Udp -SocketOption @{ ReceiveBufferSize = 4096; Ttl = 9 }
 
-            (Get-OsSocket $server.DatagramSocket).Ttl | Should -Be 9
-            (Get-OsSocket $plain.DatagramSocket).Ttl | Should -Not -Be 9
-            (Get-OsSocket $server.DatagramSocket).ReceiveBufferSize | Should -BeLessThan (Get-OsSocket $plain.DatagramSocket).ReceiveBufferSize
+            (Get-TestOsSocket $server.DatagramSocket).Ttl | Should -Be 9
+            (Get-TestOsSocket $plain.DatagramSocket).Ttl | Should -Not -Be 9
+            (Get-TestOsSocket $server.DatagramSocket).ReceiveBufferSize | Should -BeLessThan (Get-TestOsSocket $plain.DatagramSocket).ReceiveBufferSize
         }
 
         It 'lets two UDP servers share a port when both ask for ReuseAddress' {

@@ -68,31 +68,6 @@ BeforeAll {
         }
     }
 
-    function Test-IPv6Loopback {
-        try {
-            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::IPv6Loopback, 0)
-            $listener.Start()
-            $listener.Stop()
-            $true
-        }
-        catch {
-            $false
-        }
-    }
-
-    # Runs $Script in a new runspace that imports the module, with its streams collected.
-    function Start-BackgroundShell([string] $Script, [object[]] $Arguments = @()) {
-        $shell = [powershell]::Create()
-        $null = $shell.AddScript($Script)
-        $null = $shell.AddArgument($env:SOCKPS_MODULE_PATH)
-        foreach ($argument in $Arguments) {
-            $null = $shell.AddArgument($argument)
-        }
-        $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
-        $handle = $shell.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
-        [pscustomobject]@{ Shell = $shell; Handle = $handle; Output = $output }
-    }
-
     # python3 as a DNS or an NTP server: parses the probe field by field, prints what it found,
     # and answers as a real server would.
     $probeServer = @'
@@ -196,7 +171,7 @@ Describe 'Test-SocketPort' {
         }
 
         It 'tries the addresses of a name in order, as Connect-Socket does, and names the one that opened' {
-            Test-IPv6Loopback | Should -BeTrue -Because 'the test needs ::1 (CI has it)'
+            Test-TestIPv6Loopback | Should -BeTrue -Because 'the test needs ::1 (CI has it)'
             $port = Get-Port (New-OpenPort)                      # 127.0.0.1 only
             Set-TestHostLookup -Address ([System.Net.IPAddress]::IPv6Loopback), ([System.Net.IPAddress]::Loopback)
 
@@ -328,11 +303,10 @@ Describe 'Test-SocketPort' {
     Context '-Wait' {
         It 'waits for a port that opens later: it starts listening after the first refused attempt' {
             $socket = New-ClosedPort
-            $background = Start-BackgroundShell -Script {
-                param($ModulePath, $Port)
-                Import-Module $ModulePath
+            $background = Start-TestSideCommand -ScriptBlock {
+                param($Port)
                 Test-SocketPort -ComputerName 127.0.0.1 -Port $Port -Wait -TimeoutSeconds 60 -RetryIntervalSeconds 0.2 -Verbose
-            } -Arguments @(Get-Port $socket)
+            } -ArgumentList @(Get-Port $socket)
             try {
                 Wait-TestCondition -Condition { $background.Shell.Streams.Verbose.Count -ge 1 } -Description 'the first refused attempt'
                 $socket.Listen(1)
@@ -373,11 +347,10 @@ Describe 'Test-SocketPort' {
 
         It 'stops a wait with no bound when the pipeline is stopped, as Ctrl+C does' {
             $port = Get-Port (New-ClosedPort)
-            $background = Start-BackgroundShell -Script {
-                param($ModulePath, $Port)
-                Import-Module $ModulePath
+            $background = Start-TestSideCommand -ScriptBlock {
+                param($Port)
                 Test-SocketPort -ComputerName 127.0.0.1 -Port $Port -Wait -TimeoutSeconds 0 -RetryIntervalSeconds 0.2 -Verbose
-            } -Arguments @($port)
+            } -ArgumentList @($port)
             try {
                 Wait-TestCondition -Condition { $background.Shell.Streams.Verbose.Count -ge 1 } -Description 'the first refused attempt'
 

@@ -129,6 +129,36 @@ Describe 'Wait-TestProcessExit and Stop-TestProcess' {
         $stillThere | Should -BeNullOrEmpty
     }
 
+    It 'throws with the output when the exit code is not -ExpectedExitCode' {
+        $child = Start-TestProcess -FilePath 'sh' -ArgumentList @('-c', 'echo partial; exit 4')
+        try {
+            Wait-TestProcessExit -Process $child -ExpectedExitCode 4 | Should -Be 4
+
+            { Wait-TestProcessExit -Process $child -ExpectedExitCode 0 } |
+                Should -Throw -ExpectedMessage '*exited with code 4, not 0*partial*'
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
+
+    It 'keeps only the last lines in Transcript(n)' {
+        $child = Start-TestProcess -FilePath 'sh' -ArgumentList @('-c', 'echo one; echo two; echo three')
+        try {
+            $null = Wait-TestProcessExit -Process $child -ExpectedExitCode 0
+
+            $transcript = $child.Transcript(2)
+
+            $transcript | Should -Match '\(1 earlier line\(s\) left out\)'
+            $transcript | Should -Not -Match '\[out\] one'
+            $transcript | Should -Match '\[out\] two'
+            $transcript | Should -Match '\[out\] three'
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
+
     It 'is safe to call twice' {
         $child = Start-TestPwsh -Command 'exit 0'
 
@@ -268,5 +298,30 @@ Describe 'Set-TestHostLookup' {
 
         Set-TestHostLookup -Reset
         Resolve-SocketAddress -ComputerName 'made-up.test' -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Get-TestOsSocket' {
+    It 'finds the socket behind an object by type, through the streams it holds' {
+        $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $client = [System.Net.Sockets.TcpClient]::new()
+        try {
+            $client.Connect([System.Net.IPAddress]::Loopback, $listener.LocalEndpoint.Port)
+            $holder = [System.IO.BufferedStream]::new($client.GetStream())
+
+            $found = Get-TestOsSocket $holder
+
+            [object]::ReferenceEquals($found, $client.Client) | Should -BeTrue
+        }
+        finally {
+            $client.Dispose()
+            $listener.Stop()
+        }
+    }
+
+    It 'throws when there is no socket to find' {
+        { Get-TestOsSocket ([System.IO.MemoryStream]::new()) } |
+            Should -Throw -ExpectedMessage '*no System.Net.Sockets.Socket found behind System.IO.MemoryStream*'
     }
 }

@@ -351,7 +351,9 @@ Describe 'Start-SocketServer with a certificate' {
             }
             Send-SocketData -Connection $first -InputObject 'first' -Line
             Send-SocketData -Connection $second -InputObject 'second' -Line
-            ($accepted | Receive-SocketData -Line) | Should -Be 'first', 'second'
+            # Handshakes run side by side, so the order they are handed out in is the order they
+            # finished in, not the order the clients connected in.
+            ($accepted | Receive-SocketData -Line | Sort-Object) | Should -Be 'first', 'second'
         }
 
         It 'loads -CertificatePath as a PFX file with -CertificatePassword' {

@@ -28,7 +28,7 @@ public sealed class DisconnectSocketCommand : ConnectionCmdlet
     public SwitchParameter PassThru { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketConnection connection in TargetConnections())
         {

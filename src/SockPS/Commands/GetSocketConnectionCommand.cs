@@ -50,7 +50,7 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
     public SocketServer[]? Server { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         IEnumerable<SocketConnection> found = ParameterSetName switch
         {

@@ -21,7 +21,7 @@ public sealed class GetSocketHostNameCommand : SockPSCmdlet
     public SwitchParameter FullyQualified { get; set; }
 
     /// <inheritdoc/>
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         string name = Dns.GetHostName();
         if (FullyQualified)

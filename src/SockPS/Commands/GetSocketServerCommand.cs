@@ -33,7 +33,7 @@ public sealed class GetSocketServerCommand : SockPSCmdlet
     public string[] Name { get; set; } = null!;
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         IEnumerable<SocketServer> found = ParameterSetName switch
         {

@@ -49,11 +49,16 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     [Parameter]
     public SwitchParameter Line { get; set; }
 
-    /// <summary>Read until the answer's text matches this regular expression; return the text up
-    /// to and including the match. The send side stays open, and what follows the match is dropped.</summary>
+    /// <summary>Read until the answer's text matches this regular expression (case-insensitive,
+    /// like -match, unless -CaseSensitive); return the text up to and including the match. The
+    /// send side stays open, and what follows the match is dropped.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Until { get; set; }
+
+    /// <summary>Match -Until with case, like -cmatch.</summary>
+    [Parameter]
+    public SwitchParameter CaseSensitive { get; set; }
 
     /// <summary>Read exactly this many bytes and return them as a byte array. The send side stays open.</summary>
     [Parameter]
@@ -67,7 +72,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// <summary>Seconds to wait for the connection, and then how long the exchange may stand idle
     /// (nothing sent or received) before the answer counts as lost. Default 30; 0 waits forever.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double TimeoutSeconds { get; set; } = SocketConnector.DefaultConnectTimeout.TotalSeconds;
 
     /// <summary>Return the answer as a byte array instead of text.</summary>
@@ -84,7 +89,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
         int framings = (Until is null ? 0 : 1) + (ByteCount > 0 ? 1 : 0) + (ToEnd ? 1 : 0);
         if (framings > 1)
@@ -97,7 +102,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
         {
             try
             {
-                _until = new Regex(Until, RegexOptions.CultureInvariant);
+                _until = new Regex(Until, RegexOptions.CultureInvariant | (CaseSensitive ? RegexOptions.None : RegexOptions.IgnoreCase));
             }
             catch (ArgumentException ex)
             {
@@ -110,12 +115,12 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
         // With the target on the command line, the pipeline carries the request; otherwise it
         // carries targets (objects with ComputerName and Port, or Uri, or Path), one request each.
         var bound = MyInvocation.BoundParameters;
-        _dataFromPipeline = bound.ContainsKey(nameof(ComputerName)) || bound.ContainsKey(nameof(Uri)) || bound.ContainsKey(nameof(Path));
+        _dataFromPipeline = bound.ContainsKey(nameof(ComputerName)) || bound.ContainsKey(nameof(Uri)) || bound.ContainsKey(nameof(Path)) || bound.ContainsKey(nameof(AbstractName));
         _inputOnCommandLine = bound.ContainsKey(nameof(InputObject));
     }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         if (!_dataFromPipeline)
         {
@@ -159,7 +164,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         if (!_dataFromPipeline || _failed)
         {
@@ -201,7 +206,11 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// both sides. Returns null after writing the error when the target cannot be reached.</summary>
     private Exchange? Open()
     {
-        ConnectTarget target = ResolveTarget();
+        if (ResolveTarget() is not ConnectTarget target)
+        {
+            return null;
+        }
+
         ConnectionOptions options;
         try
         {
@@ -263,7 +272,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// error when sending failed.</summary>
     private bool Add(Exchange exchange, object? input)
     {
-        SendInput.Walk(input, exchange.Body);
+        SendInput.Walk(input, exchange.Body, item => SendInput.OutString(this, item));
         try
         {
             Send(exchange, final: false);

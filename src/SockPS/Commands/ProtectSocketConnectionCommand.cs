@@ -85,7 +85,7 @@ public sealed class ProtectSocketConnectionCommand : ConnectionCmdlet
 
     /// <summary>Seconds the TLS handshake may take. Default 30; 0 waits forever.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double TimeoutSeconds { get; set; } = 30;
 
     /// <summary>Output each connection once its handshake is done. By default nothing is output:
@@ -93,11 +93,51 @@ public sealed class ProtectSocketConnectionCommand : ConnectionCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    #region Certificate pinning, revocation and TLS negotiation (issue 14)
+
+    /// <summary>Client: trust exactly the server certificate with this thumbprint: its SHA-1
+    /// thumbprint (40 hex digits) or SHA-256 fingerprint (64 hex digits; colons are ignored). A
+    /// match is accepted whatever its chain, dates and name say; a certificate that matches no
+    /// pin is refused (TlsAuthenticationFailed, naming both). With several values, any may match.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? CertificateThumbprint { get; set; }
+
+    /// <summary>Client: trust exactly the server whose certificate holds this public key: the
+    /// SHA-256 of its SubjectPublicKeyInfo as curl's --pinnedpubkey takes it (sha256//base64),
+    /// as plain base64, or as 64 hex digits. A match replaces the chain and name checks.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? PublicKeySha256 { get; set; }
+
+    /// <summary>Client: check that the server's certificate and its CAs are not revoked: Off (the
+    /// default), Offline (only revocation lists cached on this machine) or Online (fetch them).</summary>
+    [Parameter]
+    public CertificateRevocationCheck? CheckRevocation { get; set; }
+
+    /// <summary>ALPN: as the client, the application protocols to offer, most wanted first (h2,
+    /// http/1.1); as the server, the ones it accepts, preferred first. The result is the
+    /// connection's NegotiatedApplicationProtocol. Needs PowerShell 7.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ApplicationProtocolCompleter))]
+    public string[]? ApplicationProtocol { get; set; }
+
+    /// <summary>The cipher suites to allow, by IANA name (TLS_AES_256_GCM_SHA384,
+    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256). Default: the OS's choice. Linux and macOS in
+    /// PowerShell 7 only; NotSupported on Windows.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(CipherSuiteCompleter))]
+    public string[]? TlsCipherSuite { get; set; }
+
+    #endregion
+
     private TlsClientOptions? _client;
     private TlsServerOptions? _server;
 
     /// <inheritdoc/>
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
         try
         {
@@ -109,10 +149,19 @@ public sealed class ProtectSocketConnectionCommand : ConnectionCmdlet
                 {
                     ThrowInvalidArgument("-ServerName, -SkipCertificateCheck and -ClientCertificate are for the client side; with -Certificate this side is the TLS server.");
                 }
+
+                if (CertificateThumbprint is not null || PublicKeySha256 is not null || CheckRevocation is not null)
+                {
+                    ThrowInvalidArgument("-CertificateThumbprint, -PublicKeySha256 and -CheckRevocation check the server's certificate, so they are for the client side; with -Certificate this side is the TLS server.");
+                }
+
+                TlsParameters.AddServerNegotiation(_server, ApplicationProtocol, TlsCipherSuite);
             }
             else
             {
-                _client = TlsParameters.Client(this, ServerName, CaCertificate, SkipCertificateCheck, ClientCertificate, ClientCertificatePath, CertificatePassword, TlsProtocol);
+                _client = TlsParameters.AddClientChecks(
+                    TlsParameters.Client(this, ServerName, CaCertificate, SkipCertificateCheck, ClientCertificate, ClientCertificatePath, CertificatePassword, TlsProtocol),
+                    CertificateThumbprint, PublicKeySha256, CheckRevocation, ApplicationProtocol, TlsCipherSuite);
             }
         }
         catch (SocketOperationException ex)
@@ -122,7 +171,7 @@ public sealed class ProtectSocketConnectionCommand : ConnectionCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketConnection connection in TargetConnections())
         {
@@ -145,7 +194,8 @@ public sealed class ProtectSocketConnectionCommand : ConnectionCmdlet
                     Await(connection.UpgradeAsClientAsync(_client, host, Seconds(TimeoutSeconds, nameof(TimeoutSeconds)), StopToken));
                 }
 
-                WriteVerbose($"{connection.PeerText} now uses {connection.TlsProtocol} ({connection.CipherSuite}).");
+                WriteVerbose($"{connection.PeerText} now uses {connection.TlsProtocol} ({connection.CipherSuite})" +
+                    (connection.NegotiatedApplicationProtocol is string alpn ? $", application protocol {alpn}." : "."));
                 if (PassThru)
                 {
                     WriteObject(connection);

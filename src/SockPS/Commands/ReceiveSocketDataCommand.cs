@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using SockPS.Core;
 
 namespace SockPS.Commands;
@@ -57,6 +58,13 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     [Parameter]
     public SwitchParameter AsByteArray { get; set; }
 
+    /// <summary>Turn each received line (on a datagram socket: each datagram; with -Delimiter: each
+    /// record) into an object with ConvertFrom-Json, so objects sent with Send-SocketData -AsJson
+    /// come back as objects. Implies -Line unless -Delimiter is given. A line that is not JSON is a
+    /// non-terminating InvalidJson error, and receiving goes on.</summary>
+    [Parameter]
+    public SwitchParameter AsJson { get; set; }
+
     /// <summary>Write what arrives straight to this file (replacing it), until the peer closes or,
     /// with -ByteCount, until that many bytes arrived. A relative path is taken from the current
     /// location. Shows progress when the transfer runs longer than a second. Takes one connection.</summary>
@@ -67,7 +75,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     /// <summary>Seconds to wait for data. Default: the connection's ReceiveTimeoutSeconds (30 unless
     /// set), and with -Continuous no limit between records; 0 waits forever.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double TimeoutSeconds { get; set; }
 
     private ReceiveMode _mode;
@@ -75,7 +83,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     private TimeSpan? _timeout;
 
     /// <inheritdoc/>
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
         int framings = (Line ? 1 : 0) + (Delimiter is null ? 0 : 1) + (ByteCount > 0 ? 1 : 0) + (ToEnd ? 1 : 0);
         if (framings > 1)
@@ -98,7 +106,13 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
             ThrowInvalidArgument($"A byte array holds at most {int.MaxValue} bytes; to receive {ByteCount}, write them to a file with -OutFile.");
         }
 
-        _mode = Line ? ReceiveMode.Line : Delimiter is not null ? ReceiveMode.Delimiter : ByteCount > 0 ? ReceiveMode.Count : ReceiveMode.Available;
+        if (AsJson && (ByteCount > 0 || ToEnd || AsByteArray || OutFile is not null))
+        {
+            ThrowInvalidArgument("-AsJson reads one object per line (or per -Delimiter record, or per datagram); leave out -ByteCount, -ToEnd, -AsByteArray and -OutFile.");
+        }
+
+        // -AsJson reads lines from a stream; a datagram is one object by itself (ModeFor).
+        _mode = AsJson && Delimiter is null ? ReceiveMode.Line : Line ? ReceiveMode.Line : Delimiter is not null ? ReceiveMode.Delimiter : ByteCount > 0 ? ReceiveMode.Count : ReceiveMode.Available;
         _asText = !AsByteArray && _mode != ReceiveMode.Count;
         if (MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSeconds)))
         {
@@ -107,7 +121,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         IReadOnlyList<SocketConnection> targets = TargetConnections();
         if (OutFile is not null && targets.Count > 1)
@@ -131,7 +145,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                 {
                     // Waiting forever between records is the point of -Continuous; an explicit
                     // -TimeoutSeconds turns it into an idle timeout.
-                    ReceiveRequest request = new(_mode, _asText, _timeout ?? TimeSpan.Zero, (int)ByteCount, Delimiter);
+                    ReceiveRequest request = new(ModeFor(connection), _asText, _timeout ?? TimeSpan.Zero, (int)ByteCount, Delimiter);
                     object? value;
                     while ((value = Receive(connection, request)) is not null)
                     {
@@ -140,7 +154,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
                 }
                 else
                 {
-                    ReceiveRequest request = new(_mode, _asText, _timeout ?? connection.ReceiveTimeout, (int)ByteCount, Delimiter);
+                    ReceiveRequest request = new(ModeFor(connection), _asText, _timeout ?? connection.ReceiveTimeout, (int)ByteCount, Delimiter);
                     object? value = Receive(connection, request);
                     if (value is null)
                     {
@@ -164,6 +178,10 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
         }
     }
 
+    /// <summary>The framing for one connection: -AsJson's implied -Line applies to streams only.</summary>
+    private ReceiveMode ModeFor(SocketConnection connection) =>
+        AsJson && !Line && Delimiter is null && connection.IsDatagram ? ReceiveMode.Available : _mode;
+
     /// <summary>A blocking receive on the pipeline thread (the fastest way to wait here); Ctrl+C
     /// stops it within a tenth of a second.</summary>
     private object? Receive(SocketConnection connection, ReceiveRequest request)
@@ -179,7 +197,50 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
     }
 
     /// <summary>Datagrams come out whole, as SocketDatagram objects (or their bytes with -AsByteArray).</summary>
-    private void Emit(object value) => WriteObject(AsByteArray && value is SocketDatagram datagram ? datagram.Data : value);
+    private void Emit(object value)
+    {
+        if (AsJson)
+        {
+            EmitJson(value is SocketDatagram datagram ? datagram.Text : (string)value, value);
+            return;
+        }
+
+        WriteObject(AsByteArray && value is SocketDatagram datagram2 ? datagram2.Data : value);
+    }
+
+    /// <summary>One JSON text as an object; blank lines (keep-alives, a trailing line end) are
+    /// skipped.</summary>
+    private void EmitJson(string text, object received)
+    {
+        if (text.Trim().Length == 0)
+        {
+            return;
+        }
+
+        System.Collections.ObjectModel.Collection<PSObject> objects;
+        try
+        {
+            objects = InvokeCommand.InvokeScript(
+                "param($__SockPSJson) ConvertFrom-Json -InputObject $__SockPSJson -NoEnumerate",
+                useNewScope: true, PipelineResultTypes.None, input: null, text);
+        }
+        catch (RuntimeException ex) when (ex is not PipelineStoppedException)
+        {
+            string shown = text.Length > 200 ? text.Substring(0, 200) + "..." : text;
+            WriteError(new ErrorRecord(ex, "InvalidJson", ErrorCategory.InvalidData, received)
+            {
+                ErrorDetails = new ErrorDetails($"A received line is not JSON, so -AsJson cannot turn it into an object: {shown}"),
+            });
+            return;
+        }
+
+        // Outside the try: Select-Object -First stops the pipeline by throwing from WriteObject,
+        // and that must reach PowerShell.
+        foreach (PSObject item in objects)
+        {
+            WriteObject(item);
+        }
+    }
 
     private void ReceiveToFile(SocketConnection connection)
     {

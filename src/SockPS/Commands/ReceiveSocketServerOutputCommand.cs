@@ -10,7 +10,8 @@ namespace SockPS.Commands;
 /// SocketConnection note property naming the connection it came from) and, on the error stream,
 /// handler errors as ErrorRecords with the id HandlerError and the connection as their target.
 /// They are taken unless -Keep is given. Up to 10,000 records are kept per server; older ones are
-/// dropped first.</para>
+/// dropped first. After the server stops they stay readable for as long as the server object is
+/// kept (in a variable, say); the server's handlers themselves are gone by then.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketServerOutput", DefaultParameterSetName = ServerSet)]
 [OutputType(typeof(PSObject))]
@@ -22,7 +23,7 @@ public sealed class ReceiveSocketServerOutputCommand : ServerCmdlet
     public SwitchParameter Keep { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketServer server in TargetServers())
         {

@@ -58,7 +58,7 @@ public sealed class StopSocketRelayCommand : RelayCmdlet
     public SwitchParameter PassThru { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketRelay relay in TargetRelays())
         {
@@ -102,7 +102,7 @@ public sealed class GetSocketRelayCommand : SockPSCmdlet
     public string[] Name { get; set; } = null!;
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         IEnumerable<SocketRelay> found = ParameterSetName switch
         {

@@ -40,7 +40,7 @@ public sealed class ResolveSocketAddressCommand : SockPSCmdlet
     public AddressFamily? AddressFamily { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         int port = 0;
         if (Port is not null)

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
 using System.IO;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Net;
 using SockPS.Core;
 
@@ -76,8 +78,20 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>Send each object as one line of compact JSON (ConvertTo-Json -Compress), so
+    /// Receive-SocketData -AsJson on the other side gets the object back. On a datagram socket each
+    /// object is one datagram, without a line end. Arrays are sent element by element.</summary>
+    [Parameter]
+    public SwitchParameter AsJson { get; set; }
+
+    /// <summary>With -AsJson: how many levels of nested objects to include (ConvertTo-Json -Depth).
+    /// Default 10; deeper levels are sent as their string form, with a warning.</summary>
+    [Parameter]
+    [ValidateRange(1, 100)]
+    public int Depth { get; set; } = 10;
+
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         _targets = TargetConnections();
         foreach (SocketConnection connection in _targets)
@@ -93,6 +107,11 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
             if (MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
             {
                 ThrowInvalidArgument("Give either -Path (files to send) or -InputObject (data to send), not both.");
+            }
+
+            if (AsJson)
+            {
+                ThrowInvalidArgument("-AsJson sends objects; -Path sends files as they are. Leave out one of them.");
             }
 
             SendFiles();
@@ -146,7 +165,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     }
 
     /// <inheritdoc/>
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         FlushBytes();
         if (PassThru)
@@ -158,7 +177,53 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
         }
     }
 
-    private void SendItem(object? item) => SendInput.Walk(item, this);
+    private void SendItem(object? item)
+    {
+        if (!AsJson)
+        {
+            SendInput.Walk(item, this, value => SendInput.OutString(this, value));
+            return;
+        }
+
+        object? value = item is PSObject wrapped ? wrapped.BaseObject : item;
+        if (value is System.Collections.IEnumerable sequence and not string and not System.Collections.IDictionary)
+        {
+            foreach (object? element in sequence)
+            {
+                SendJson(element);
+            }
+
+            return;
+        }
+
+        SendJson(item);
+    }
+
+    /// <summary>One object as one line of JSON: the line end is what separates objects on a
+    /// stream; a datagram is one object by itself.</summary>
+    private void SendJson(object? item)
+    {
+        Collection<PSObject> json = InvokeCommand.InvokeScript(
+            "param($__SockPSItem, $__SockPSDepth) ConvertTo-Json -InputObject $__SockPSItem -Compress -Depth $__SockPSDepth",
+            useNewScope: true, PipelineResultTypes.None, input: null, item, Depth);
+        string text = json.Count > 0 ? json[0]?.ToString() ?? "null" : "null";
+        foreach (SocketConnection connection in _targets!)
+        {
+            if (_failed.Contains(connection))
+            {
+                continue;
+            }
+
+            try
+            {
+                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsDatagram, StopToken, Encoding, RemoteEndPoint));
+            }
+            catch (SocketOperationException ex)
+            {
+                Fail(connection, ex);
+            }
+        }
+    }
 
     void ISendInputSink.OnNull()
     {

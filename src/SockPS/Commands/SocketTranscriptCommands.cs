@@ -35,7 +35,7 @@ public sealed class StartSocketTranscriptCommand : ConnectionCmdlet
     public SwitchParameter PassThru { get; set; }
 
     /// <inheritdoc/>
-    protected override void BeginProcessing()
+    protected override void BeginProcessingCore()
     {
         if (Path is null)
         {
@@ -54,7 +54,7 @@ public sealed class StartSocketTranscriptCommand : ConnectionCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketConnection connection in TargetConnections())
         {
@@ -101,7 +101,7 @@ public sealed class StopSocketTranscriptCommand : ConnectionCmdlet
     public SwitchParameter PassThru { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketConnection connection in TargetConnections())
         {
@@ -155,7 +155,7 @@ public sealed class GetSocketTranscriptCommand : ConnectionCmdlet
     public SocketTranscriptDirection? Direction { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         if (ParameterSetName == FileSet)
         {

@@ -1,5 +1,7 @@
+using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.IO;
 using System.Management.Automation;
 using System.Net;
 using System.Net.Sockets;
@@ -29,6 +31,7 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
 {
     private const string PortSet = "Port";
     private const string PathSet = "Path";
+    private const string AbstractSet = "AbstractName";
 
     /// <summary>The port to listen on: a number (0-65535), a numeric string or a service name such
     /// as http. 0, the default, lets the OS pick a free port; the server's Port property shows it.</summary>
@@ -51,8 +54,16 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = null!;
 
+    /// <summary>Linux only: listen on an abstract Unix domain socket with this name, given without
+    /// the leading NUL byte (socat's ABSTRACT-LISTEN:name; ss -xl shows it as @name). No file is
+    /// made, so there is nothing stale to replace and nothing to remove, and file permissions do not
+    /// apply: any local process may connect. -Path @name still means a file.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = AbstractSet)]
+    [ValidateNotNullOrEmpty]
+    public string AbstractName { get; set; } = null!;
+
     /// <summary>Tcp (the default) to accept connections, or Udp for one socket that receives
-    /// datagrams from everyone. With -Path: a Unix stream or datagram socket.</summary>
+    /// datagrams from everyone. With -Path or -AbstractName: a Unix stream or datagram socket.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SocketProtocol Protocol { get; set; } = SocketProtocol.Tcp;
 
@@ -74,11 +85,30 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public IPAddress[]? MulticastGroup { get; set; }
 
-    /// <summary>UDP only: the address of the local interface to join -MulticastGroup on. Default:
-    /// the interface the OS chooses.</summary>
+    /// <summary>UDP only: the address of the local interface to join -MulticastGroup on, and that
+    /// multicast datagrams sent from the server leave from (IP_MULTICAST_IF). Default: the
+    /// interface the OS chooses.</summary>
     [Parameter(ParameterSetName = PortSet)]
     [ValidateNotNull]
     public IPAddress? MulticastInterface { get; set; }
+
+    /// <summary>UDP only: how many routers multicast datagrams the server sends may cross
+    /// (IP_MULTICAST_TTL; the hop limit for IPv6), 0-255. The OS default is 1: the local network.</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    [ValidateRange(0, 255)]
+    public int MulticastTimeToLive { get; set; }
+
+    /// <summary>UDP only: $false stops multicast datagrams the server sends from being delivered
+    /// to group members on this machine as well (IP_MULTICAST_LOOP); the OS default is $true.</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    public bool MulticastLoopback { get; set; }
+
+    /// <summary>Let other sockets that ask for it too bind the same address and port
+    /// (SO_REUSEPORT): several servers, in this or other processes of the same user, then share one
+    /// port, and the OS spreads new connections (or datagrams) among them. Linux, macOS and BSD;
+    /// Windows has no such option (a NotSupported error).</summary>
+    [Parameter(ParameterSetName = PortSet)]
+    public SwitchParameter ReusePort { get; set; }
 
     /// <summary>TLS: the server certificate, an X509Certificate2 with its private key. Every accepted
     /// connection completes a TLS handshake before it is handed out.</summary>
@@ -121,43 +151,97 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public TlsVersion[]? TlsProtocol { get; set; }
 
+    #region TLS negotiation (issue 14)
+
+    /// <summary>TLS, ALPN: the application protocols this server accepts, preferred first, such
+    /// as h2, http/1.1. Of those a client offers, the first in this list is chosen; it shows in
+    /// each accepted connection's NegotiatedApplicationProtocol. A client that offers none of them
+    /// fails its handshake (counted in TlsFailureCount). Needs PowerShell 7.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ApplicationProtocolCompleter))]
+    public string[]? ApplicationProtocol { get; set; }
+
+    /// <summary>TLS: the cipher suites to allow, by IANA name (TLS_AES_256_GCM_SHA384,
+    /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256). Default: the OS's choice. Linux and macOS in
+    /// PowerShell 7 only; NotSupported on Windows.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(CipherSuiteCompleter))]
+    public string[]? TlsCipherSuite { get; set; }
+
+    #endregion
+
     /// <summary>Serve every client with this script block, concurrently: it runs once per accepted
-    /// connection (once per datagram on a UDP server) in a pool of runspaces that have SockPS
-    /// loaded, with the connection (or datagram) as its first argument and as $_. The connection
-    /// closes when the block ends unless the block sets $Connection.KeepOpen = $true. Output and
-    /// errors are kept on the server for Receive-SocketServerOutput; a block that throws ends only
-    /// its own connection, not the server.</summary>
+    /// connection (once per datagram on a UDP server) in runspaces that have SockPS loaded, with
+    /// the connection (or datagram) as its first argument and as $_. The connection closes when the
+    /// block ends unless the block sets $Connection.KeepOpen = $true. Output and errors are kept on
+    /// the server for Receive-SocketServerOutput; a block that throws ends only its own connection,
+    /// not the server. The block runs in the language mode of the session that starts the server,
+    /// and $using:name gives it the value name had when the server started, as in ForEach-Object
+    /// -Parallel.</summary>
     [Parameter]
     [ValidateNotNull]
     public ScriptBlock? ScriptBlock { get; set; }
 
-    /// <summary>Values passed to -ScriptBlock after the connection: the way to give handlers data,
-    /// since they run in other runspaces.</summary>
+    /// <summary>Values passed to -ScriptBlock after the connection: another way to give handlers
+    /// data (besides $using:), since they run in other runspaces.</summary>
     [Parameter]
     public object[]? ArgumentList { get; set; }
 
-    /// <summary>A script block that runs once in each runspace of the handler pool before its first
-    /// handler: for functions and modules the handlers share.</summary>
+    /// <summary>A script block that runs once in each handler runspace before its first handler: for
+    /// functions and modules the handlers share. $using: works here too.</summary>
     [Parameter]
     [ValidateNotNull]
     public ScriptBlock? InitializationScript { get; set; }
 
     /// <summary>How many -ScriptBlock handlers run at once (1-1024); further clients wait, open,
-    /// with their data buffered, until a runspace is free. Default 32.</summary>
+    /// with their data buffered, until a runspace is free; clients that have sent data go first.
+    /// Default 32.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
 
+    /// <summary>How many handlers may go on serving clients that have sent nothing yet while
+    /// clients that have sent data wait for a runspace (0-1024). When every runspace is busy and a
+    /// client with data waits, handlers beyond this many whose clients have sent nothing at all
+    /// (for half a second or more) are ended by closing their connections, longest-silent first,
+    /// one per waiting client: clients that connect and say nothing cannot keep the others from
+    /// being served. While nobody with data waits, silent clients may use every runspace, so a
+    /// server that speaks first (a greeting) keeps its full -ThrottleLimit. Default: half of
+    /// -ThrottleLimit, rounded down; -SilentHandlerLimit equal to -ThrottleLimit never ends a
+    /// handler this way.</summary>
+    [Parameter]
+    [ValidateRange(0, 1024)]
+    public int SilentHandlerLimit { get; set; }
+
+    /// <summary>How many connections (and datagrams) may wait for a runspace (1 or more). When that
+    /// many wait, the waiting connection that has gone longest without sending anything is closed
+    /// to make room for a new one; when all of them have sent data, the new one is closed. Datagrams
+    /// beyond it are dropped and counted in the socket's DroppedCount. Default 1024.</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int QueueLimit { get; set; } = ScriptBlockHandlerHost.DefaultQueueLimit;
+
+    /// <summary>Close connections waiting for a runspace that have sent nothing for this many
+    /// seconds since they connected; $server.Handlers.TimedOut counts them. Once a handler has the
+    /// connection, its own receive timeouts and -IdleTimeoutSeconds apply instead. 0, the default,
+    /// lets them wait.</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public double FirstByteTimeoutSeconds { get; set; }
+
     /// <summary>The most connections served at once; further clients wait in the OS backlog (and are
     /// refused by the OS once it is full) until connections close. 0, the default, means no limit.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public int MaxConnections { get; set; }
 
     /// <summary>Close connections that have had no data in or out for this many seconds; their
-    /// CloseReason says so. 0, the default, never closes them.</summary>
+    /// CloseReason says so. On a handler server the time a connection waits for a runspace does
+    /// not count: the clock starts when its handler takes it. 0, the default, never closes them.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double IdleTimeoutSeconds { get; set; }
 
     /// <summary>Serve only clients from these addresses or CIDR ranges, such as 192.168.1.5,
@@ -208,10 +292,20 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNull]
     public string NewLine { get; set; } = "\n";
 
+    /// <summary>Accepted connections end sent lines with "`r`n", as the line protocols (HTTP,
+    /// SMTP, POP3, IMAP, FTP, NNTP, Telnet) want: the same as -NewLine "`r`n".</summary>
+    [Parameter]
+    public SwitchParameter Crlf { get; set; }
+
+    /// <summary>Accepted connections refuse the client's Telnet options and receive text without
+    /// the negotiation (as Connect-Socket -Telnet).</summary>
+    [Parameter]
+    public SwitchParameter Telnet { get; set; }
+
     /// <summary>The ReceiveTimeoutSeconds of accepted connections: how many seconds a receive waits
     /// for data when not given -TimeoutSeconds. Default 30; 0 waits forever.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double ReceiveTimeoutSeconds { get; set; } = ConnectionOptions.DefaultReceiveTimeout.TotalSeconds;
 
     /// <summary>Send small writes at once on accepted connections (TCP_NODELAY: turns Nagle's
@@ -223,6 +317,24 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     /// default.</summary>
     [Parameter]
     public SwitchParameter KeepAlive { get; set; }
+
+    /// <summary>Turn TCP keep-alive on for every accepted connection, with the first probe after
+    /// this many seconds of silence (TCP_KEEPIDLE), 1-32767.</summary>
+    [Parameter]
+    [ValidateRange(1, 32767)]
+    public int KeepAliveSeconds { get; set; }
+
+    /// <summary>Turn TCP keep-alive on for every accepted connection, with further probes this
+    /// many seconds apart (TCP_KEEPINTVL), 1-32767.</summary>
+    [Parameter]
+    [ValidateRange(1, 32767)]
+    public int KeepAliveIntervalSeconds { get; set; }
+
+    /// <summary>Turn TCP keep-alive on for every accepted connection, dropping it after this many
+    /// unanswered probes (TCP_KEEPCNT), 1-127.</summary>
+    [Parameter]
+    [ValidateRange(1, 127)]
+    public int KeepAliveCount { get; set; }
 
     /// <summary>Record every send and receive of every accepted connection (of a UDP server: of its
     /// socket), from the first byte, into this one file: JSON lines, appended, each naming its
@@ -249,8 +361,61 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
         return parsed;
     }
 
+    private bool HandlerParameterGiven() =>
+        MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit)) || MyInvocation.BoundParameters.ContainsKey(nameof(SilentHandlerLimit))
+        || MyInvocation.BoundParameters.ContainsKey(nameof(QueueLimit)) || MyInvocation.BoundParameters.ContainsKey(nameof(FirstByteTimeoutSeconds));
+
+    /// <summary>The handler host: $using: values taken now, the caller's language mode, the first
+    /// runspace opened (so a broken setup fails here, not per client).</summary>
+    private ScriptBlockHandlerHost CreateHandlers(ScriptBlock block)
+    {
+        PSLanguageMode mode = SessionState.LanguageMode;
+        if (mode is PSLanguageMode.NoLanguage or PSLanguageMode.RestrictedLanguage)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"-ScriptBlock handlers run scripts, which this session's language mode ({mode}) does not allow. Use a session in FullLanguage or ConstrainedLanguage.");
+        }
+
+        Dictionary<string, object?>? usingValues;
+        try
+        {
+            usingValues = UsingValues.Capture(this, block, InitializationScript);
+        }
+        catch (UsingValueException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(ex.Message, ex), ex.IsUndefined ? "UsingVariableIsUndefined" : "InvalidArgument", ErrorCategory.InvalidArgument, ex.Expression));
+            throw; // not reached
+        }
+
+        int silentLimit = MyInvocation.BoundParameters.ContainsKey(nameof(SilentHandlerLimit)) ? SilentHandlerLimit : ThrottleLimit / 2;
+        SocketHandlerLimits limits = new(ThrottleLimit, silentLimit, QueueLimit, Seconds(FirstByteTimeoutSeconds, nameof(FirstByteTimeoutSeconds)));
+        try
+        {
+            return new ScriptBlockHandlerHost(block, InitializationScript, ArgumentList, usingValues, mode, limits, ScriptBlockHandlerHost.ModulePathFor(this));
+        }
+        catch (Exception ex) when (ex is RuntimeException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, "HandlerRunspaceFailed", ErrorCategory.OpenError, block)
+            {
+                ErrorDetails = new ErrorDetails($"Cannot open a runspace for the -ScriptBlock handlers: {ex.Message} Check that the SockPS module at '{ScriptBlockHandlerHost.ModulePathFor(this)}' loads in a new session."),
+            });
+            throw; // not reached
+        }
+    }
+
+    /// <summary>-NewLine when given; "`r`n" for -Crlf.</summary>
+    private string ChooseNewLine()
+    {
+        if (Crlf && MyInvocation.BoundParameters.ContainsKey(nameof(NewLine)) && NewLine != "\r\n")
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Crlf means -NewLine \"`r`n\"; give one of them.");
+        }
+
+        return Crlf ? "\r\n" : NewLine;
+    }
+
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         try
         {
@@ -263,13 +428,17 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
             {
                 Name = null,
                 Encoding = Encoding,
-                NewLine = NewLine,
+                NewLine = ChooseNewLine(),
+                Telnet = Telnet,
                 ReceiveTimeout = Seconds(ReceiveTimeoutSeconds, nameof(ReceiveTimeoutSeconds)),
                 NoDelay = NoDelay,
                 KeepAlive = KeepAlive,
                 Broadcast = Broadcast,
                 SocketOptions = SocketParameters.Options(SocketOption),
             };
+            options.SocketOptions = SocketTuningParameters.Apply(this, options.SocketOptions, KeepAliveSeconds, KeepAliveIntervalSeconds, KeepAliveCount,
+                nameof(MulticastTimeToLive), nameof(MulticastLoopback), MulticastTimeToLive, MulticastLoopback,
+                Protocol == SocketProtocol.Udp ? MulticastInterface : null, ReusePort);
 
             if (TranscriptPath is not null)
             {
@@ -278,14 +447,16 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
             }
 
             TlsServerOptions? tls = TlsParameters.Server(this, Certificate, CertificatePath, KeyPath, CertificatePassword, RequireClientCertificate, CaCertificate, TlsProtocol);
+            tls = TlsParameters.AddServerNegotiation(tls, ApplicationProtocol, TlsCipherSuite);
             if (tls is null && (CaCertificate is not null || TlsProtocol is not null))
             {
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-CaCertificate and -TlsProtocol are TLS settings: give the server certificate with -Certificate or -CertificatePath.");
             }
 
-            if ((ArgumentList is not null || InitializationScript is not null || MyInvocation.BoundParameters.ContainsKey(nameof(ThrottleLimit))) && ScriptBlock is null)
+            if (ScriptBlock is null && (ArgumentList is not null || InitializationScript is not null || HandlerParameterGiven()))
             {
-                throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-ArgumentList, -InitializationScript and -ThrottleLimit go with -ScriptBlock.");
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-ArgumentList, -InitializationScript, -ThrottleLimit, -SilentHandlerLimit, -QueueLimit and -FirstByteTimeoutSeconds go with -ScriptBlock.");
             }
 
             ServerPolicy policy = new()
@@ -294,21 +465,27 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 IdleTimeout = Seconds(IdleTimeoutSeconds, nameof(IdleTimeoutSeconds)),
                 Allow = ParseRanges(AllowAddress),
                 Deny = ParseRanges(DenyAddress),
+                Publish = SocketRegistry.PublishAccepted,
             };
-            _handlers = ScriptBlock is null
-                ? null
-                : new ScriptBlockHandlerHost(ScriptBlock, InitializationScript, ArgumentList, ThrottleLimit, ScriptBlockHandlerHost.ModulePathFor(this));
+            _handlers = ScriptBlock is null ? null : CreateHandlers(ScriptBlock);
             if (_handlers is not null)
             {
                 ScriptBlockHandlerHost host = _handlers;
                 policy.ConnectionHandler = host.Handle;
                 policy.DatagramHandler = host.Handle;
                 policy.HandlerStatus = host.Status;
+                policy.IsWaitingForHandler = host.IsWaiting;
+                policy.HandlerHost = host;
             }
 
             SocketServer server;
-            if (ParameterSetName == PathSet)
+            if (ParameterSetName == AbstractSet)
             {
+                server = SocketServer.StartUnixAbstract(AbstractName, Backlog, options, Name, Protocol, tls, policy);
+            }
+            else if (ParameterSetName == PathSet)
+            {
+                UnixSockets.CheckPath(Path);
                 server = SocketServer.StartUnix(TlsParameters.Resolve(this, Path), Backlog, options, Name, Protocol, tls, policy);
             }
             else
@@ -338,19 +515,20 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
 
             if (_handlers is not null)
             {
-                ScriptBlockHandlerHost.Register(server, _handlers);
+                _handlers.Attach(server);
                 _handlers = null;
             }
 
+            SocketRegistry.Publish(server);
             WriteVerbose($"Listening on {server}.");
             WriteObject(server);
         }
         catch (SocketOperationException ex)
         {
-            _handlers?.Dispose();
+            _handlers?.Abandon();
             _handlers = null;
             // A server that cannot bind its one address cannot do anything else: terminating.
-            ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? (ParameterSetName == PathSet ? Path : Port)));
+            ThrowTerminatingError(ErrorRecords.From(ex, ex.EndPoint ?? (ParameterSetName == PathSet ? Path : ParameterSetName == AbstractSet ? "@" + AbstractName : Port)));
         }
     }
 }

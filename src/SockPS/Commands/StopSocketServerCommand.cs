@@ -20,7 +20,7 @@ public sealed class StopSocketServerCommand : ServerCmdlet
     public SwitchParameter PassThru { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketServer server in TargetServers())
         {

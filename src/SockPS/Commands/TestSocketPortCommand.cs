@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.Linq;
 using System.Management.Automation;
 using System.Net.Sockets;
 using System.Threading;
@@ -22,6 +23,7 @@ namespace SockPS.Commands;
 [Cmdlet(VerbsDiagnostic.Test, "SocketPort")]
 [OutputType(typeof(PortTestResult))]
 [OutputType(typeof(bool))]
+[OutputType(typeof(PortTestSummary))]
 public sealed class TestSocketPortCommand : SockPSCmdlet
 {
     private const int MinimumWindow = 256;
@@ -83,9 +85,164 @@ public sealed class TestSocketPortCommand : SockPSCmdlet
     [ValidateSet(nameof(System.Net.Sockets.AddressFamily.InterNetwork), nameof(System.Net.Sockets.AddressFamily.InterNetworkV6))]
     public AddressFamily? AddressFamily { get; set; }
 
-    /// <inheritdoc/>
-    protected override void BeginProcessing()
+    /// <summary>TCP only: check through a proxy, given as a URI (socks5://, socks5h://, socks4://,
+    /// socks4a:// or http://host:port): the proxy connects to each port, and its answer is the
+    /// result. A proxy that cannot be used gives ProxyFailed, with the proxy's reason.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public Uri? Proxy { get; set; }
+
+    /// <summary>The user name and password for -Proxy (SOCKS5 username/password, HTTP Basic).</summary>
+    [Parameter]
+    [Credential]
+    [ValidateNotNull]
+    public PSCredential? ProxyCredential { get; set; }
+
+    /// <summary>The local address to check from (netcat's -s); only the hosts' addresses of its
+    /// family are tried. Results show it in LocalEndPoint.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public System.Net.IPAddress? LocalAddress { get; set; }
+
+    /// <summary>The local port to check from (netcat's -p). With a fixed port the checks run one
+    /// at a time, since only one socket can be bound to it. Default: 0, the OS chooses.</summary>
+    [Parameter]
+    [ValidateRange(0, 65535)]
+    public int LocalPort { get; set; }
+
+    #region Repeated checks: tcping (issue 14)
+
+    private readonly List<(string Host, int Port, SocketProtocol Protocol)> _repeatTargets = new();
+    private TimeSpan _interval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Check every host and port this many times, -IntervalSeconds apart, and write a
+    /// result for each attempt as it finishes (Sequence says which), as ping -c and tcping do.
+    /// Default: once (4 times with -Summary).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? Count { get; set; }
+
+    /// <summary>Check again and again until Ctrl+C (or until a command later in the pipeline,
+    /// such as Select-Object -First 10, has had enough), writing a result for each attempt: ping
+    /// -t, tcping -t.</summary>
+    [Parameter]
+    public SwitchParameter Continuous { get; set; }
+
+    /// <summary>With -Count or -Continuous: seconds from the start of one round of attempts to the
+    /// start of the next. Default 1; 0 starts the next round as soon as one ends.</summary>
+    [Parameter]
+    public double? IntervalSeconds { get; set; }
+
+    /// <summary>Instead of a result per attempt, write one summary per host and port when the
+    /// attempts are done: Sent, Answered, LossPercent and the Minimum, Average, Maximum and
+    /// StandardDeviation of the latency in milliseconds. Makes 4 attempts unless -Count says
+    /// otherwise.</summary>
+    [Parameter]
+    public SwitchParameter Summary { get; set; }
+
+    private bool Repeating => Count is not null || Continuous || Summary;
+
+    /// <summary>Refuses the combinations of -Count, -Continuous, -Summary and -IntervalSeconds that
+    /// cannot work, before anything is checked.</summary>
+    private void ValidateRepeat()
     {
+        if (Continuous && Count is not null)
+        {
+            ThrowInvalidArgument("-Count and -Continuous both say how many attempts to make: use one of them.", Count);
+        }
+
+        if (Continuous && Summary)
+        {
+            ThrowInvalidArgument("-Summary is written when the attempts are done, and -Continuous never is: use -Count with -Summary.", Summary);
+        }
+
+        if (Quiet && Summary)
+        {
+            ThrowInvalidArgument("-Quiet writes $true or $false per attempt, and -Summary one summary per port: use one of them.", Quiet);
+        }
+
+        if (Wait && Repeating)
+        {
+            ThrowInvalidArgument("-Wait retries until the port opens; -Count, -Continuous and -Summary repeat a check a fixed number of times. Use one or the other.", Wait);
+        }
+
+        if (IntervalSeconds is double interval)
+        {
+            if (!Repeating)
+            {
+                ThrowInvalidArgument("-IntervalSeconds sets the pause between attempts of -Count, -Continuous or -Summary: add one of them.", interval);
+            }
+
+            if (double.IsNaN(interval) || double.IsInfinity(interval) || interval < 0 || interval > int.MaxValue / 1000.0)
+            {
+                ThrowInvalidArgument($"-IntervalSeconds must be 0 or a positive number of seconds; {interval} was given.", interval);
+            }
+
+            _interval = TimeSpan.FromSeconds(interval);
+        }
+    }
+
+    /// <summary>Runs the rounds: every target at once (throttled), written in input order, the
+    /// next round -IntervalSeconds after the start of the last.</summary>
+    private void RunRepeated()
+    {
+        int rounds = Count ?? (Summary ? 4 : 1);
+        List<PortTestResult>[]? attempts = Summary ? _repeatTargets.Select(_ => new List<PortTestResult>()).ToArray() : null;
+        for (int round = 1; Continuous || round <= rounds; round++)
+        {
+            Stopwatch clock = Stopwatch.StartNew();
+            List<Task<PortTestResult>> checks = _repeatTargets.Select(t => _tester!.TestAsync(t.Host, t.Port, t.Protocol, _checks!.Token)).ToList();
+            _added += checks.Count;
+            _inputEnded = !Continuous && round == rounds;
+            for (int i = 0; i < checks.Count; i++)
+            {
+                if (!checks[i].IsCompleted)
+                {
+                    WaitFor(checks[i]);
+                }
+
+                PortTestResult result = Await(checks[i]);
+                result.Sequence = round;
+                if (attempts is not null)
+                {
+                    attempts[i].Add(result);
+                }
+                else if (Quiet)
+                {
+                    WriteObject(result.Status == PortStatus.Open);
+                }
+                else
+                {
+                    // A type name of its own selects the view with the Sequence column.
+                    PSObject output = PSObject.AsPSObject(result);
+                    output.TypeNames.Insert(0, "SockPS.Core.PortTestResult#Repeated");
+                    WriteObject(output);
+                }
+            }
+
+            TimeSpan pause = _interval - clock.Elapsed;
+            if ((Continuous || round < rounds) && pause > TimeSpan.Zero && StopToken.WaitHandle.WaitOne(pause))
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        if (attempts is not null)
+        {
+            foreach (List<PortTestResult> target in attempts)
+            {
+                WriteObject(PortTestSummary.From(target));
+            }
+        }
+    }
+
+    #endregion
+
+    /// <inheritdoc/>
+    protected override void BeginProcessingCore()
+    {
+        ValidateRepeat();
+
         // A timer takes at most int.MaxValue milliseconds.
         const double MaxSeconds = int.MaxValue / 1000.0;
         if (TimeoutSeconds > MaxSeconds)
@@ -118,10 +275,33 @@ public sealed class TestSocketPortCommand : SockPSCmdlet
             ThrowInvalidArgument($"-ThrottleLimit must be at least 1; {ThrottleLimit} was given.", ThrottleLimit);
         }
 
+        ProxySettings? proxy = null;
+        try
+        {
+            proxy = ProxyParameters.Settings(Proxy, ProxyCredential);
+        }
+        catch (SocketOperationException ex)
+        {
+            ThrowTerminatingError(ErrorRecords.From(ex, Proxy));
+        }
+
+        if (proxy is not null && Protocol == SocketProtocol.Udp)
+        {
+            ThrowInvalidArgument("-Proxy checks TCP ports only: SockPS does not speak SOCKS5's UDP ASSOCIATE. Leave -Proxy out for UDP.", Proxy);
+        }
+
+        if (LocalAddress is not null && AddressFamily is not null && LocalAddress.AddressFamily != AddressFamily)
+        {
+            ThrowInvalidArgument($"-LocalAddress {LocalAddress} is an {EndPoints.Family(LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(AddressFamily.Value)}.", LocalAddress);
+        }
+
         _window = (int)Math.Min(int.MaxValue, Math.Max(MinimumWindow, 4L * ThrottleLimit));
         _checks = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
         _tester = new PortTester(new PortTestOptions
         {
+            Proxy = proxy,
+            LocalAddress = LocalAddress,
+            LocalPort = LocalPort,
             Timeout = timeout,
             ThrottleLimit = ThrottleLimit,
             AddressFamily = AddressFamily,
@@ -133,7 +313,7 @@ public sealed class TestSocketPortCommand : SockPSCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         if (Protocol == SocketProtocol.Tcp && MyInvocation.BoundParameters.ContainsKey(nameof(UdpProbe))
             && !MyInvocation.BoundParameters.ContainsKey(nameof(Protocol)))
@@ -166,6 +346,12 @@ public sealed class TestSocketPortCommand : SockPSCmdlet
         {
             foreach (int port in ports)
             {
+                if (Repeating)
+                {
+                    _repeatTargets.Add((name, port, Protocol));
+                    continue;
+                }
+
                 _pending.Enqueue(_tester!.TestAsync(name, port, Protocol, _checks!.Token));
                 _added++;
                 // Back-pressure: a long input never has more than the window of checks in hand.
@@ -175,10 +361,18 @@ public sealed class TestSocketPortCommand : SockPSCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
-        _inputEnded = true;
-        WriteFinished(0);
+        if (Repeating)
+        {
+            RunRepeated();
+        }
+        else
+        {
+            _inputEnded = true;
+            WriteFinished(0);
+        }
+
         if (_progress is not null)
         {
             _progress.RecordType = ProgressRecordType.Completed;

@@ -18,7 +18,7 @@ public sealed class WaitSocketConnectionCommand : ServerCmdlet
     private readonly System.Collections.Generic.List<SocketServer> _any = new();
 
     /// <inheritdoc/>
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         if (_any.Count == 0)
         {
@@ -43,11 +43,11 @@ public sealed class WaitSocketConnectionCommand : ServerCmdlet
     /// <summary>Seconds to wait for a client (for each server in turn, without -Any); 0, the
     /// default, waits forever.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double TimeoutSeconds { get; set; }
 
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         if (Any)
         {

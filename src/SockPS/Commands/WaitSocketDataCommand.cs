@@ -28,24 +28,40 @@ public sealed class WaitSocketDataCommand : ConnectionCmdlet
     [Parameter]
     public SwitchParameter Any { get; set; }
 
-    /// <summary>Seconds to wait; 0, the default, waits forever. When the time runs out,
-    /// Wait-SocketData returns nothing, or with -Pattern writes a ReceiveTimeout error.</summary>
+    /// <summary>Seconds to wait; 0 waits forever. Default: forever without -Pattern (select),
+    /// 30 with -Pattern (as pexpect), so a pattern that never matches cannot hang a script. When
+    /// the time runs out, Wait-SocketData returns nothing, or with -Pattern writes a
+    /// ReceiveTimeout error that shows the end of what arrived.</summary>
     [Parameter]
-    [ValidateRange(0, int.MaxValue)]
+    [ValidateSeconds]
     public double TimeoutSeconds { get; set; }
 
-    /// <summary>A regular expression (.NET syntax; case-sensitive unless it uses (?i)) to wait
-    /// for in the buffered text, decoded with each connection's encoding. The text is consumed
-    /// through the end of the match.</summary>
+    /// <summary>A regular expression (.NET syntax) to wait for in the buffered text, decoded
+    /// with each connection's encoding. Case-insensitive, like -match, Select-String and switch
+    /// -Regex, unless -CaseSensitive is given. The text is consumed through the end of the match.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Pattern { get; set; }
 
+    /// <summary>Match -Pattern with case, like -cmatch.</summary>
+    [Parameter]
+    public SwitchParameter CaseSensitive { get; set; }
+
+    /// <summary>The default wait for a -Pattern: pexpect's 30 seconds.</summary>
+    public static TimeSpan DefaultPatternTimeout { get; } = TimeSpan.FromSeconds(30);
+
     /// <inheritdoc/>
-    protected override void ProcessRecord()
+    protected override void ProcessRecordCore()
     {
         foreach (SocketConnection connection in TargetConnections())
         {
+            if (connection.State == SocketState.Disconnected)
+            {
+                // select() on a closed descriptor is an error too: nothing can arrive here.
+                WriteSocketError(SocketErrors.Closed(connection.PeerText), connection);
+                continue;
+            }
+
             if (!_targets.Contains(connection))
             {
                 _targets.Add(connection);
@@ -54,14 +70,16 @@ public sealed class WaitSocketDataCommand : ConnectionCmdlet
     }
 
     /// <inheritdoc/>
-    protected override void EndProcessing()
+    protected override void EndProcessingCore()
     {
         if (_targets.Count == 0)
         {
             return;
         }
 
-        TimeSpan timeout = Seconds(TimeoutSeconds, nameof(TimeoutSeconds));
+        TimeSpan timeout = Pattern is not null && !MyInvocation.BoundParameters.ContainsKey(nameof(TimeoutSeconds))
+            ? DefaultPatternTimeout
+            : Seconds(TimeoutSeconds, nameof(TimeoutSeconds));
         if (Pattern is null)
         {
             Select(timeout);
@@ -71,7 +89,7 @@ public sealed class WaitSocketDataCommand : ConnectionCmdlet
         Regex regex;
         try
         {
-            regex = new Regex(Pattern, RegexOptions.CultureInvariant);
+            regex = new Regex(Pattern, RegexOptions.CultureInvariant | (CaseSensitive ? RegexOptions.None : RegexOptions.IgnoreCase));
         }
         catch (ArgumentException ex)
         {

@@ -29,6 +29,16 @@ internal static class ErrorRecords
             SocketFailureKind.FrameTooLong => ("FrameTooLong", ErrorCategory.LimitsExceeded),
             SocketFailureKind.DatagramTooLarge => ("DatagramTooLarge", ErrorCategory.InvalidArgument),
             SocketFailureKind.NotSupported => ("NotSupported", ErrorCategory.NotImplemented),
+            SocketFailureKind.UnreadData => ("UnreadPlainText", ErrorCategory.InvalidOperation),
+            SocketFailureKind.ProxyRefused => ("ProxyRefused", ErrorCategory.ConnectionError),
+            SocketFailureKind.ProxyHostNotFound => ("ProxyHostNotFound", ErrorCategory.ObjectNotFound),
+            SocketFailureKind.ProxyTimeout => ("ProxyTimeout", ErrorCategory.OperationTimeout),
+            SocketFailureKind.ProxyAuthenticationFailed => ("ProxyAuthenticationFailed", ErrorCategory.SecurityError),
+            SocketFailureKind.ProxyDenied => ("ProxyDenied", ErrorCategory.PermissionDenied),
+            SocketFailureKind.ProxyTargetUnreachable => ("ProxyTargetUnreachable", ErrorCategory.ConnectionError),
+            SocketFailureKind.ProxyProtocolError => ("ProxyProtocolError", ErrorCategory.ProtocolError),
+            // Certificates (issue 14).
+            SocketFailureKind.StartTlsRefused => ("StartTlsRefused", ErrorCategory.ProtocolError),
             _ => ("SocketError", ErrorCategory.ConnectionError),
         };
 
@@ -37,6 +47,16 @@ internal static class ErrorRecords
             ErrorDetails = new ErrorDetails(exception.Message),
         };
     }
+
+    /// <summary>A failure no cmdlet expected: a bug, reported with a stable id instead of the
+    /// runtime's exception text alone.</summary>
+    public static ErrorRecord Unexpected(Exception exception, string command) =>
+        new(exception, "UnexpectedError", ErrorCategory.InvalidOperation, null)
+        {
+            ErrorDetails = new ErrorDetails(
+                $"{command} failed unexpectedly: {exception.Message.TrimEnd()} ({exception.GetType().Name}). " +
+                "This is a SockPS bug; please report it with the command that caused it."),
+        };
 
     public static ErrorRecord InvalidArgument(string message, object? target, string errorId = "InvalidArgument") =>
         new(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, target);

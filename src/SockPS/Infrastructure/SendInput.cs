@@ -1,6 +1,11 @@
+using System;
 using System.Collections;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Reflection;
 using System.Globalization;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using SockPS.Core;
 
 namespace SockPS.Commands;
@@ -23,10 +28,15 @@ internal interface ISendInputSink
 }
 
 /// <summary>How SockPS sends an object: strings are encoded, byte arrays go raw, a SocketDatagram
-/// sends its Data, other arrays element by element, anything else as its string form.</summary>
+/// sends its Data, other arrays element by element, values with a text form of their own (numbers,
+/// dates, addresses, ...) as that text, and other objects (PSCustomObject, hashtables, objects
+/// whose ToString is their type name) as PowerShell displays them, like text piped to a native
+/// program.</summary>
 internal static class SendInput
 {
-    public static void Walk(object? item, ISendInputSink sink)
+    /// <summary>Walks an item, formatting structured objects with <paramref name="format"/>
+    /// (Out-String in the calling session).</summary>
+    public static void Walk(object? item, ISendInputSink sink, Func<object, string> format)
     {
         object? value = item is PSObject pso ? pso.BaseObject : item;
         switch (value)
@@ -47,15 +57,103 @@ internal static class SendInput
                 sink.OnText(text);
                 return;
             case IEnumerable sequence when value is not IDictionary:
+                List<object?> elements = new();
+                bool hasBytes = false;
                 foreach (object? element in sequence)
                 {
-                    Walk(element, sink);
+                    elements.Add(element);
+                    hasBytes |= (element is PSObject wrapped ? wrapped.BaseObject : element) is byte;
+                }
+
+                foreach (object? element in elements)
+                {
+                    // [byte[]](65, 66) + 2 makes an array of bytes and one Int32: in an array
+                    // that holds bytes, whole numbers are bytes too (not the text "2").
+                    if (hasBytes && AsByte(element, out byte single))
+                    {
+                        sink.OnByte(single);
+                        continue;
+                    }
+
+                    Walk(element, sink, format);
                 }
 
                 return;
             default:
-                sink.OnText((string)LanguagePrimitives.ConvertTo(value, typeof(string), CultureInfo.InvariantCulture));
+                sink.OnText(HasOwnText(value)
+                    ? (string)LanguagePrimitives.ConvertTo(value, typeof(string), CultureInfo.InvariantCulture)
+                    : format(item!));
                 return;
         }
+    }
+
+    /// <summary>A whole number in an array of bytes, as a byte. One outside 0-255 is an error:
+    /// sent as text it would quietly break the binary message.</summary>
+    private static bool AsByte(object? element, out byte value)
+    {
+        object? number = element is PSObject wrapped ? wrapped.BaseObject : element;
+        value = 0;
+        long whole;
+        switch (number)
+        {
+            case byte b:
+                value = b;
+                return true;
+            case sbyte or short or ushort or int or uint or long:
+                whole = Convert.ToInt64(number, CultureInfo.InvariantCulture);
+                break;
+            case ulong u when u <= long.MaxValue:
+                whole = (long)u;
+                break;
+            default:
+                return false;
+        }
+
+        if (whole is < 0 or > 255)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"The input mixes bytes and numbers, and {whole} is not a byte (0-255). In an array that holds bytes, numbers are sent as bytes; " +
+                $"send a larger number as text (\"{whole}\") or encode it yourself, for example with [BitConverter]::GetBytes().");
+        }
+
+        value = (byte)whole;
+        return true;
+    }
+
+    /// <summary>True for values whose string form is their content (numbers, dates, enums, IP
+    /// addresses, URIs, ...): their type overrides ToString. A PSCustomObject's base object has no
+    /// text at all (its properties live on the PSObject), and a hashtable's is its type name.</summary>
+    private static bool HasOwnText(object value)
+    {
+        if (value is PSCustomObject or IDictionary)
+        {
+            return false;
+        }
+
+        Type type = value.GetType();
+        if (type.IsPrimitive || type.IsEnum || value is decimal)
+        {
+            return true;
+        }
+
+        MethodInfo? toString = type.GetMethod(nameof(ToString), BindingFlags.Public | BindingFlags.Instance, null, Type.EmptyTypes, null);
+        return toString is not null && toString.DeclaringType != typeof(object) && toString.DeclaringType != typeof(ValueType);
+    }
+
+    /// <summary>What Out-String writes for one object, without the blank lines it puts around
+    /// tables and lists; the text a native program would have received.</summary>
+    public static string OutString(PSCmdlet cmdlet, object item)
+    {
+        Collection<PSObject> lines = cmdlet.InvokeCommand.InvokeScript(
+            "param($__SockPSItem) ,$__SockPSItem | Out-String -Stream -Width 4096", useNewScope: true, PipelineResultTypes.None, input: null, item);
+        List<string> text = new(lines.Count);
+        foreach (PSObject line in lines)
+        {
+            text.Add(line?.ToString() ?? string.Empty);
+        }
+
+        int first = text.FindIndex(l => l.Trim().Length > 0);
+        int last = text.FindLastIndex(l => l.Trim().Length > 0);
+        return first < 0 ? string.Empty : string.Join("\n", text.GetRange(first, last - first + 1).ConvertAll(l => l.TrimEnd()));
     }
 }

@@ -22,6 +22,71 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc/>
     protected override void StopProcessing() => _stopping.Cancel();
 
+    /// <summary>Runs <see cref="BeginProcessingCore"/> under the error guard.</summary>
+    protected sealed override void BeginProcessing() => Guard(BeginProcessingCore);
+
+    /// <summary>Runs <see cref="ProcessRecordCore"/> under the error guard.</summary>
+    protected sealed override void ProcessRecord() => Guard(ProcessRecordCore);
+
+    /// <summary>Runs <see cref="EndProcessingCore"/> under the error guard.</summary>
+    protected sealed override void EndProcessing() => Guard(EndProcessingCore);
+
+    /// <summary>What the cmdlet does before the first input object.</summary>
+    protected virtual void BeginProcessingCore()
+    {
+    }
+
+    /// <summary>What the cmdlet does for each input object.</summary>
+    protected virtual void ProcessRecordCore()
+    {
+    }
+
+    /// <summary>What the cmdlet does after the last input object.</summary>
+    protected virtual void EndProcessingCore()
+    {
+    }
+
+    /// <summary>
+    /// The last line of defence: no raw .NET exception reaches the user. The cmdlets catch the
+    /// failures they expect and write them per target; whatever escapes them is turned into a
+    /// terminating ErrorRecord with a SockPS id here. PowerShell's own exceptions (pipeline
+    /// stopped, -ErrorAction Stop, terminating errors already written, flow control) pass as
+    /// they are, because PowerShell acts on them.
+    /// </summary>
+    private void Guard(Action body)
+    {
+        try
+        {
+            body();
+        }
+        catch (Exception ex) when (IsOurs(ex))
+        {
+            Exception inner = Unwrap(ex);
+            if (inner is OperationCanceledException && _stopping.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+
+            ThrowTerminatingError(inner is SocketOperationException failure
+                ? ErrorRecords.From(failure, null)
+                : ErrorRecords.Unexpected(inner, MyInvocation.MyCommand?.Name ?? GetType().Name));
+        }
+    }
+
+    private static bool IsOurs(Exception ex) =>
+        ex is not (PipelineStoppedException or OutOfMemoryException or StackOverflowException)
+        && !(ex.GetType().Namespace ?? string.Empty).StartsWith("System.Management.Automation", StringComparison.Ordinal);
+
+    private static Exception Unwrap(Exception ex)
+    {
+        while (ex is AggregateException { InnerExceptions.Count: 1 } aggregate)
+        {
+            ex = aggregate.InnerExceptions[0];
+        }
+
+        return ex is System.Reflection.TargetInvocationException { InnerException: { } target } ? Unwrap(target) : ex;
+    }
+
     /// <summary>Releases the cancellation source, and whatever a derived cmdlet holds.</summary>
     public void Dispose()
     {
@@ -90,7 +155,9 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
         ProgressRecord? record = null;
         try
         {
-            while (!transfer.Wait(500, StopToken))
+            // Task.WaitAny, not transfer.Wait: Wait throws a faulted task's exception wrapped in an
+            // AggregateException, which must never reach the user; Await below unwraps it.
+            while (Task.WaitAny(new[] { transfer }, 500, StopToken) < 0)
             {
                 if (watch.Elapsed < TimeSpan.FromSeconds(1))
                 {

@@ -108,5 +108,52 @@ internal static class TlsParameters
 
     public static string Resolve(PSCmdlet cmdlet, string path) => cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(path);
 
+    // Pinning, revocation and negotiation (issue 14).
+
+    /// <summary>Adds -CertificateThumbprint, -PublicKeySha256, -CheckRevocation,
+    /// -ApplicationProtocol and -TlsCipherSuite to a client's options. A pin replaces the chain
+    /// and name checks, so -SkipCertificateCheck and -CaCertificate next to one would mean nothing
+    /// and are refused, unless the options are for a report (Get-SocketCertificate), where a
+    /// CA changes what the report says.</summary>
+    public static TlsClientOptions AddClientChecks(TlsClientOptions options, string[]? certificateThumbprint, string[]? publicKeySha256,
+        CertificateRevocationCheck? checkRevocation, string[]? applicationProtocol, string[]? tlsCipherSuite, bool forReport = false)
+    {
+        options.Pins = CertificatePins.Parse(certificateThumbprint, publicKeySha256);
+        options.RevocationCheck = checkRevocation ?? CertificateRevocationCheck.Off;
+        if (options.SkipCertificateCheck && (options.Pins.Any || options.RevocationCheck != CertificateRevocationCheck.Off))
+        {
+            throw Invalid("-SkipCertificateCheck accepts any certificate, so -CertificateThumbprint, -PublicKeySha256 and -CheckRevocation would have no effect. Use one or the other.");
+        }
+
+        if (!forReport && options.Pins.Any && options.TrustedCertificates.Count > 0)
+        {
+            throw Invalid("A pin (-CertificateThumbprint, -PublicKeySha256) trusts exactly that certificate or key, whatever CA issued it, so -CaCertificate would have no effect. Use one or the other.");
+        }
+
+        TlsNegotiation.Validate(applicationProtocol, tlsCipherSuite);
+        options.ApplicationProtocols = applicationProtocol;
+        options.CipherSuites = tlsCipherSuite;
+        return options;
+    }
+
+    /// <summary>Adds -ApplicationProtocol and -TlsCipherSuite to a server's options.</summary>
+    public static TlsServerOptions? AddServerNegotiation(TlsServerOptions? options, string[]? applicationProtocol, string[]? tlsCipherSuite)
+    {
+        if (options is null)
+        {
+            if (applicationProtocol is not null || tlsCipherSuite is not null)
+            {
+                throw Invalid("-ApplicationProtocol and -TlsCipherSuite are TLS settings: give the server certificate with -Certificate or -CertificatePath.");
+            }
+
+            return null;
+        }
+
+        TlsNegotiation.Validate(applicationProtocol, tlsCipherSuite);
+        options.ApplicationProtocols = applicationProtocol;
+        options.CipherSuites = tlsCipherSuite;
+        return options;
+    }
+
     private static SocketOperationException Invalid(string message) => new(SocketFailureKind.InvalidArgument, message);
 }

@@ -1,0 +1,373 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Channels;
+using System.Threading.Tasks;
+
+namespace SockPS.Core;
+
+/// <summary>
+/// The only code that reads a datagram socket (UDP, Unix datagram), and its send path. A
+/// background loop queues whole datagrams, dropping and counting them when nobody reads (as the
+/// OS would); errors the socket reports for earlier sends (ICMP port unreachable) wait in the
+/// queue in their place and are thrown once. A fault with one datagram is counted and the loop
+/// goes on; only the socket itself failing ends it, through one path.
+/// </summary>
+internal sealed class DatagramChannel
+{
+    /// <summary>Datagrams that may wait unread before new ones are dropped.</summary>
+    internal const int QueueLimit = 4096;
+
+    /// <summary>Bytes of unread datagrams past which new ones are dropped.</summary>
+    internal const long BufferLimit = 4L * 1024 * 1024;
+
+    /// <summary>The largest UDP payload over IPv4 (65535 - 20 IP - 8 UDP).</summary>
+    internal const int MaxUdpPayloadIPv4 = 65507;
+
+    /// <summary>The largest UDP payload over IPv6 without jumbograms (65535 - 8 UDP).</summary>
+    internal const int MaxUdpPayloadIPv6 = 65527;
+
+    private readonly Socket _socket;
+    private readonly SocketConnection _connection;
+    private readonly IChannelOwner _owner;
+    private readonly Channel<object> _queue;
+    private long _bytesQueued;
+    private long _dropped;
+    private long _faults;
+    private long _received;
+    private long _sent;
+    private int _receivers;
+    private int _closed;
+    private Exception? _lastFault;
+
+    public DatagramChannel(Socket socket, SocketConnection connection, IChannelOwner owner)
+    {
+        _socket = socket;
+        _connection = connection;
+        _owner = owner;
+        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(QueueLimit)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = true,
+        });
+    }
+
+    /// <summary>A datagram server's handler takes datagrams here instead of the queue.</summary>
+    public Action<SocketDatagram>? Sink { get; set; }
+
+    /// <summary>Decides whether a sender may be heard (-AllowAddress / -DenyAddress).</summary>
+    public Func<EndPoint?, bool>? Refuses { get; set; }
+
+    public long Available => Interlocked.Read(ref _bytesQueued);
+
+    public long DroppedCount => Interlocked.Read(ref _dropped);
+
+    public long DatagramsReceived => Interlocked.Read(ref _received);
+
+    public long DatagramsSent => Interlocked.Read(ref _sent);
+
+    /// <summary>Datagrams that could not be processed (the sink or the transcript failed for
+    /// them); each was counted and skipped.</summary>
+    public long FaultCount => Interlocked.Read(ref _faults);
+
+    /// <summary>The last per-datagram fault.</summary>
+    public Exception? LastFault => Volatile.Read(ref _lastFault);
+
+    public bool ReceiveInProgress => Volatile.Read(ref _receivers) > 0;
+
+    public bool IsReadable => Available > 0 || _queue.Reader.Completion.IsCompleted || Volatile.Read(ref _closed) != 0;
+
+    public void CountDropped() => Interlocked.Increment(ref _dropped);
+
+    public void Start() => _ = LoopAsync();
+
+    private async Task LoopAsync()
+    {
+        // A datagram bigger than the buffer would be cut short; UDP cannot carry more than 64 KiB,
+        // Unix datagrams can (up to the socket's send buffer).
+        byte[] buffer = new byte[_socket.AddressFamily == AddressFamily.Unix ? 256 * 1024 : 65536];
+        EndPoint any = EndPoints.AnyOf(_socket);
+        SocketOperationException? failure = null;
+        while (true)
+        {
+            SocketReceiveFromResult received;
+            try
+            {
+                received = await _socket.ReceiveFromAsync(new ArraySegment<byte>(buffer), SocketFlags.None, any).ConfigureAwait(false);
+            }
+            catch (Exception) when (Volatile.Read(ref _closed) != 0)
+            {
+                break;
+            }
+            catch (SocketException ex) when (SocketErrors.Classify(ex.SocketErrorCode) is SocketFailureKind.ConnectionRefused or SocketFailureKind.ConnectionReset)
+            {
+                // ICMP port unreachable for an earlier send: the socket still works. Report it
+                // once, on the next receive, as recv() does.
+                _queue.Writer.TryWrite(new SocketOperationException(SocketFailureKind.ConnectionRefused,
+                    $"A datagram sent to {_owner.PeerText} was refused: nothing is listening on that port. The socket is still open.", _owner.PeerText, ex));
+                continue;
+            }
+            catch (Exception ex)
+            {
+                failure = SocketErrors.TransferFailed(ex, _owner.PeerText, "receive");
+                break;
+            }
+
+            try
+            {
+                Deliver(buffer, received);
+            }
+            catch (Exception ex)
+            {
+                // One datagram's fault (a handler sink, a transcript that could not record it)
+                // costs that datagram, never the loop.
+                Interlocked.Increment(ref _faults);
+                Volatile.Write(ref _lastFault, ex);
+            }
+        }
+
+        End(failure);
+    }
+
+    private void Deliver(byte[] buffer, SocketReceiveFromResult received)
+    {
+        int length = received.ReceivedBytes;
+        byte[] data = new byte[length];
+        Buffer.BlockCopy(buffer, 0, data, 0, length);
+
+        EndPoint? sender = _socket.AddressFamily == AddressFamily.Unix && UnixSockets.IsUnnamed(received.RemoteEndPoint) ? null : received.RemoteEndPoint;
+        if (Refuses?.Invoke(sender) == true)
+        {
+            // Outside -AllowAddress or inside -DenyAddress: dropped, and counted on the server.
+            return;
+        }
+
+        SocketDatagram datagram = new(data, sender, _connection.LocalEndPoint, _connection, _connection.Encoding);
+        if (Sink is { } sink)
+        {
+            Interlocked.Increment(ref _received);
+            _owner.OnReceived(data, 0, length, sender);
+            sink(datagram);
+            return;
+        }
+
+        if (Interlocked.Read(ref _bytesQueued) + length > BufferLimit || !_queue.Writer.TryWrite(datagram))
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+        else
+        {
+            Interlocked.Add(ref _bytesQueued, length);
+        }
+
+        // Counted last, so whoever sees DatagramsReceived grow also sees the datagram queued
+        // (Available) or dropped (DroppedCount).
+        Interlocked.Increment(ref _received);
+        _owner.OnReceived(data, 0, length, sender);
+    }
+
+    /// <summary>The one way the loop ends: the socket failed or closed. A failure is queued so the
+    /// next receive reports it once; the owner is told.</summary>
+    private void End(SocketOperationException? failure)
+    {
+        if (failure is not null && Volatile.Read(ref _closed) == 0)
+        {
+            _queue.Writer.TryWrite(failure);
+        }
+
+        _queue.Writer.TryComplete();
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            _owner.OnEnded(failure);
+        }
+    }
+
+    /// <summary>The next datagram, or null when the socket can receive no more.</summary>
+    public ValueTask<SocketDatagram?> ReceiveAsync(TimeSpan timeout, CancellationToken token)
+    {
+        if (_queue.Reader.TryRead(out object? ready))
+        {
+            return new ValueTask<SocketDatagram?>(Dequeued(ready));
+        }
+
+        return ReceiveSlowAsync(timeout, token);
+    }
+
+    private async ValueTask<SocketDatagram?> ReceiveSlowAsync(TimeSpan timeout, CancellationToken token)
+    {
+        Deadline deadline = Deadline.After(timeout);
+        using CancellationTokenSource? linked = deadline.Link(token, out CancellationToken both);
+        Interlocked.Increment(ref _receivers);
+        try
+        {
+            ChannelReader<object> reader = _queue.Reader;
+            while (await reader.WaitToReadAsync(both).ConfigureAwait(false))
+            {
+                if (reader.TryRead(out object? item))
+                {
+                    return Dequeued(item);
+                }
+            }
+
+            ThrowIfClosed();
+            return null;
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
+                (_connection.RemoteEndPoint is null
+                    ? $"No datagram arrived on {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open; "
+                    : $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open; ") +
+                "try again, or raise -TimeoutSeconds (0 waits forever).", _owner.PeerText);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _receivers);
+        }
+    }
+
+    private SocketDatagram Dequeued(object item)
+    {
+        if (item is SocketOperationException error)
+        {
+            throw error;
+        }
+
+        SocketDatagram datagram = (SocketDatagram)item;
+        Interlocked.Add(ref _bytesQueued, -datagram.Length);
+        return datagram;
+    }
+
+    /// <summary>Completes when a datagram is queued, the socket ended, or the token fires.</summary>
+    public async Task WhenReadableAsync(CancellationToken token)
+    {
+        if (IsReadable)
+        {
+            return;
+        }
+
+        try
+        {
+            await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+        }
+    }
+
+    /// <summary>Sends one datagram: to <paramref name="remote"/> (sendto), or to the connected peer.
+    /// A payload larger than the protocol carries is refused before anything is sent.</summary>
+    public void Send(byte[] buffer, int offset, int count, EndPoint? remote)
+    {
+        ThrowIfClosed();
+        EndPoint? target = remote is null ? null : EndPoints.Resolve(remote, _socket);
+        EndPoint? peer = _connection.RemoteEndPoint;
+        if (target is not null && peer is not null && target.Equals(peer))
+        {
+            // Replying to the peer of a connected socket: some systems refuse sendto there.
+            target = null;
+        }
+
+        string where = target is null ? _owner.PeerText : EndPointText.Format(target);
+        if (target is null && peer is null)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"The socket {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received. " +
+                "A datagram from an unnamed Unix socket (a sender that never bound a path) has no address to reply to.",
+                _owner.PeerText);
+        }
+
+        int limit = _socket.AddressFamily switch
+        {
+            AddressFamily.InterNetwork => MaxUdpPayloadIPv4,
+            AddressFamily.InterNetworkV6 => (target as IPEndPoint ?? peer as IPEndPoint)?.Address.IsIPv4MappedToIPv6 == true ? MaxUdpPayloadIPv4 : MaxUdpPayloadIPv6,
+            _ => int.MaxValue,
+        };
+        if (count > limit)
+        {
+            throw TooLarge(count, limit, where, null);
+        }
+
+        _owner.OnSending(buffer, offset, count, target ?? peer);
+        try
+        {
+            int sent = target is null
+                ? _socket.Send(buffer, offset, count, SocketFlags.None)
+                : _socket.SendTo(buffer, offset, count, SocketFlags.None, target);
+            Interlocked.Increment(ref _sent);
+            _owner.OnSent(sent);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.MessageSize)
+        {
+            throw TooLarge(count, null, where, ex);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied && target is IPEndPoint)
+        {
+            throw new SocketOperationException(SocketFailureKind.AccessDenied,
+                $"Sending to {where} was denied. A broadcast address needs a socket made with -Broadcast.", where, ex);
+        }
+        catch (SocketException ex) when (SocketErrors.Classify(ex.SocketErrorCode) is SocketFailureKind.ConnectionRefused or SocketFailureKind.ConnectionReset)
+        {
+            throw new SocketOperationException(SocketFailureKind.ConnectionRefused,
+                $"A datagram sent to {where} was refused: nothing is listening on that port. The socket is still open.", where, ex);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            throw SocketErrors.TransferFailed(ex, where, "send");
+        }
+    }
+
+    private static SocketOperationException TooLarge(int count, int? limit, string where, Exception? inner) =>
+        new(SocketFailureKind.DatagramTooLarge,
+            limit is null
+                ? $"A datagram of {count} bytes is larger than the socket can send to {where}. Nothing was sent; send smaller pieces, or use a stream socket."
+                : $"A datagram of {count} bytes is larger than UDP carries ({limit} bytes here). Nothing was sent; send smaller pieces, or use TCP.",
+            where, inner);
+
+    private void ThrowIfClosed()
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            throw SocketErrors.Closed(_owner.PeerText);
+        }
+    }
+
+    /// <summary>A connected datagram socket can stop sending (shutdown(SHUT_WR)).</summary>
+    public void ShutdownSend()
+    {
+        ThrowIfClosed();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            throw SocketErrors.TransferFailed(ex, _owner.PeerText, "shutdown");
+        }
+    }
+
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+        {
+            return;
+        }
+
+        _socket.Dispose();
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>Windows reports an ICMP port unreachable for an earlier sendto as a reset on the
+    /// next receive of an unconnected UDP socket, which would end the receive loop.
+    /// SIO_UDP_CONNRESET off makes it behave like Linux.</summary>
+    internal static void DisableUdpConnectionReset(Socket socket)
+    {
+        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && socket.ProtocolType == ProtocolType.Udp)
+        {
+            const int SioUdpConnReset = unchecked((int)0x9800000C);
+            socket.IOControl(SioUdpConnReset, new byte[4], null);
+        }
+    }
+}

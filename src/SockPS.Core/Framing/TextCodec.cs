@@ -1,0 +1,163 @@
+using System;
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace SockPS.Core;
+
+/// <summary>
+/// One connection's text state: the encoding, the decoder that carries a partial character from
+/// one read to the next, and the encoded forms of the line and record terminators. Changing a
+/// connection's encoding swaps in a new codec, so a receive in progress finishes with the one it
+/// started with and nobody has to wait for it. The decoder is only used under the read lock.
+/// </summary>
+internal sealed class TextCodec
+{
+    private static readonly byte[] s_empty = new byte[0];
+
+    private string? _lastDelimiter;
+    private byte[]? _lastDelimiterBytes;
+
+    public TextCodec(Encoding encoding)
+    {
+        Encoding = encoding;
+        Decoder = encoding.GetDecoder();
+        LineFeed = encoding.GetBytes("\n");
+        CarriageReturn = encoding.GetBytes("\r");
+        CodeUnit = TextEncodings.CodeUnitSize(encoding);
+    }
+
+    public Encoding Encoding { get; }
+
+    public Decoder Decoder { get; }
+
+    public byte[] LineFeed { get; }
+
+    public byte[] CarriageReturn { get; }
+
+    /// <summary>Delimiter matches are accepted only at multiples of this (2 for UTF-16).</summary>
+    public int CodeUnit { get; }
+
+    /// <summary>The delimiter encoded; the last one is cached, since a loop asks for the same each time.</summary>
+    public byte[] DelimiterBytes(string delimiter)
+    {
+        if (!string.Equals(delimiter, _lastDelimiter, StringComparison.Ordinal))
+        {
+            _lastDelimiterBytes = Encoding.GetBytes(delimiter);
+            _lastDelimiter = delimiter;
+        }
+
+        return _lastDelimiterBytes!;
+    }
+
+    /// <summary>Decodes bytes; an incomplete character at the end stays in the decoder until
+    /// the next call, or becomes U+FFFD when <paramref name="flush"/> is set (end of stream).</summary>
+    public string Decode(in ReadOnlySequence<byte> bytes, bool flush)
+    {
+        if (bytes.IsEmpty)
+        {
+            if (!flush)
+            {
+                return string.Empty;
+            }
+
+            char[] tail = new char[Math.Max(1, Encoding.GetMaxCharCount(16))];
+            int n = Decoder.GetChars(s_empty, 0, 0, tail, 0, flush: true);
+            return n == 0 ? string.Empty : new string(tail, 0, n);
+        }
+
+        int maxChars = Encoding.GetMaxCharCount((int)Math.Min(bytes.Length, int.MaxValue / 4)) + 4;
+        char[] chars = ArrayPool<char>.Shared.Rent(maxChars);
+        try
+        {
+            int written = 0;
+            long remaining = bytes.Length;
+            foreach (ReadOnlyMemory<byte> memory in bytes)
+            {
+                remaining -= memory.Length;
+                bool last = remaining == 0;
+                byte[] array;
+                int offset;
+                if (MemoryMarshal.TryGetArray(memory, out ArraySegment<byte> segment))
+                {
+                    array = segment.Array!;
+                    offset = segment.Offset;
+                }
+                else
+                {
+                    array = memory.ToArray();
+                    offset = 0;
+                }
+
+                written += Decoder.GetChars(array, offset, memory.Length, chars, written, flush && last);
+            }
+
+            return new string(chars, 0, written);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    /// <summary>Decodes <paramref name="count"/> bytes at <paramref name="offset"/>. Without
+    /// <paramref name="flush"/> an incomplete character at the end waits in the decoder for the
+    /// next call; with it the decoder ends empty (an incomplete character becomes U+FFFD).</summary>
+    public string Decode(byte[] bytes, int offset, int count, bool flush)
+    {
+        if (count == 0 && !flush)
+        {
+            return string.Empty;
+        }
+
+        int maxChars = Encoding.GetMaxCharCount(count) + 4;
+        char[] chars = ArrayPool<char>.Shared.Rent(maxChars);
+        try
+        {
+            int written = Decoder.GetChars(bytes, offset, count, chars, 0, flush);
+            return written == 0 ? string.Empty : new string(chars, 0, written);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+
+    /// <summary>How many of the bytes decode to the first <paramref name="charCount"/> characters,
+    /// with a fresh decoder: the byte length of a text prefix, counted on the bytes as they are,
+    /// so invalid sequences (each one U+FFFD) cannot shift it the way re-encoding would.</summary>
+    public int ByteLengthOfChars(byte[] bytes, int offset, int count, int charCount)
+    {
+        if (charCount <= 0)
+        {
+            return 0;
+        }
+
+        Decoder decoder = Encoding.GetDecoder();
+        char[] chars = ArrayPool<char>.Shared.Rent(charCount);
+        try
+        {
+            // Convert stops when the output is full: bytesUsed is exactly what made those chars.
+            decoder.Convert(bytes, offset, count, chars, 0, charCount, flush: false, out int bytesUsed, out int charsUsed, out _);
+            if (charsUsed < charCount)
+            {
+                // The prefix ends inside a surrogate pair or at an incomplete sequence the
+                // decoder only emits when flushed: take everything up to the end.
+                return count;
+            }
+
+            // Convert may also have swallowed the first bytes of the next character (held in
+            // the decoder, no output yet): give back those that do not change the count.
+            while (bytesUsed > 0 && Encoding.GetDecoder().GetCharCount(bytes, offset, bytesUsed - 1, flush: false) >= charCount)
+            {
+                bytesUsed--;
+            }
+
+            return bytesUsed;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using Xunit;
+
+namespace SockPS.Core.Tests;
+
+/// <summary>
+/// The stream channel's one hand-over: the background loop, the caller's thread and bulk sinks
+/// take turns reading the socket. Whoever reads, every byte reaches the next receive exactly
+/// once, and a switch never leaves data in the buffer while the new reader waits on the socket.
+/// </summary>
+public class StreamChannelTests
+{
+    [Fact]
+    public async Task AlternatingReadersNeitherLoseNorStrandAByte()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options(receiveTimeoutSeconds: 20));
+        using (server)
+        using (peer)
+        using (connection)
+        {
+            Random random = new(5);
+            for (int i = 0; i < 300; i++)
+            {
+                string line = $"line {i}";
+                int kind = random.Next(4);
+                if (random.Next(2) == 0)
+                {
+                    // Sent before the receive starts: it may already be in the loop's buffer.
+                    peer.Send(Encoding.ASCII.GetBytes(line + "\n"));
+                }
+                else
+                {
+                    _ = Task.Run(() => peer.Send(Encoding.ASCII.GetBytes(line + "\n")));
+                }
+
+                string? got = kind switch
+                {
+                    0 => connection.ReceiveLine(), // the caller's thread reads
+                    1 => (string?)await connection.ReceiveAsync(new ReceiveRequest(ReceiveMode.Line, true, Loopback.Wait), CancellationToken.None).AsTask().WaitAsync(Loopback.Wait),
+                    2 => (string?)connection.ReceiveBlocking(new ReceiveRequest(ReceiveMode.Line, true, Loopback.Wait), new CancellationTokenSource().Token),
+                    _ => (await connection.WaitForPatternAsync(new System.Text.RegularExpressions.Regex("\n"), Loopback.Wait, CancellationToken.None).WaitAsync(Loopback.Wait))!.Text.TrimEnd('\n'),
+                };
+                Assert.Equal(line, got);
+            }
+
+            Assert.Equal(0, connection.Available);
+        }
+    }
+
+    [Fact]
+    public async Task AParkedLoopStillNoticesThePeerClosingWhenAskedForTheState()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());
+        using (server)
+        using (connection)
+        {
+            peer.Send(Encoding.ASCII.GetBytes("hello\n"));
+            Assert.Equal("hello", connection.ReceiveLine()); // read on this thread; the loop stays parked
+            peer.Shutdown(SocketShutdown.Send);
+            Loopback.Until(() => connection.State == SocketState.Closed, "State looks at the socket while the loop is parked");
+            Assert.Equal("The remote host closed the connection.", connection.CloseReason);
+            peer.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task ASelectAfterBlockingReceivesBringsTheLoopBack()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());
+        using (server)
+        using (peer)
+        using (connection)
+        {
+            peer.Send(Encoding.ASCII.GetBytes("one\n"));
+            Assert.Equal("one", connection.ReceiveLine());
+            Task readable = connection.WhenReadableAsync(CancellationToken.None);
+            Assert.False(readable.IsCompleted);
+            peer.Send(Encoding.ASCII.GetBytes("two\n"));
+            await readable.WaitAsync(Loopback.Wait);
+            Assert.Equal(4, connection.Available);
+        }
+    }
+
+    [Fact]
+    public async Task CloseFromAnotherThreadEndsABlockingMethodReceive()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options(receiveTimeoutSeconds: 0));
+        using (server)
+        using (peer)
+        {
+            peer.Send(Encoding.ASCII.GetBytes("x\n"));
+            Assert.Equal("x", connection.ReceiveLine()); // parks the loop
+            Task<string?> blocked = Task.Run(() => connection.ReceiveLine());
+            Loopback.Until(() => connection.ReceiveInProgress, "the method waits in poll()");
+            connection.Close();
+            SocketOperationException closed = await Assert.ThrowsAsync<SocketOperationException>(() => blocked.WaitAsync(Loopback.Wait));
+            Assert.Equal(SocketFailureKind.Closed, closed.Kind);
+        }
+    }
+}
