@@ -90,13 +90,14 @@ Wait-SocketData -Connection $c -Pattern 'Password:' -TimeoutSeconds 1
 Receive-SocketData -Connection $c -Line
 '@
             Output  = @'
-Wait-SocketData: The text from 127.0.0.1:45175 did not match /Password:/ within 1 second.
-Nothing was consumed; the connection is still open.
+Wait-SocketData: The text from 127.0.0.1:37601 did not match /Password:/ within 1 second.
+14 bytes arrived, ending with "Router OS 7.1`n". Nothing was consumed; the connection is still open.
 Router OS 7.1
 '@
             Remarks = @'
-When the text does not match in time, Wait-SocketData writes a ReceiveTimeout error and consumes
-nothing: the text that did arrive is still there for the next receive. When the peer closes the
+When the text does not match in time, Wait-SocketData writes a ReceiveTimeout error that shows the
+end of what did arrive (escaped, as pexpect shows `before`), so a pattern that is almost right is
+easy to spot. It consumes nothing: the text is still there for the next receive. When the peer closes the
 connection before the text matches, it returns nothing.
 '@
         }
@@ -107,8 +108,8 @@ connection before the text matches, it returns nothing.
     }
     Notes   = @(
         'Without -Any, Wait-SocketData waits until every connection given is readable, and returns them all; when the time runs out first it returns nothing, even if some were readable.'
-        'The pattern is matched against the buffered text decoded with each connection''s encoding; use (?m) for ^ and $ at line ends, and (?i) to ignore case. With -Any and several connections, the first match on any of them is returned and the others consume nothing.'
-        '-TimeoutSeconds 0, the default, waits forever; Ctrl+C stops the wait and leaves the connections usable.'
+        'The pattern is matched against the buffered text decoded with each connection''s encoding, ignoring case as -match, Select-String and switch -Regex do; -CaseSensitive matches case exactly. Use (?m) for ^ and $ at line ends. Bytes that are not valid in the encoding (a Telnet negotiation, binary) never break the wait: they show as U+FFFD in the text and are consumed with it. With -Any and several connections, the first match on any of them is returned and the others consume nothing.'
+        'With -Pattern the wait lasts 30 seconds unless -TimeoutSeconds says otherwise (pexpect''s default), so a pattern that never matches cannot hang a script; -TimeoutSeconds 0 waits forever. Without -Pattern, the default is 0: wait until the connections are readable. Ctrl+C stops any wait and leaves the connections usable.'
     )
     Links   = @(
         'Receive-SocketData'

@@ -22,7 +22,7 @@ namespace SockPS.Commands;
 /// ReceiveTimeout error that leaves the connection usable.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = ConnectionSet)]
-[OutputType(typeof(string), typeof(byte[]), typeof(SocketDatagram))]
+[OutputType(typeof(string), typeof(byte[]), typeof(SocketDatagram), typeof(PSObject))]
 public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 {
     /// <summary>Return one line (ended by LF or CRLF), without its line end. A last line the peer
