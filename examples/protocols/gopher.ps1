@@ -13,8 +13,8 @@
 #>
 param(
     [string] $ComputerName = 'localhost',
-    # TODO(issue 12): -Uri gopher://host/1/selector would know port 70 and CRLF.
-    [string] $Port = '70',
+    # A port number or a service name: 'gopher' is 70.
+    [string] $Port = 'gopher',
     [string] $Selector = '',
     [double] $TimeoutSeconds = 10,
     # The module to import; by default an installed SockPS, else this repository's build.
@@ -27,8 +27,8 @@ if ($ModulePath) { Import-Module $ModulePath }
 elseif (Get-Module -ListAvailable -Name SockPS) { Import-Module SockPS }
 else { Import-Module (Join-Path $PSScriptRoot '../../out/SockPS/SockPS.psd1') }
 
-# TODO(issue 12): the request ends in an explicit "`r`n"; -Crlf with -Line would add it.
-$menu = Invoke-SocketRequest -ComputerName $ComputerName -Port $Port -InputObject "$Selector`r`n" -TimeoutSeconds $TimeoutSeconds
+# The request is the selector and a CR LF (-Line -Crlf); the answer ends when the server closes.
+$menu = Invoke-SocketRequest -ComputerName $ComputerName -Port $Port -InputObject $Selector -Line -Crlf -TimeoutSeconds $TimeoutSeconds
 
 foreach ($line in $menu -split '\r?\n') {
     if ($line -eq '.') { break }

@@ -12,8 +12,8 @@
 #>
 param(
     [string] $ComputerName = 'localhost',
-    # TODO(issue 12): -Uri http://host/path would know port 80 and CRLF.
-    [string] $Port = '80',
+    # A port number or a service name: 'http' is 80.
+    [string] $Port = 'http',
     [string] $Path = '/',
     [double] $TimeoutSeconds = 10,
     # The module to import; by default an installed SockPS, else this repository's build.
@@ -26,10 +26,10 @@ if ($ModulePath) { Import-Module $ModulePath }
 elseif (Get-Module -ListAvailable -Name SockPS) { Import-Module SockPS }
 else { Import-Module (Join-Path $PSScriptRoot '../../out/SockPS/SockPS.psd1') }
 
-# TODO(issue 12): every line ends in an explicit "`r`n"; -Crlf with -Line would add them.
-$request = "GET $Path HTTP/1.0`r`nHost: $ComputerName`r`nUser-Agent: SockPS`r`nAccept: */*`r`n`r`n"
+# One line per item, each ended with CR LF (-Line -Crlf); the empty line ends the headers.
+$request = "GET $Path HTTP/1.0", "Host: $ComputerName", 'User-Agent: SockPS', 'Accept: */*', ''
 # The answer as bytes: the body need not be text. Ends when the server closes.
-$answer = Invoke-SocketRequest -ComputerName $ComputerName -Port $Port -InputObject $request -AsByteArray -TimeoutSeconds $TimeoutSeconds
+$answer = Invoke-SocketRequest -ComputerName $ComputerName -Port $Port -InputObject $request -Line -Crlf -AsByteArray -TimeoutSeconds $TimeoutSeconds
 
 $latin1 = [System.Text.Encoding]::GetEncoding(28591)   # Latin-1: header bytes map one to one onto characters
 $end = $latin1.GetString($answer).IndexOf("`r`n`r`n")
