@@ -15,8 +15,8 @@ param(
     [ValidateSet('A', 'AAAA')] [string] $Type = 'A',
     # The DNS server.
     [string] $ComputerName = '127.0.0.1',
-    # TODO(issue 12): 'dns' is no service name today (/etc/services spells it 'domain').
-    [string] $Port = '53',
+    # A port number or a service name: 'dns' is 53 (/etc/services spells it 'domain').
+    [string] $Port = 'dns',
     [double] $TimeoutSeconds = 5,
     # The module to import; by default an installed SockPS, else this repository's build.
     [string] $ModulePath
@@ -30,8 +30,8 @@ else { Import-Module (Join-Path $PSScriptRoot '../../out/SockPS/SockPS.psd1') }
 
 $typeCode = @{ A = 1; AAAA = 28 }[$Type]
 $id = Get-Random -Minimum 0 -Maximum 65536
-# TODO(issue 12): the query is built in a List[byte]: a number in a mixed array such as
-# [byte[]](1, 2) + 3 would be sent as the text "3", silently.
+# The query is built in a List[byte]. (A mixed array such as [byte[]](1, 2) + 3 would do too:
+# among bytes, SockPS sends whole numbers as bytes, and refuses one outside 0-255.)
 $query = [System.Collections.Generic.List[byte]]::new()
 $query.AddRange([byte[]](($id -shr 8), ($id -band 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0)) # ID, RD, 1 question
 foreach ($label in $Name.TrimEnd('.').Split('.')) {

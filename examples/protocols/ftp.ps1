@@ -13,8 +13,8 @@
 #>
 param(
     [string] $ComputerName = 'localhost',
-    # TODO(issue 12): -Uri ftp://host/path would know port 21 and CRLF.
-    [string] $Port = '21',
+    # A port number or a service name: 'ftp' is 21.
+    [string] $Port = 'ftp',
     [Parameter(Mandatory)] [string] $RemotePath,
     # Where to write the file; by default its name, in the current folder.
     [string] $OutFile = (Split-Path -Path $RemotePath -Leaf),
@@ -45,8 +45,8 @@ function Invoke-FtpCommand {
     $text
 }
 
-# TODO(issue 12): -NewLine "`r`n" on every line protocol; -Crlf or -Uri ftp:// would set it.
-$control = Connect-Socket -ComputerName $ComputerName -Port $Port -NewLine "`r`n" -TimeoutSeconds $TimeoutSeconds
+# FTP's control connection is a line protocol with CR LF line ends (-Crlf).
+$control = Connect-Socket -ComputerName $ComputerName -Port $Port -Crlf -TimeoutSeconds $TimeoutSeconds
 try {
     $null = Invoke-FtpCommand -Expect 220
     if ((Invoke-FtpCommand "USER $($Credential.UserName)" -Expect 230, 331) -like '331*') {

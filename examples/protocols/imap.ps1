@@ -48,9 +48,8 @@ function Invoke-ImapCommand([string] $Command, [string] $Shown = $Command, [stri
     $script:tagNumber++
     $tag = "A$script:tagNumber"
     Send-SocketData -Connection $connection -InputObject "$tag $Command" -Line
-    # TODO(issue 12): Wait-SocketData -Pattern is case-sensitive (IMAP is not, hence (?i)) and
-    # waits forever unless given -TimeoutSeconds.
-    $done = Wait-SocketData -Connection $connection -Pattern "(?im)^$tag (OK|NO|BAD)\b([^\r\n]*)\r?\n" -TimeoutSeconds 30
+    # -Pattern ignores case (as IMAP does) and gives up after 30 s with what did come.
+    $done = Wait-SocketData -Connection $connection -Pattern "(?m)^$tag (OK|NO|BAD)\b([^\r\n]*)\r?\n"
     if ($null -eq $done) { throw "The IMAP server at ${ComputerName}:$Port closed the connection during '$Shown'." }
     if ($done.Groups[1].Value -ne 'OK') {
         $category = if ($ErrorId -eq 'ImapLoginRefused') { 'AuthenticationError' } else { 'InvalidResult' }
@@ -64,16 +63,17 @@ function Invoke-ImapCommand([string] $Command, [string] $Shown = $Command, [stri
 # A quoted string (RFC 3501 4.3): backslash and double quote escaped.
 function ConvertTo-ImapString([string] $Value) { '"' + ($Value -replace '(["\\])', '\$1') + '"' }
 
-if (-not $Port) { $Port = if ($UseTls) { 993 } else { 143 } }
+# imap:// is port 143, imaps:// port 993 with TLS from the first byte; both end lines with CR LF.
+$scheme = if ($UseTls) { 'imaps' } else { 'imap' }
+$uri = [System.UriBuilder]::new($scheme, $ComputerName, $(if ($Port) { $Port } else { -1 })).Uri
+if (-not $Port) { $Port = if ($UseTls) { 993 } else { 143 } }   # for the messages
 $tls = @{}
 if ($UseTls) {
-    $tls = @{ UseTls = $true; SkipCertificateCheck = $SkipCertificateCheck }
+    $tls = @{ SkipCertificateCheck = $SkipCertificateCheck }
     if ($ServerName) { $tls.ServerName = $ServerName }
     if ($CaCertificate) { $tls.CaCertificate = $CaCertificate }
 }
-# TODO(issue 12): -Uri "imap://${ComputerName}:$Port" / "imaps://..." (or -Crlf) should set CRLF,
-# the port and TLS; today -NewLine "`r`n", the port by hand and -UseTls.
-$connection = Connect-Socket -ComputerName $ComputerName -Port $Port -NewLine "`r`n" @tls
+$connection = Connect-Socket -Uri $uri @tls
 try {
     $greeting = Receive-SocketData -Connection $connection -Line
     if ($greeting -notmatch '^\* OK') { throw "The IMAP server at ${ComputerName}:$Port greeted with: $greeting" }

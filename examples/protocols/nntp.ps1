@@ -13,8 +13,8 @@
 #>
 param(
     [string] $ComputerName = 'localhost',
-    # TODO(issue 12): -Uri nntp://host/group would know port 119 and CRLF.
-    [string] $Port = '119',
+    # A port number or a service name: 'nntp' is 119.
+    [string] $Port = 'nntp',
     [Parameter(Mandatory)] [string] $Group,
     [long] $ArticleNumber,
     [double] $TimeoutSeconds = 10,
@@ -38,8 +38,8 @@ function Invoke-NntpCommand {
     $status
 }
 
-# TODO(issue 12): -NewLine "`r`n" on every line protocol; -Crlf or -Uri nntp:// would set it.
-$nntp = Connect-Socket -ComputerName $ComputerName -Port $Port -NewLine "`r`n" -TimeoutSeconds $TimeoutSeconds
+# NNTP is a line protocol with CR LF line ends (-Crlf).
+$nntp = Connect-Socket -ComputerName $ComputerName -Port $Port -Crlf -TimeoutSeconds $TimeoutSeconds
 try {
     $null = Invoke-NntpCommand -Expect 200, 201          # 200: posting allowed, 201: not
     $null = Invoke-NntpCommand 'MODE READER' -Expect 200, 201

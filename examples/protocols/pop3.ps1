@@ -60,8 +60,8 @@ function Invoke-Pop3Command([string] $Command, [string] $Shown = $Command, [stri
     }
 }
 
-# TODO(issue 12): -Uri "pop3://${ComputerName}:$Port" (or -Crlf) should set CRLF; today -NewLine "`r`n".
-$connection = Connect-Socket -ComputerName $ComputerName -Port $Port -NewLine "`r`n"
+# POP3 is a line protocol with CR LF line ends (-Crlf; -Uri pop3://host would set it too).
+$connection = Connect-Socket -ComputerName $ComputerName -Port $Port -Crlf
 try {
     $null = Invoke-Pop3Command -Command '' -Shown '(greeting)'
     if ($StartTls) {

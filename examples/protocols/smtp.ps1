@@ -69,9 +69,9 @@ function Invoke-SmtpCommand([string] $Command, [int] $Expect, [string] $Shown = 
     }
 }
 
-# TODO(issue 12): -Uri "smtp://${ComputerName}:$Port" (or -Crlf) should set the CRLF line ends SMTP
-# needs; today every script says -NewLine "`r`n" (servers that accept a bare LF hide the mistake).
-$connection = Connect-Socket -ComputerName $ComputerName -Port $Port -NewLine "`r`n"
+# SMTP needs CR LF line ends (-Crlf; -Uri smtp://host would set it too); servers that accept a
+# bare LF would hide the mistake.
+$connection = Connect-Socket -ComputerName $ComputerName -Port $Port -Crlf
 try {
     Invoke-SmtpCommand -Command '' -Shown '(banner)' -Expect 220
     $helo = "EHLO $(Get-SocketHostName)"

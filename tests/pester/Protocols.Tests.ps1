@@ -227,6 +227,25 @@ c.recv(64)
             (Receive-SocketData -Connection $pair.Accepted -ByteCount 4) -join ',' | Should -Be '65,66,2,67'
         }
 
+        It 'the same array piped (the pipeline unrolls it) sends the same bytes' {
+            [byte[]](65, 66) + 2 + [byte[]](67) | Send-SocketData -Connection $pair.Client
+            (Receive-SocketData -Connection $pair.Accepted -ByteCount 4) -join ',' | Should -Be '65,66,2,67'
+        }
+
+        It 'a piped request to Invoke-SocketRequest follows the same rule' {
+            $echo = Start-SocketServer -ScriptBlock { param($Connection) $Connection.Send($Connection.Receive(4)) }
+            $answer = [byte[]](65, 66) + 2 + [byte[]](67) |
+                Invoke-SocketRequest -ComputerName 127.0.0.1 -Port $echo.Port -ByteCount 4 -AsByteArray -TimeoutSeconds 20
+            $answer -join ',' | Should -Be '65,66,2,67'
+            Stop-SocketServer -Server $echo
+        }
+
+        It 'a piped string after bytes ends the run: a number after it is text again' {
+            [byte[]](65, 66) + @('x', 7) | Send-SocketData -Connection $pair.Client
+            [System.Text.Encoding]::ASCII.GetString((Receive-SocketData -Connection $pair.Accepted -ByteCount 4 -AsByteArray)) |
+                Should -BeExactly 'ABx7'
+        }
+
         It 'a number that is no byte in such an array is refused with a hint, and nothing is sent' {
             { Send-SocketData -Connection $pair.Client -InputObject ([byte[]](1, 2) + 300) } |
                 Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.SendSocketDataCommand' -PassThru |

@@ -272,7 +272,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// error when sending failed.</summary>
     private bool Add(Exchange exchange, object? input)
     {
-        SendInput.Walk(input, exchange.Body, item => SendInput.OutString(this, item));
+        SendInput.Walk(input, exchange.Body, item => SendInput.OutString(this, item), exchange.ByteRun);
         try
         {
             Send(exchange, final: false);
@@ -478,6 +478,9 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
 
         /// <summary>For reads to the end: what has arrived so far.</summary>
         public MemoryStream? Collected { get; set; }
+
+        /// <summary>Whether the request's last piped item was bytes: a number after bytes is a byte.</summary>
+        public ByteRun ByteRun { get; } = new();
 
         public CancellationToken Token => _cancel.Token;
 

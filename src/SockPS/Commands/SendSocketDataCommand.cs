@@ -28,6 +28,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     private const int ByteBlockSize = 64 * 1024;
 
     private readonly List<SocketConnection> _used = new();
+    private readonly ByteRun _byteRun = new();
     private readonly HashSet<SocketConnection> _failed = new();
     private MemoryStream? _pendingBytes;
     private bool _inByteRun;
@@ -35,7 +36,9 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
     /// <summary>What to send: strings (encoded with the connection's encoding), byte arrays (sent as
     /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
-    /// form). Arrays other than byte arrays are sent element by element.</summary>
+    /// form). Arrays other than byte arrays are sent element by element. Whole numbers among bytes
+    /// are bytes: [byte[]](65, 66) + 2 sends 65 66 2, passed or piped, and a number outside 0-255
+    /// there is an error.</summary>
     [Parameter(Position = 1, ValueFromPipeline = true)]
     [AllowNull]
     [AllowEmptyString]
@@ -181,7 +184,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     {
         if (!AsJson)
         {
-            SendInput.Walk(item, this, value => SendInput.OutString(this, value));
+            SendInput.Walk(item, this, value => SendInput.OutString(this, value), _byteRun);
             return;
         }
 

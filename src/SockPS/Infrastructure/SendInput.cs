@@ -11,7 +11,7 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>What a cmdlet does with each piece of input it sends (Send-SocketData,
-/// Invoke-SocketRequest): the pieces are decided once, in <see cref="SendInput.Walk"/>.</summary>
+/// Invoke-SocketRequest): the pieces are decided once, in <see cref="SendInput"/>.</summary>
 internal interface ISendInputSink
 {
     /// <summary>A null item: nothing to send, but -Line still ends a line.</summary>
@@ -34,6 +34,25 @@ internal interface ISendInputSink
 /// program.</summary>
 internal static class SendInput
 {
+    /// <summary>Walks one piped item. The pipeline unrolls <c>[byte[]](65, 66) + 2</c> into two
+    /// bytes and an Int32, so the rule for arrays (numbers among bytes are bytes) carries across
+    /// items: <paramref name="run"/> remembers whether the previous item of this pipeline was
+    /// bytes, and a whole number right after bytes is a byte too. Piping the array and passing
+    /// it to -InputObject then send the same bytes.</summary>
+    public static void Walk(object? item, ISendInputSink sink, Func<object, string> format, ByteRun run)
+    {
+        object? value = item is PSObject pso ? pso.BaseObject : item;
+        if (run.Active && value is not byte && IsWholeNumber(value))
+        {
+            AsByte(value, out byte single);
+            sink.OnByte(single);
+            return;
+        }
+
+        Walk(item, sink, format);
+        run.Active = value is byte or byte[] or SocketDatagram;
+    }
+
     /// <summary>Walks an item, formatting structured objects with <paramref name="format"/>
     /// (Out-String in the calling session).</summary>
     public static void Walk(object? item, ISendInputSink sink, Func<object, string> format)
@@ -62,7 +81,7 @@ internal static class SendInput
                 foreach (object? element in sequence)
                 {
                     elements.Add(element);
-                    hasBytes |= (element is PSObject wrapped ? wrapped.BaseObject : element) is byte;
+                    hasBytes |= (element is PSObject wrapped ? wrapped.BaseObject : element) is byte or byte[];
                 }
 
                 foreach (object? element in elements)
@@ -86,6 +105,9 @@ internal static class SendInput
                 return;
         }
     }
+
+    private static bool IsWholeNumber(object? value) =>
+        value is sbyte or short or ushort or int or uint or long or ulong;
 
     /// <summary>A whole number in an array of bytes, as a byte. One outside 0-255 is an error:
     /// sent as text it would quietly break the binary message.</summary>
@@ -156,4 +178,10 @@ internal static class SendInput
         int last = text.FindLastIndex(l => l.Trim().Length > 0);
         return first < 0 ? string.Empty : string.Join("\n", text.GetRange(first, last - first + 1).ConvertAll(l => l.TrimEnd()));
     }
+}
+
+/// <summary>Whether the last item a pipeline sent was bytes (see <see cref="SendInput.Walk(object?, ISendInputSink, Func{object, string}, ByteRun)"/>).</summary>
+internal sealed class ByteRun
+{
+    public bool Active { get; set; }
 }
