@@ -279,6 +279,22 @@ internal sealed class StreamChannel
                 // connection costs a few hundred bytes rather than a receive block.
                 await stream.ReadAsync(s_empty, 0, 0, stop).ConfigureAwait(false);
 
+                // Stopped means handed over: leave the data in the socket for the next reader
+                // rather than start a read that no token can end.
+                stop.ThrowIfCancellationRequested();
+
+                // The zero-byte wait can also complete with nothing to read (seen on Linux on a
+                // socket that went through a proxy handshake). The read below takes no token, so
+                // it would then block until the peer spoke, and a receive that takes the reader
+                // over (Invoke-SocketRequest before sending its request) would wait for it
+                // forever. On a plain socket, nothing buffered and no end of stream means wait
+                // again; SslStream keeps its own buffer, so it is trusted as it is.
+                if (stream is NetworkStream && _socket.Available == 0 && !_socket.Poll(0, SelectMode.SelectRead))
+                {
+                    await Task.Yield();
+                    continue;
+                }
+
                 ArraySegment<byte> into;
                 lock (_gate)
                 {
