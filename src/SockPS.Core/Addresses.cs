@@ -10,7 +10,7 @@ public static class Addresses
 {
     /// <summary>
     /// The address a server binds: null means loopback (safe by default); "", "Any", "*" and
-    /// "0.0.0.0" mean every IPv4 address (the seed's empty string); "IPv6Any" and "::" every
+    /// "0.0.0.0" mean every IPv4 address (Python's empty string host); "IPv6Any" and "::" every
     /// address, IPv4 included; "localhost" and "Loopback" 127.0.0.1; "IPv6Loopback" ::1; anything
     /// else an IP address or a name of this machine.
     /// </summary>

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace SockPS.Core;
 
-/// <summary>One address a name resolves to (the seed's getaddrinfo result).</summary>
+/// <summary>One address a name resolves to (Python's socket getaddrinfo result).</summary>
 public sealed class ResolvedAddress
 {
     internal ResolvedAddress(string computerName, IPAddress address, int port)

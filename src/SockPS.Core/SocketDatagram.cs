@@ -5,7 +5,7 @@ using System.Text;
 namespace SockPS.Core;
 
 /// <summary>
-/// One datagram as it arrived (the seed's recvfrom): never merged with another, never split.
+/// One datagram as it arrived (Python's socket recvfrom): never merged with another, never split.
 /// Piping it to Send-SocketData replies to its sender on the socket it arrived on, because its
 /// RemoteEndPoint and Connection bind to the parameters of the same names.
 /// </summary>

@@ -12,7 +12,7 @@ using System.Threading.Tasks;
 namespace SockPS.Core;
 
 /// <summary>
-/// A listening socket (the seed's bind + listen) that accepts in the background. Accepted
+/// A listening socket (Python's socket bind + listen) that accepts in the background. Accepted
 /// connections start receiving at once and wait in a bounded queue until Wait-SocketConnection
 /// hands them out; when the queue is full the server stops accepting and further clients wait in
 /// the OS backlog.
@@ -628,7 +628,7 @@ public sealed partial class SocketServer : IDisposable
         }
     }
 
-    /// <summary>Hands out the next accepted connection (the seed's <c>accept</c>), waiting up to
+    /// <summary>Hands out the next accepted connection (Python's socket <c>accept</c>), waiting up to
     /// <paramref name="timeout"/> (zero waits forever).</summary>
     public SocketConnection Accept(TimeSpan timeout)
     {

@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Connect-Socket: the seed's connect. Every test talks to a SockPS server on a free loopback port.
+# Connect-Socket: Python's socket connect. Every test talks to a SockPS server on a free loopback port.
 
 BeforeAll {
     Import-Module $env:SOCKPS_MODULE_PATH -Force

@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Disconnect-Socket: the seed's close, and the half-close (-Shutdown Send). What the peer sees is
+# Disconnect-Socket: Python's socket close, and the half-close (-Shutdown Send). What the peer sees is
 # checked on the other end of a loopback pair.
 
 BeforeAll {

@@ -1,6 +1,6 @@
 #Requires -Version 7.4
 # Get-SocketConnection: the process-wide registry of connections, and the SocketConnection
-# object it returns (properties, the seed's socket methods, the table view).
+# object it returns (properties, Python's socket socket methods, the table view).
 
 BeforeAll {
     Import-Module $env:SOCKPS_MODULE_PATH -Force
@@ -216,7 +216,7 @@ Describe 'SocketConnection object' {
         $next.Client.InstanceId | Should -Not -Be $client.InstanceId
     }
 
-    Context 'the seed''s socket methods' {
+    Context 'the Python socket tutorial''s socket methods' {
         It 'Send(string), SendLine and ReceiveLine' {
             $client.Send('part ')
             $client.SendLine('one')

@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Get-SocketHostName: the seed's gethostname.
+# Get-SocketHostName: Python's socket gethostname.
 
 BeforeAll {
     Import-Module $env:SOCKPS_MODULE_PATH -Force

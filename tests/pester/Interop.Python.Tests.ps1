@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# A peer nobody here wrote: python3's socket module, the seed SockPS answers to. Python talks UDP
+# A peer nobody here wrote: python3's socket module, the Python socket tutorial SockPS answers to. Python talks UDP
 # and Unix datagrams with SockPS and prints what it saw, so both sides check each other: what
 # python printed is compared with what SockPS sent and received.
 

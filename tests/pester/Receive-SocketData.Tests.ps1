@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Receive-SocketData: the seed's recv, with framing (available / line / delimiter / byte count /
+# Receive-SocketData: Python's socket recv, with framing (available / line / delimiter / byte count /
 # to end), continuous reading, timeouts that leave the connection usable, and a decoder kept per
 # connection. Data is sent from the other end of a loopback pair; where a test depends on what
 # has already arrived, it waits for it (BytesReceived / Available), never for a guessed time.

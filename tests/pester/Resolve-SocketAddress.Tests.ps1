@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Resolve-SocketAddress: the seed's getaddrinfo. Literals resolve to themselves; this machine's
+# Resolve-SocketAddress: Python's socket getaddrinfo. Literals resolve to themselves; this machine's
 # resolver knows no name with several addresses, so those tests plug a fixed answer into the
 # core's lookup seam (Set-TestHostLookup) and take it out again after each test.
 

@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Send-SocketData: the seed's send. What the cmdlet sends is read back byte for byte on the
+# Send-SocketData: Python's socket send. What the cmdlet sends is read back byte for byte on the
 # accepted end of a loopback pair, with -ByteCount (exact) or -Line (framed), never "whatever has
 # arrived", so no assertion depends on how TCP split the data.
 

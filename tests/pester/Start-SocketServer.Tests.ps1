@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Start-SocketServer: the seed's bind and listen. Servers bind free ports (-Port 0, the default);
+# Start-SocketServer: Python's socket bind and listen. Servers bind free ports (-Port 0, the default);
 # the only fixed port used is one a test has just been given by the OS.
 
 BeforeAll {

@@ -1,5 +1,5 @@
 #Requires -Version 7.4
-# Wait-SocketConnection: the seed's accept. Servers accept in the background; this hands out the
+# Wait-SocketConnection: Python's socket accept. Servers accept in the background; this hands out the
 # next connection, waiting (bounded here) when none is queued.
 
 BeforeAll {

@@ -9,13 +9,13 @@ using System.Threading.Tasks;
 
 namespace SockPS.Core;
 
-// Sending and receiving: the public methods (the seed's socket vocabulary) and the entry points
+// Sending and receiving: the public methods (Python's socket vocabulary) and the entry points
 // the cmdlets use. Each checks the connection's state, then hands the work to the channel.
 public sealed partial class SocketConnection
 {
     // ------------------------------------------------------------------ sending
 
-    /// <summary>Sends text encoded with <see cref="Encoding"/> (the seed's <c>send</c>).</summary>
+    /// <summary>Sends text encoded with <see cref="Encoding"/> (Python's socket <c>send</c>).</summary>
     public void Send(string text) => Complete(SendTextAsync(text, appendNewLine: false, CancellationToken.None));
 
     /// <summary>Sends bytes as they are.</summary>
@@ -197,7 +197,7 @@ public sealed partial class SocketConnection
             null => null,
         };
 
-    /// <summary>Receives the next datagram with its sender (the seed's <c>recvfrom</c>), waiting up
+    /// <summary>Receives the next datagram with its sender (Python's socket <c>recvfrom</c>), waiting up
     /// to <see cref="ReceiveTimeoutSeconds"/>; null when the socket can receive no more.</summary>
     public SocketDatagram? ReceiveFrom()
     {
@@ -211,7 +211,7 @@ public sealed partial class SocketConnection
     }
 
     /// <summary>Sends text as one datagram to <paramref name="endPoint"/> ("host:port", "[::1]:53",
-    /// or a Unix socket path) (the seed's <c>sendto</c>).</summary>
+    /// or a Unix socket path) (Python's socket <c>sendto</c>).</summary>
     public void SendTo(string text, string endPoint)
     {
         byte[] data = Encoding.GetBytes(text ?? throw new ArgumentNullException(nameof(text)));

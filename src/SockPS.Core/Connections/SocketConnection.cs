@@ -354,7 +354,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         while (Interlocked.CompareExchange(ref _state, (int)SocketState.Closed, state) != state);
     }
 
-    /// <summary>Closes the connection and removes it from the registry (the seed's <c>close</c>).
+    /// <summary>Closes the connection and removes it from the registry (Python's socket <c>close</c>).
     /// Safe to call more than once.</summary>
     public void Close() => Close("Closed by this side.");
 
