@@ -10,15 +10,6 @@ BeforeAll {
     Import-Module $env:SOCKPS_MODULE_PATH -Force
     Import-Module "$PSScriptRoot/SockPS.TestHelpers.psm1" -Force
 
-    # The OS socket behind a connection or server, found by type (as Start-SocketServer.Tests.ps1 does).
-    function Get-OsSocket([object] $Owner) {
-        $field = $Owner.GetType().GetFields([System.Reflection.BindingFlags]'NonPublic, Instance') |
-            Where-Object FieldType -EQ ([System.Net.Sockets.Socket]) |
-            Select-Object -First 1
-        $field | Should -Not -BeNullOrEmpty -Because "$($Owner.GetType().Name) keeps its Socket in a private field"
-        $field.GetValue($Owner)
-    }
-
     # getsockopt as the kernel answers it: an int, or the raw bytes with -Bytes.
     function Get-RawOption([System.Net.Sockets.Socket] $Socket, [int] $Level, [int] $Name, [int] $Size = 4, [switch] $Bytes) {
         $buffer = [byte[]]::new($Size)
@@ -47,7 +38,7 @@ Describe 'Keep-alive timing' {
     It 'Connect-Socket -KeepAliveSeconds 17 -KeepAliveIntervalSeconds 5 -KeepAliveCount 3 sets SO_KEEPALIVE and all three' {
         $server = Start-SocketServer
         $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -KeepAliveSeconds 17 -KeepAliveIntervalSeconds 5 -KeepAliveCount 3
-        $socket = Get-OsSocket $client
+        $socket = Get-TestOsSocket $client
 
         Get-RawOption $socket 1 9 | Should -Be 1
         Get-RawOption $socket 6 4 | Should -Be 17
@@ -57,9 +48,9 @@ Describe 'Keep-alive timing' {
 
     It 'one timing alone turns keep-alive on and leaves the others at the OS defaults' {
         $server = Start-SocketServer
-        $plain = Get-OsSocket (Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port)
+        $plain = Get-TestOsSocket (Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port)
         $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -KeepAliveSeconds 42
-        $socket = Get-OsSocket $client
+        $socket = Get-TestOsSocket $client
 
         Get-RawOption $plain 1 9 | Should -Be 0 -Because 'a connection that did not ask has no keep-alive'
         Get-RawOption $socket 1 9 | Should -Be 1
@@ -73,7 +64,7 @@ Describe 'Keep-alive timing' {
         $null = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
 
         foreach ($accepted in (Wait-SocketConnection -Server $server -TimeoutSeconds 20), (Wait-SocketConnection -Server $server -TimeoutSeconds 20)) {
-            $socket = Get-OsSocket $accepted
+            $socket = Get-TestOsSocket $accepted
             Get-RawOption $socket 1 9 | Should -Be 1
             Get-RawOption $socket 6 4 | Should -Be 21
             Get-RawOption $socket 6 5 | Should -Be 4
@@ -111,7 +102,7 @@ Describe 'Multicast sending: -MulticastTimeToLive, -MulticastLoopback, -Multicas
 
     It 'Connect-Socket -Protocol Udp sets IP_MULTICAST_TTL, IP_MULTICAST_LOOP and IP_MULTICAST_IF' {
         $sender = Connect-Socket -ComputerName $script:Group -Port 5007 -Protocol Udp -MulticastTimeToLive 7 -MulticastLoopback $false -MulticastInterface 127.0.0.1
-        $socket = Get-OsSocket $sender
+        $socket = Get-TestOsSocket $sender
 
         Get-RawOption $socket 0 33 | Should -Be 7
         Get-RawOption $socket 0 34 | Should -Be 0
@@ -119,7 +110,7 @@ Describe 'Multicast sending: -MulticastTimeToLive, -MulticastLoopback, -Multicas
     }
 
     It 'leaves the OS defaults (TTL 1, loopback on) when not asked' {
-        $socket = Get-OsSocket (Connect-Socket -ComputerName $script:Group -Port 5007 -Protocol Udp)
+        $socket = Get-TestOsSocket (Connect-Socket -ComputerName $script:Group -Port 5007 -Protocol Udp)
 
         Get-RawOption $socket 0 33 | Should -Be 1
         Get-RawOption $socket 0 34 | Should -Be 1
@@ -127,7 +118,7 @@ Describe 'Multicast sending: -MulticastTimeToLive, -MulticastLoopback, -Multicas
 
     It 'Start-SocketServer -Protocol Udp sets them on the server''s socket, -MulticastInterface included' {
         $server = Start-SocketServer -Protocol Udp -MulticastTimeToLive 12 -MulticastLoopback $true -MulticastInterface 127.0.0.1 -MulticastGroup $script:Group
-        $socket = Get-OsSocket $server.DatagramSocket
+        $socket = Get-TestOsSocket $server.DatagramSocket
 
         Get-RawOption $socket 0 33 | Should -Be 12
         Get-RawOption $socket 0 34 | Should -Be 1
@@ -169,7 +160,7 @@ Describe 'Start-SocketServer -ReusePort (SO_REUSEPORT)' {
 
         $second.Port | Should -Be $first.Port
         foreach ($server in $first, $second) {
-            Get-RawOption (Get-OsSocket $server) 1 15 | Should -Be 1
+            Get-RawOption (Get-TestOsSocket $server) 1 15 | Should -Be 1
         }
 
         # Linux spreads new connections by a hash of their addresses and ports: each connection
@@ -187,13 +178,13 @@ Describe 'Start-SocketServer -ReusePort (SO_REUSEPORT)' {
         $first = Start-SocketServer -Protocol Udp -ReusePort
         $second = Start-SocketServer -Protocol Udp -ReusePort -Port $first.Port
 
-        Get-RawOption (Get-OsSocket $second.DatagramSocket) 1 15 | Should -Be 1
+        Get-RawOption (Get-TestOsSocket $second.DatagramSocket) 1 15 | Should -Be 1
         $second.Port | Should -Be $first.Port
     }
 
     It 'without it on both, the second server cannot bind: AddressInUse' {
         $first = Start-SocketServer -ReusePort
-        Get-RawOption (Get-OsSocket (Start-SocketServer)) 1 15 | Should -Be 0 -Because 'a server that did not ask has no SO_REUSEPORT'
+        Get-RawOption (Get-TestOsSocket (Start-SocketServer)) 1 15 | Should -Be 0 -Because 'a server that did not ask has no SO_REUSEPORT'
         { Start-SocketServer -Port $first.Port } | Should -Throw -ErrorId 'AddressInUse,SockPS.Commands.StartSocketServerCommand'
     }
 }
