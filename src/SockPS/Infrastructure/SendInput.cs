@@ -50,7 +50,7 @@ internal static class SendInput
         }
 
         Walk(item, sink, format);
-        run.Active = value is byte or byte[] or SocketDatagram;
+        run.Active = value is byte;
     }
 
     /// <summary>Walks an item, formatting structured objects with <paramref name="format"/>
@@ -81,7 +81,7 @@ internal static class SendInput
                 foreach (object? element in sequence)
                 {
                     elements.Add(element);
-                    hasBytes |= (element is PSObject wrapped ? wrapped.BaseObject : element) is byte or byte[];
+                    hasBytes |= (element is PSObject wrapped ? wrapped.BaseObject : element) is byte;
                 }
 
                 foreach (object? element in elements)
