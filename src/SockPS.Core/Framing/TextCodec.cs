@@ -138,7 +138,22 @@ internal sealed class TextCodec
         try
         {
             // Convert stops when the output is full: bytesUsed is exactly what made those chars.
-            decoder.Convert(bytes, offset, count, chars, 0, charCount, flush: false, out int bytesUsed, out int charsUsed, out _);
+            int bytesUsed;
+            int charsUsed;
+            try
+            {
+                decoder.Convert(bytes, offset, count, chars, 0, charCount, flush: false, out bytesUsed, out charsUsed, out _);
+            }
+            catch (ArgumentException)
+            {
+                // The first character alone does not fit (a surrogate pair when one char is
+                // asked for: -Pattern '.' on text that starts with an emoji), and Convert throws
+                // instead of converting nothing. Found by the fuzz tests; handled like a prefix
+                // that ends inside a pair, below.
+                bytesUsed = 0;
+                charsUsed = 0;
+            }
+
             if (charsUsed < charCount)
             {
                 // The prefix ends inside a surrogate pair or at an incomplete sequence the
@@ -153,11 +168,47 @@ internal sealed class TextCodec
                 bytesUsed--;
             }
 
+            // A U+FFFD for an invalid sequence is only emitted once the byte after it shows the
+            // sequence cannot go on; when that byte is itself the start of an unfinished
+            // sequence, Convert swallowed it too, and the count above cannot see past it (the
+            // prefix without it ends in a pending sequence that yields no character yet). Give
+            // such bytes back as well: the prefix, decoded as if it were the end, holds the
+            // characters and agrees with the text the bytes after it make. Found by the fuzz
+            // tests (Fuzz/FramerFuzzTests): a -Pattern match ending in U+FFFD took the next
+            // byte with it, depending on how the bytes were split into reads.
+            if (bytesUsed > 0)
+            {
+                string? context = null;
+                while (bytesUsed > 0)
+                {
+                    string shorter = DecodeFresh(bytes, offset, bytesUsed - 1, flush: true);
+                    if (shorter.Length < charCount)
+                    {
+                        break;
+                    }
+
+                    context ??= DecodeFresh(bytes, offset, Math.Min(count, bytesUsed + 16), flush: false);
+                    if (!context.StartsWith(shorter, StringComparison.Ordinal))
+                    {
+                        break;
+                    }
+
+                    bytesUsed--;
+                }
+            }
+
             return bytesUsed;
         }
         finally
         {
             ArrayPool<char>.Shared.Return(chars);
         }
+    }
+
+    private string DecodeFresh(byte[] bytes, int offset, int count, bool flush)
+    {
+        char[] chars = new char[Math.Max(1, Encoding.GetDecoder().GetCharCount(bytes, offset, count, flush))];
+        int written = Encoding.GetDecoder().GetChars(bytes, offset, count, chars, 0, flush);
+        return new string(chars, 0, written);
     }
 }
