@@ -39,6 +39,8 @@ param(
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
+# A relative path would be looked up as a module name.
+$ModulePath = (Resolve-Path -LiteralPath $ModulePath).ProviderPath
 Import-Module $ModulePath -Force
 Import-Module (Join-Path -Path $PSScriptRoot -ChildPath 'SockPS.Stress.psm1') -Force
 
