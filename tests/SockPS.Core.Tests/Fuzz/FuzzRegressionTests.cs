@@ -29,6 +29,24 @@ public class FuzzRegressionTests
     }
 
     [Fact]
+    public void AMatchEndingInReplacementCharacterTakesTheSameBytesHoweverManyFollow()
+    {
+        // UTF-16BE: DB1A is a high surrogate with no low one after it (U+FFFD); DA64 starts
+        // another. The match is that U+FFFD, two bytes. With DA64 the last bytes that had arrived,
+        // it took four; with more after them, one (half of DB1A).
+        Encoding encoding = TextEncodings.Get("bigendianunicode");
+        foreach (byte[] buffer in new[] { new byte[] { 0xDB, 0x1A, 0xDA, 0x64 }, new byte[] { 0xDB, 0x1A, 0xDA, 0x64, 0x42, 0x26 } })
+        {
+            FrameResult result = Framer.Take(buffer, 0, buffer.Length, false,
+                new ReceiveRequest(ReceiveMode.Pattern, true, TimeSpan.Zero, pattern: new Regex("."), keepBytes: true), new TextCodec(encoding));
+
+            Assert.Equal(FrameStatus.Frame, result.Status);
+            Assert.Equal(2, result.Consumed);
+            Assert.Equal("\uFFFD", Assert.IsType<PatternFrame>(result.Value).Text);
+        }
+    }
+
+    [Fact]
     public void AOneCharacterPatternOnAnEmojiTakesTheEmojiInsteadOfThrowing()
     {
         // '.' matches one UTF-16 unit, half of the emoji's surrogate pair. Decoder.Convert threw

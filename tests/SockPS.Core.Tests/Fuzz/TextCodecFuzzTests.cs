@@ -10,8 +10,8 @@ namespace SockPS.Core.Tests.Fuzz;
 /// Random bytes through every encoding SockPS offers: decoding in random pieces (arrays and
 /// multi-segment sequences) gives exactly what one-shot decoding gives, invalid input becomes
 /// U+FFFD instead of an exception, the decoder ends empty after a flush, and
-/// <see cref="TextCodec.ByteLengthOfChars"/> finds the shortest byte prefix holding the asked
-/// number of characters. Random encoding names only ever raise the documented ArgumentException.
+/// <see cref="TextCodec.ByteLengthOfChars"/> cuts the bytes where the text splits into the asked
+/// number of characters and the rest. Random encoding names only ever raise the documented ArgumentException.
 /// </summary>
 public class TextCodecFuzzTests
 {
@@ -124,9 +124,9 @@ public class TextCodecFuzzTests
     }
 
     [Fact]
-    public void ByteLengthOfCharsIsTheShortestPrefixWithThatManyCharacters()
+    public void ByteLengthOfCharsCutsTheTextExactly()
     {
-        FuzzRun.Run(nameof(ByteLengthOfCharsIsTheShortestPrefixWithThatManyCharacters), 1200, (random, number) =>
+        FuzzRun.Run(nameof(ByteLengthOfCharsCutsTheTextExactly), 1200, (random, number) =>
         {
             string name = s_encodingNames[number % s_encodingNames.Length];
             Encoding encoding = TextEncodings.Get(name);
@@ -150,27 +150,23 @@ public class TextCodecFuzzTests
 
             if (bytes < data.Length)
             {
-                // The prefix, decoded as if the stream ended there, holds the characters and
-                // agrees with the text of the whole; one byte less does not (unless the shorter
-                // prefix disagrees with the whole text: a character it would cut in two).
-                string all = Decode(encoding, data, data.Length, flush: false);
-                string prefix = Decode(encoding, data, bytes, flush: true);
-                Assert.True(prefix.Length >= chars, $"The prefix holds only {prefix.Length} chars: {context}");
-                Assert.True(all.StartsWith(prefix, StringComparison.Ordinal), $"The prefix's text {FuzzRun.Show(prefix)} does not start the whole text {FuzzRun.Show(all)}: {context}");
-                if (bytes > 0)
-                {
-                    string shorter = Decode(encoding, data, bytes - 1, flush: true);
-                    Assert.False(shorter.Length >= chars && all.StartsWith(shorter, StringComparison.Ordinal), $"A shorter prefix already holds the chars: {context}");
-                }
+                // The cut splits the text exactly: the bytes before it, decoded as if the stream
+                // ended there, are the first chars of the whole text; the bytes after it,
+                // decoded afresh, are the rest.
+                string all = Decode(encoding, data, 0, data.Length, flush: false);
+                string head = Decode(encoding, data, 0, bytes, flush: true);
+                string rest = Decode(encoding, data, bytes, data.Length - bytes, flush: false);
+                Assert.True(head.Length == chars && all.StartsWith(head, StringComparison.Ordinal),
+                    $"The prefix's text {FuzzRun.Show(head)} is not the first {chars} chars of {FuzzRun.Show(all)}: {context}");
+                Assert.True(all == head + rest, $"The text after the cut, {FuzzRun.Show(rest)}, is not the rest of {FuzzRun.Show(all)}: {context}");
             }
         });
     }
 
-    private static string Decode(Encoding encoding, byte[] data, int count, bool flush)
+    private static string Decode(Encoding encoding, byte[] data, int offset, int count, bool flush)
     {
-        Decoder decoder = encoding.GetDecoder();
-        char[] chars = new char[Math.Max(1, decoder.GetCharCount(data, 0, count, flush))];
-        int n = encoding.GetDecoder().GetChars(data, 0, count, chars, 0, flush);
+        char[] chars = new char[Math.Max(1, encoding.GetDecoder().GetCharCount(data, offset, count, flush))];
+        int n = encoding.GetDecoder().GetChars(data, offset, count, chars, 0, flush);
         return new string(chars, 0, n);
     }
 
