@@ -22,16 +22,32 @@
     Bench  Build, then bench/Invoke-Benchmark.ps1 in a fresh pwsh: SockPS against C#, pwsh, socat,
            ncat, iperf3 and python3 on loopback; the report goes to bench/results/latest.md. For
            other options (-Quick, -Case, sizes) run the script itself.
+    Stress Build, then the fuzz tests (tests/*/Fuzz) with SOCKPS_FUZZ_CASES raised to
+           -FuzzCases, then tests/stress/Invoke-Stress.ps1 in a fresh pwsh: the reliability
+           scenarios (resets with -ToEnd/-Line/-OutFile, many clients x random-size round trips,
+           connect/disconnect churn, a sender against an unread connection, silent clients vs a
+           good client) for a fifth of -StressMinutes each (at least 20 s), and the soak (an echo
+           handler server under 100 churning clients) for -StressMinutes (default 10). Prints the
+           table of figures and writes it to out/stress/latest.md; exit code 1 on a SHA-256
+           mismatch, an unexpected error id, leaked descriptors or a failed fuzz case.
     Clean  Removes out/ and every bin/ and obj/ folder.
 
     From a fresh clone: dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Clean')]
+    [ValidateSet('Build', 'Package', 'Test', 'Demo', 'Bench', 'Stress', 'Clean')]
     [string] $Task = 'Build',
 
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # -Task Stress: the soak's length in minutes; the other scenarios run a fifth of it each.
+    [ValidateRange(0.05, 1440)]
+    [double] $StressMinutes = 10,
+
+    # -Task Stress: cases per fuzz test (the normal suite runs a few hundred to 2,000).
+    [ValidateRange(1, 100000000)]
+    [int] $FuzzCases = 50000
 )
 
 Set-StrictMode -Version Latest
@@ -60,6 +76,7 @@ $IntegrationTimeout = [timespan]::FromMinutes(10)    # the integration suite (re
 $DemoTimeout = [timespan]::FromMinutes(5)
 $PackageTimeout = [timespan]::FromMinutes(3)
 $BenchTimeout = [timespan]::FromMinutes(30)
+$FuzzTimeout = [timespan]::FromMinutes(30)          # the long fuzz run of -Task Stress
 
 function Invoke-Dotnet {
     # Runs dotnet with its output on the console; throws when it fails.
@@ -449,6 +466,43 @@ function Invoke-Bench {
     return $exitCode
 }
 
+function Invoke-Stress {
+    Invoke-Build
+    $exitCode = 0
+
+    # The fuzz tests, for many more cases than the normal suite runs.
+    $env:SOCKPS_FUZZ_CASES = [string]$FuzzCases
+    try {
+        foreach ($project in $XunitProjects) {
+            Write-Host "Fuzzing ($FuzzCases cases per test): $project"
+            $fuzzExit = Invoke-ChildProcess -FilePath 'dotnet' -Timeout $FuzzTimeout -ArgumentList @(
+                'test', (Join-Path -Path $RepoRoot -ChildPath $project), '-c', $Configuration, '--nologo',
+                '--filter', 'FullyQualifiedName~.Fuzz.')
+            if ($fuzzExit -ne 0) {
+                Write-Host "The fuzz tests of $project failed (exit code $fuzzExit)."
+                $exitCode = 1
+            }
+        }
+    }
+    finally {
+        Remove-Item -Path Env:SOCKPS_FUZZ_CASES -ErrorAction SilentlyContinue
+    }
+
+    # The scenarios and the soak, in a fresh pwsh; bounded at twice their planned length.
+    $planned = [timespan]::FromMinutes($StressMinutes + 5 * [math]::Max(20 / 60, $StressMinutes / 5))
+    $stressExit = Invoke-ChildProcess -FilePath 'dotnet' -Timeout ($planned + $planned + [timespan]::FromMinutes(5)) -ArgumentList @(
+        'pwsh', '-NoProfile', '-NonInteractive',
+        '-File', (Join-Path -Path $RepoRoot -ChildPath 'tests/stress/Invoke-Stress.ps1'),
+        '-ModulePath', $ModuleOutput,
+        '-StressMinutes', $StressMinutes.ToString([cultureinfo]::InvariantCulture),
+        '-OutputDirectory', (Join-Path -Path $OutDirectory -ChildPath 'stress'))
+    if ($stressExit -ne 0) {
+        Write-Host "tests/stress/Invoke-Stress.ps1 exited with code $stressExit."
+        $exitCode = 1
+    }
+    return $exitCode
+}
+
 Push-Location -LiteralPath $RepoRoot
 try {
     $exitCode = switch ($Task) {
@@ -458,6 +512,7 @@ try {
         'Test' { Invoke-Test }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
+        'Stress' { Invoke-Stress }
     }
 }
 finally {

@@ -210,6 +210,16 @@ internal static class Framer
         if (match.Success)
         {
             int chars = match.Index + match.Length;
+            if (chars > 0 && chars < text.Length && char.IsHighSurrogate(text[chars - 1]) && char.IsLowSurrogate(text[chars]))
+            {
+                // The match ends between the halves of a surrogate pair ('.' matches one UTF-16
+                // unit): the frame takes the whole character, whose bytes cannot be split.
+                // Before, the byte count of half a character was "everything buffered", so the
+                // bytes after it went with the match, as many as had arrived (found by the fuzz
+                // tests, Fuzz/FramerFuzzTests).
+                chars++;
+            }
+
             int bytes = codec.ByteLengthOfChars(buffer, offset, count, chars);
             byte[]? raw = request.KeepBytes ? Copy(buffer, offset, bytes) : null;
             codec.Decoder.Reset();

@@ -125,7 +125,10 @@ internal sealed class TextCodec
 
     /// <summary>How many of the bytes decode to the first <paramref name="charCount"/> characters,
     /// with a fresh decoder: the byte length of a text prefix, counted on the bytes as they are,
-    /// so invalid sequences (each one U+FFFD) cannot shift it the way re-encoding would.</summary>
+    /// so invalid sequences (each one U+FFFD) cannot shift it the way re-encoding would. The cut
+    /// is one where the bytes before it, decoded to their end, give exactly those characters and
+    /// the bytes after it, decoded afresh, give the rest: so it does not depend on how many bytes
+    /// follow.</summary>
     public int ByteLengthOfChars(byte[] bytes, int offset, int count, int charCount)
     {
         if (charCount <= 0)
@@ -135,29 +138,90 @@ internal sealed class TextCodec
 
         Decoder decoder = Encoding.GetDecoder();
         char[] chars = ArrayPool<char>.Shared.Rent(charCount);
+        int bytesUsed;
+        int charsUsed;
         try
         {
-            // Convert stops when the output is full: bytesUsed is exactly what made those chars.
-            decoder.Convert(bytes, offset, count, chars, 0, charCount, flush: false, out int bytesUsed, out int charsUsed, out _);
-            if (charsUsed < charCount)
-            {
-                // The prefix ends inside a surrogate pair or at an incomplete sequence the
-                // decoder only emits when flushed: take everything up to the end.
-                return count;
-            }
-
-            // Convert may also have swallowed the first bytes of the next character (held in
-            // the decoder, no output yet): give back those that do not change the count.
-            while (bytesUsed > 0 && Encoding.GetDecoder().GetCharCount(bytes, offset, bytesUsed - 1, flush: false) >= charCount)
-            {
-                bytesUsed--;
-            }
-
-            return bytesUsed;
+            // Convert stops when the output is full: bytesUsed is about what made those chars.
+            decoder.Convert(bytes, offset, count, chars, 0, charCount, flush: false, out bytesUsed, out charsUsed, out _);
+        }
+        catch (ArgumentException)
+        {
+            // The first character alone does not fit (a surrogate pair when one char is asked
+            // for: -Pattern '.' on text that starts with an emoji), and Convert throws instead
+            // of converting nothing. Found by the fuzz tests; handled like a prefix that ends
+            // inside a pair, below.
+            bytesUsed = 0;
+            charsUsed = 0;
         }
         finally
         {
             ArrayPool<char>.Shared.Return(chars);
         }
+
+        if (charsUsed < charCount)
+        {
+            // The prefix ends inside a surrogate pair or at an incomplete sequence the
+            // decoder only emits when flushed: take everything up to the end.
+            return count;
+        }
+
+        // Convert may also have swallowed the first bytes of the next character (held in the
+        // decoder, no output yet): give back those that do not change the count.
+        while (bytesUsed > 0 && Encoding.GetDecoder().GetCharCount(bytes, offset, bytesUsed - 1, flush: false) >= charCount)
+        {
+            bytesUsed--;
+        }
+
+        // That count cannot see a U+FFFD the decoder emits only once the next bytes show the
+        // sequence before them is invalid: when those next bytes start an unfinished sequence
+        // themselves, Convert swallowed them too, and how many it swallowed depended on how many
+        // had arrived (found by the fuzz tests, Fuzz/FramerFuzzTests: a -Pattern match ending in
+        // U+FFFD took the next byte or two with it, depending on the reads). Check the cut
+        // against the text of the bytes around it, and find the right one nearby if it is off.
+        int window = Math.Min(count, bytesUsed + 16);
+        string context = DecodeFresh(bytes, offset, window, flush: false);
+        if (context.Length < charCount || CutsAt(bytes, offset, window, bytesUsed, context, charCount))
+        {
+            return bytesUsed;
+        }
+
+        for (int cut = Math.Max(0, bytesUsed - 16); cut <= window; cut++)
+        {
+            if (cut != bytesUsed && CutsAt(bytes, offset, window, cut, context, charCount))
+            {
+                return cut;
+            }
+        }
+
+        return bytesUsed;
+    }
+
+    /// <summary>True when the bytes before <paramref name="cut"/>, decoded to their end, are
+    /// exactly the first <paramref name="charCount"/> characters of <paramref name="context"/>
+    /// (the text of the first <paramref name="window"/> bytes) and the bytes from the cut to the
+    /// window are the rest of it.</summary>
+    private bool CutsAt(byte[] bytes, int offset, int window, int cut, string context, int charCount)
+    {
+        string head = DecodeFresh(bytes, offset, cut, flush: true);
+        if (head.Length != charCount || string.CompareOrdinal(head, 0, context, 0, charCount) != 0)
+        {
+            return false;
+        }
+
+        string rest = DecodeFresh(bytes, offset + cut, window - cut, flush: false);
+        return rest.Length == context.Length - charCount && string.CompareOrdinal(rest, 0, context, charCount, rest.Length) == 0;
+    }
+
+    private string DecodeFresh(byte[] bytes, int offset, int count, bool flush)
+    {
+        if (count <= 0)
+        {
+            return string.Empty;
+        }
+
+        char[] chars = new char[Math.Max(1, Encoding.GetDecoder().GetCharCount(bytes, offset, count, flush))];
+        int written = Encoding.GetDecoder().GetChars(bytes, offset, count, chars, 0, flush);
+        return new string(chars, 0, written);
     }
 }
