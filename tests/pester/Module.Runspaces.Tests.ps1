@@ -1,0 +1,113 @@
+#Requires -Version 7.4
+# Issue 13, items 4 and 5: SockPS in the runspaces of one process (ForEach-Object -Parallel,
+# Start-ThreadJob). Remove-Module in one runspace closes only what that runspace opened while
+# another still has the module; the last removal closes the rest. A module imported by path is
+# found by name in those runspaces. Each case runs in a fresh pwsh, because it removes the module
+# from the runspace it was imported in (the suite's own runspace keeps its module); the child
+# prints one JSON line of what it saw.
+
+BeforeAll {
+    Import-Module "$PSScriptRoot/SockPS.TestHelpers.psm1" -Force
+    $script:Module = $env:SOCKPS_MODULE_PATH
+
+    # Runs $Script in a fresh pwsh after importing the module by path, and returns the object
+    # the script printed as a line 'result <json>'.
+    function Invoke-Child {
+        param([Parameter(Mandatory)] [string] $Script)
+
+        $body = "Set-StrictMode -Version Latest`n`$ErrorActionPreference = 'Stop'`n`$m = '$script:Module'`nImport-Module `$m`n$Script"
+        $file = Join-Path -Path $TestDrive -ChildPath "child-$([guid]::NewGuid().ToString('n')).ps1"
+        Set-Content -LiteralPath $file -Value $body
+        $child = Start-TestPwsh -File $file
+        try {
+            $line = Wait-TestProcessLine -Process $child -Pattern '^result (.*)$' -TimeoutSeconds 120
+            $null = Wait-TestProcessExit -Process $child -TimeoutSeconds 60 -ExpectedExitCode 0
+            $line.Groups[1].Value | ConvertFrom-Json
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
+}
+
+Describe 'Remove-Module SockPS with several runspaces' {
+    It 'ForEach-Object -Parallel: the iteration''s removal closes its own connection, not the caller''s server and connections' {
+        $r = Invoke-Child @'
+$s = Start-SocketServer -Port 0
+$c = Connect-Socket 127.0.0.1 $s.LocalEndPoint.Port
+$accepted = Wait-SocketConnection $s -TimeoutSeconds 20
+$inner = 1 | ForEach-Object -Parallel {
+    Import-Module $using:m
+    $x = Connect-Socket 127.0.0.1 ($using:s).LocalEndPoint.Port
+    $count = [SockPS.Commands.SocketRegistry]::ImportCount
+    Remove-Module SockPS
+    [pscustomobject]@{ Count = $count; State = "$($x.State)"; Reason = "$($x.CloseReason)"; Id = $x.Id }
+}
+$after = [pscustomobject]@{ Server = "$($s.State)"; Client = "$($c.State)"; Accepted = "$($accepted.State)"
+    Count = [SockPS.Commands.SocketRegistry]::ImportCount; Listed = @(Get-SocketConnection).Count }
+Remove-Module SockPS
+$last = [pscustomobject]@{ Server = "$($s.State)"; Client = "$($c.State)"; Accepted = "$($accepted.State)" }
+'result ' + (@{ Inner = $inner; After = $after; Last = $last } | ConvertTo-Json -Compress -Depth 3)
+'@
+        $r.Inner.Count | Should -Be 2 -Because 'the caller and the iteration had the module'
+        $r.Inner.State | Should -Be 'Disconnected'
+        $r.Inner.Reason | Should -Match 'module was removed'
+        $r.After.Server | Should -Be 'Listening'
+        $r.After.Client | Should -Be 'Open'
+        $r.After.Accepted | Should -Be 'Open'
+        $r.After.Count | Should -Be 1
+        # The server's side of the iteration's connection (accepted by the caller's server) is the
+        # caller's: it stays (client, its accepted end, and the accepted end of the inner one).
+        $r.After.Listed | Should -Be 3
+        $r.Last.Server | Should -Be 'Stopped'
+        $r.Last.Client | Should -Be 'Disconnected'
+        $r.Last.Accepted | Should -Be 'Disconnected'
+    }
+
+    It 'Start-ThreadJob: the caller''s removal leaves the job''s server and connection open; the job''s (last) removal closes them' {
+        $r = Invoke-Child @'
+$s = Start-SocketServer -Port 0
+$c = Connect-Socket 127.0.0.1 $s.LocalEndPoint.Port
+$ready = [System.Threading.ManualResetEventSlim]::new($false)
+$go = [System.Threading.ManualResetEventSlim]::new($false)
+$job = Start-ThreadJob {
+    Import-Module $using:m
+    $t = Start-SocketServer -Port 0
+    $x = Connect-Socket 127.0.0.1 $t.LocalEndPoint.Port
+    ($using:ready).Set()
+    if (-not ($using:go).Wait(60000)) { throw 'the caller did not signal' }
+    $before = [pscustomobject]@{ Server = "$($t.State)"; Client = "$($x.State)"; Count = [SockPS.Commands.SocketRegistry]::ImportCount }
+    Remove-Module SockPS
+    [pscustomobject]@{ Before = $before; Server = "$($t.State)"; Client = "$($x.State)" }
+}
+if (-not $ready.Wait(60000)) { throw "the job did not start: $($job.State) $($job.Error)" }
+Remove-Module SockPS
+$caller = [pscustomobject]@{ Server = "$($s.State)"; Client = "$($c.State)" }
+$go.Set()
+$fromJob = Receive-Job $job -Wait -AutoRemoveJob
+'result ' + (@{ Caller = $caller; Job = $fromJob } | ConvertTo-Json -Compress -Depth 3)
+'@
+        $r.Caller.Server | Should -Be 'Stopped' -Because 'the caller removed the module: what it opened closes'
+        $r.Caller.Client | Should -Be 'Disconnected'
+        $r.Job.Before.Server | Should -Be 'Listening' -Because 'the job still had the module imported'
+        $r.Job.Before.Client | Should -Be 'Open'
+        $r.Job.Before.Count | Should -Be 1
+        $r.Job.Server | Should -Be 'Stopped' -Because 'the job''s removal was the last'
+        $r.Job.Client | Should -Be 'Disconnected'
+    }
+
+    It 'a thread job that ends without removing the module stops counting and leaves what it handed over open' {
+        $r = Invoke-Child @'
+$s = Start-SocketServer -Port 0
+$x = Start-ThreadJob { Import-Module $using:m; Connect-Socket 127.0.0.1 ($using:s).LocalEndPoint.Port } | Receive-Job -Wait -AutoRemoveJob
+$state = "$($x.State)"
+$count = [SockPS.Commands.SocketRegistry]::ImportCount
+Remove-Module SockPS
+'result ' + (@{ State = $state; Count = $count; After = "$($x.State)"; Server = "$($s.State)" } | ConvertTo-Json -Compress)
+'@
+        $r.State | Should -Be 'Open'
+        $r.Count | Should -Be 1 -Because 'the job''s runspace closed'
+        $r.After | Should -Be 'Disconnected' -Because 'the caller''s removal was the last: it closes everything'
+        $r.Server | Should -Be 'Stopped'
+    }
+}
