@@ -111,3 +111,81 @@ Remove-Module SockPS
         $r.Server | Should -Be 'Stopped'
     }
 }
+
+Describe 'a module imported by path, in thread jobs and -Parallel' {
+    It 'puts its parent folder first on this process''s PSModulePath, once: -Parallel auto-loads and thread jobs import it by name' {
+        $r = Invoke-Child @'
+Import-Module $m   # a second import adds nothing
+$s = Start-SocketServer -Port 0
+$parallel = 1..2 | ForEach-Object -Parallel {
+    # No Import-Module: the command auto-loads from the module path.
+    $c = Connect-Socket 127.0.0.1 ($using:s).LocalEndPoint.Port
+    Send-SocketData -Connection $c -InputObject "hi $_" -Line
+    Disconnect-Socket -Connection $c
+    (Get-Module SockPS).ModuleBase
+}
+$job = Start-ThreadJob { Import-Module SockPS; (Get-Module SockPS).ModuleBase } | Receive-Job -Wait -AutoRemoveJob
+$entries = $env:PSModulePath.Split([System.IO.Path]::PathSeparator)
+'result ' + (@{ First = $entries[0]; Times = @($entries | Where-Object { $_ -eq $entries[0] }).Count
+    Parallel = @($parallel); Job = $job; Base = (Get-Module SockPS).ModuleBase } | ConvertTo-Json -Compress)
+'@
+        $r.First | Should -Be (Split-Path -Path $script:Module -Parent)
+        $r.Times | Should -Be 1
+        $r.Parallel | Should -Be @($r.Base, $r.Base) -Because 'each -Parallel iteration auto-loaded this copy'
+        $r.Job | Should -Be $r.Base -Because 'Import-Module SockPS in a thread job found this copy by name'
+    }
+
+    It 'leaves PSModulePath alone when the folder is already on it' {
+        $parent = Split-Path -Path $script:Module -Parent
+        $r = Invoke-Child @"
+`$entries = `$env:PSModulePath.Split([System.IO.Path]::PathSeparator)
+'result ' + (@{ Count = @(`$entries | Where-Object { `$_.TrimEnd('/', '\') -eq '$parent' }).Count; First = `$entries[0] } | ConvertTo-Json -Compress)
+"@
+        $r.Count | Should -Be 1
+        $r.First | Should -Be $parent
+        # Now with the folder already listed (second in line) before the import:
+        $body = "Set-StrictMode -Version Latest`n`$ErrorActionPreference = 'Stop'`n`$before = `$env:PSModulePath`nImport-Module '$script:Module'`n'result ' + (@{ Same = (`$env:PSModulePath -eq `$before) } | ConvertTo-Json -Compress)"
+        $file = Join-Path -Path $TestDrive -ChildPath 'listed.ps1'
+        Set-Content -LiteralPath $file -Value $body
+        $child = Start-TestPwsh -File $file -Environment @{ PSModulePath = "$([System.IO.Path]::GetTempPath())$([System.IO.Path]::PathSeparator)$parent/" }
+        try {
+            $line = Wait-TestProcessLine -Process $child -Pattern '^result (.*)$' -TimeoutSeconds 120
+            ($line.Groups[1].Value | ConvertFrom-Json).Same | Should -BeTrue
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
+
+    It 'README''s STARTTLS example runs as written after Import-Module by path (the thread job finds the module)' {
+        $readme = Get-Content -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath '../../README.md')
+        $start = [array]::IndexOf($readme, 'PS> $plain = Start-SocketServer')
+        $end = [array]::IndexOf($readme, 'PS> $client.Transport')
+        $start | Should -BeGreaterThan 0 -Because 'README still has the STARTTLS example'
+        $end | Should -BeGreaterThan $start
+        $lines = $readme[$start..$end] | Where-Object { $_.StartsWith('PS> ') } | ForEach-Object { $_.Substring(4) }
+        ($lines -join "`n") | Should -Match 'Start-ThreadJob'
+
+        $work = New-Item -ItemType Directory -Path (Join-Path -Path $TestDrive -ChildPath 'starttls')
+        $newCert = Join-Path -Path $PSScriptRoot -ChildPath '../../examples/New-TestCertificate.ps1' -Resolve
+        $body = @(
+            'Set-StrictMode -Version Latest'
+            "`$ErrorActionPreference = 'Stop'"
+            "& '$newCert' -Path ./certs | Out-Null"
+            "Import-Module '$script:Module'"
+            $lines
+            "'end'"
+        ) -join "`n"
+        $file = Join-Path -Path $work -ChildPath 'starttls.ps1'
+        Set-Content -LiteralPath $file -Value $body
+        $child = Start-TestPwsh -File $file -WorkingDirectory $work.FullName
+        try {
+            $null = Wait-TestProcessExit -Process $child -TimeoutSeconds 120
+            $child.ErrorLines | Should -BeNullOrEmpty -Because $child.Transcript()
+            @($child.OutputLines) | Should -Be @('STARTTLS', '220 Go ahead', 'EHLO secret', 'Tls', 'end') -Because $child.Transcript()
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
+}
