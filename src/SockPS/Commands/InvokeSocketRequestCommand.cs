@@ -21,6 +21,7 @@ namespace SockPS.Commands;
 /// error's Exception.PartialResult.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SocketRequest", DefaultParameterSetName = HostSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(string), typeof(byte[]))]
 public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
 {

@@ -22,6 +22,7 @@ namespace SockPS.Commands;
 /// ReceiveTimeout error that leaves the connection usable.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = ConnectionSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(string), typeof(byte[]), typeof(SocketDatagram))]
 public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 {

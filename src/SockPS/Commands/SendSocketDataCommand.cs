@@ -22,6 +22,7 @@ namespace SockPS.Commands;
 /// sender.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = ConnectionSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(SocketConnection))]
 public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 {

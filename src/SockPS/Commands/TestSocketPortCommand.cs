@@ -21,6 +21,7 @@ namespace SockPS.Commands;
 /// open is a result, not an error. Results come out in input order (hosts, then ports, as given).</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "SocketPort")]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(PortTestResult))]
 [OutputType(typeof(bool))]
 [OutputType(typeof(PortTestSummary))]

@@ -12,6 +12,7 @@ namespace SockPS.Commands;
 /// With several servers and -Any it returns the first connection any of them accepts.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "SocketConnection", DefaultParameterSetName = ServerSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(SocketConnection))]
 public sealed class WaitSocketConnectionCommand : ServerCmdlet
 {

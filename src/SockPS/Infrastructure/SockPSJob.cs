@@ -30,6 +30,7 @@ public sealed class SockPSJob : Job2
     private readonly string _location;
     private readonly Guid? _owner;
     private readonly object _gate = new();
+    private readonly object _stopping = new();
     private Runspace? _runspace;
     private PowerShell? _powerShell;
     private bool _stopRequested;
@@ -158,6 +159,16 @@ public sealed class SockPSJob : Job2
 
     private void ReleaseRunspace()
     {
+        // Never while a Stop-Job is still inside PowerShell.Stop: disposing the pipeline under it
+        // can leave both waiting for each other.
+        lock (_stopping)
+        {
+            ReleaseRunspaceCore();
+        }
+    }
+
+    private void ReleaseRunspaceCore()
+    {
         PowerShell? ps;
         Runspace? runspace;
         lock (_gate)
@@ -197,10 +208,26 @@ public sealed class SockPSJob : Job2
         }
         else if (!IsFinishedState(JobStateInfo.State))
         {
-            ps.Stop();
+            lock (_stopping)
+            {
+                try
+                {
+                    ps.Stop();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // It finished and was released meanwhile.
+                }
+            }
         }
 
-        Finished.WaitOne();
+        // The state is set before the job's StateChanged handlers run and Finished after them, and
+        // a handler may remove the job (Receive-Job -AutoRemoveJob), which stops it: a finished
+        // state is enough then, waiting for Finished there would wait for ourselves.
+        if (!IsFinishedState(JobStateInfo.State))
+        {
+            Finished.WaitOne();
+        }
     }
 
     private static bool IsFinishedState(JobState state) =>
@@ -304,7 +331,7 @@ public sealed class SockPSJob : Job2
                 continue;
             }
 
-            string value = p.Value is IEnumerable<object> many and not string
+            string value = p.Value is not string && p.Value is IEnumerable<object> many
                 ? string.Join(",", many.Select(v => v?.ToString()))
                 : p.Value?.ToString() ?? "$null";
             text.Append(' ').Append(value.IndexOf(' ') >= 0 ? "'" + value.Replace("'", "''") + "'" : value);
@@ -396,7 +423,8 @@ public sealed class SockPSJobSourceAdapter : JobSourceAdapter
     /// <inheritdoc/>
     public override void RemoveJob(Job2 job)
     {
-        if (job is not null && s_jobs.TryRemove(job.InstanceId, out Job2? removed))
+        if (job is not null && s_jobs.TryRemove(job.InstanceId, out Job2? removed)
+            && removed.JobStateInfo.State is not (JobState.Completed or JobState.Failed or JobState.Stopped))
         {
             removed.StopJob();
         }
