@@ -188,4 +188,39 @@ $entries = $env:PSModulePath.Split([System.IO.Path]::PathSeparator)
             Stop-TestProcess -Process $child
         }
     }
+
+    It 'README''s fan-out example runs as written after Import-Module by path (-AsJob, -Parallel without importing)' {
+        $readme = Get-Content -LiteralPath (Join-Path -Path $PSScriptRoot -ChildPath '../../README.md')
+        $start = [array]::IndexOf($readme, 'PS> $web = Start-SocketServer -Name web')
+        $start | Should -BeGreaterThan 0 -Because 'README still has the fan-out example'
+        $end = $start
+        while ($readme[$end] -ne '```') { $end++ }
+        $lines = $readme[$start..$end] | Where-Object { $_.StartsWith('PS> ') } | ForEach-Object { $_.Substring(4) }
+        ($lines -join "`n") | Should -Match 'ForEach-Object -Parallel'
+
+        $body = @(
+            'Set-StrictMode -Version Latest'
+            "`$ErrorActionPreference = 'Stop'"
+            "Import-Module '$script:Module'"
+            $lines
+            "'end'"
+        ) -join "`n"
+        $work = New-Item -ItemType Directory -Path (Join-Path -Path $TestDrive -ChildPath 'fanout')
+        $file = Join-Path -Path $work -ChildPath 'fanout.ps1'
+        Set-Content -LiteralPath $file -Value $body
+        $child = Start-TestPwsh -File $file -WorkingDirectory $work.FullName
+        try {
+            $null = Wait-TestProcessExit -Process $child -TimeoutSeconds 180
+            $child.ErrorLines | Should -BeNullOrEmpty -Because $child.Transcript()
+            $out = @($child.OutputLines)
+            $out | Should -Contain '2050' -Because $child.Transcript()
+            @($out | Where-Object { $_ -match '^ *\d+ SockPSJob +(Running|Completed) +Test-SocketPort ' }).Count | Should -Be 1 -Because $child.Transcript()
+            @($out | Where-Object { $_ -match '^(localhost|127\.0\.0\.1) .* Open ' }).Count | Should -BeGreaterOrEqual 2 -Because $child.Transcript()
+            @($out | Where-Object { $_ -match '^client \d got HELLO \d$' } | Sort-Object) | Should -Be @('client 1 got HELLO 1', 'client 2 got HELLO 2', 'client 3 got HELLO 3')
+            @($out | Where-Object { $_.Trim() })[-1] | Should -Be 'end'
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+    }
 }
