@@ -77,7 +77,8 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
             CmdletInfo command = new(MyInvocation.MyCommand.Name, GetType());
             string text = SockPSJob.CommandText(MyInvocation.MyCommand.Name, _jobParameters, _jobInput!.Count);
             SockPSJob job = new(text, command, _jobParameters, _jobInput!.Count > 0 ? _jobInput : null,
-                SessionState.Path.CurrentFileSystemLocation.ProviderPath, SocketRegistry.CurrentOwner());
+                SessionState.Path.CurrentFileSystemLocation.ProviderPath, SocketRegistry.CurrentOwner(),
+                SessionState.LanguageMode);
             job.Register(this);
             job.StartJob();
             WriteObject(job);

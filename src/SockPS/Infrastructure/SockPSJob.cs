@@ -29,6 +29,7 @@ public sealed class SockPSJob : Job2
     private readonly List<object?>? _input;
     private readonly string _location;
     private readonly Guid? _owner;
+    private readonly PSLanguageMode _languageMode;
     private readonly object _gate = new();
     private readonly object _stopping = new();
     private Runspace? _runspace;
@@ -36,9 +37,10 @@ public sealed class SockPSJob : Job2
     private bool _stopRequested;
 
     internal SockPSJob(string commandText, CmdletInfo command, Dictionary<string, object?> parameters,
-        List<object?>? input, string location, Guid? owner)
+        List<object?>? input, string location, Guid? owner, PSLanguageMode languageMode)
         : base(commandText, null)
     {
+        _languageMode = languageMode;
         _command = command;
         _parameters = parameters;
         _input = input;
@@ -71,6 +73,7 @@ public sealed class SockPSJob : Job2
         {
             InitialSessionState state = InitialSessionState.CreateDefault2();
             state.Commands.Add(new SessionStateCmdletEntry(_command.Name, _command.ImplementingType, null));
+            state.LanguageMode = _languageMode;    // the caller's: a job never runs in a freer mode
             Runspace runspace = RunspaceFactory.CreateRunspace(state);
             runspace.Open();
             SocketRegistry.Delegate(runspace.InstanceId, _owner);
