@@ -179,11 +179,13 @@ the client half-closes, which the default (netcat -N) would do before the answer
     Outputs = @{
         'System.String' = 'The answer, decoded with -Encoding: everything until the server closed, or the text up to and including the -Until match, or the text of the datagram that came back.'
         'System.Byte[]' = 'The answer as bytes: with -AsByteArray, and always with -ByteCount.'
+        'SockPS.Commands.SockPSJob' = 'With -AsJob: the job (a SockPS.Commands.SockPSJob, PSJobTypeName SockPSJob), at once; Receive-Job returns what the command returns without -AsJob, as the live objects.'
     }
     Notes = @(
         'Errors carry this cmdlet''s ids: ConnectionRefused, HostNotFound, ConnectTimeout, TlsAuthenticationFailed, ReceiveTimeout (OperationTimeout), EndOfStream (the server closed before -Until matched or -ByteCount bytes came), ConnectionReset; InvalidArgument and InvalidUri stop the command for input that can never work.'
         '-TranscriptPath records the request and the answer, byte for byte, into a JSON-lines file that Get-SocketTranscript -Path reads back.'
         'With -UseTls, -CertificateThumbprint and -PublicKeySha256 pin the server''s certificate or key, -CheckRevocation checks revocation, and -ApplicationProtocol and -TlsCipherSuite negotiate, as on Connect-Socket.'
+        '-AsJob runs the command as a job in this process (as Start-ThreadJob does) and returns the job at once: Get-Job lists it, Wait-Job waits for it, Receive-Job returns its output (the live objects: a connection is the one Get-SocketConnection lists) and its errors with the same ids as without -AsJob, Stop-Job cancels the work as Ctrl+C does. It runs in the caller''s current folder with the caller''s parameters and pipeline input; what it opens belongs to the caller''s runspace (Remove-Module). Jobs stay listed until Remove-Job or Receive-Job -AutoRemoveJob.'
     )
     Links = @('Connect-Socket', 'Send-SocketData', 'Receive-SocketData', 'Get-SocketTranscript', 'about_SockPS')
 }

@@ -161,6 +161,7 @@ until the peer closes. A transfer that takes longer than a second shows progress
         'System.Byte[]'              = 'One byte array per receive: with -ByteCount, or with -AsByteArray (with -Continuous, one per line, record or chunk).'
         'SockPS.Core.SocketDatagram' = 'On a datagram socket, one object per datagram, with its sender (RemoteEndPoint), Data, Text, Length and ReceivedAt.'
         'System.Management.Automation.PSObject' = 'With -AsJson, one object per received line (or datagram, or -Delimiter record), as ConvertFrom-Json makes it.'
+        'SockPS.Commands.SockPSJob' = 'With -AsJob: the job (a SockPS.Commands.SockPSJob, PSJobTypeName SockPSJob), at once; Receive-Job returns what the command returns without -AsJob, as the live objects.'
     }
     Notes   = @(
         'When the peer has closed the connection and nothing is left to read, Receive-SocketData returns nothing rather than an error (-Verbose says so). Check for $null, or look at the connection''s State and CloseReason.'
@@ -168,6 +169,7 @@ until the peer closes. A transfer that takes longer than a second shows progress
         'Nothing received is lost when the peer resets the connection: what arrived before the reset is returned first (with -OutFile it is in the file, and the error says so), then the reset is reported once as a non-terminating ConnectionReset error.'
         'Text is decoded with one decoder per connection, so a character split across two network reads comes out whole. A line or record longer than 16 MiB fails with FrameTooLong and stays buffered.'
         'In a tight request/response loop, the connection''s methods ($c.ReceiveLine(), $c.Receive(64), $c.ReceiveAvailable()) avoid the cost of a cmdlet call per message.'
+        '-AsJob runs the command as a job in this process (as Start-ThreadJob does) and returns the job at once: Get-Job lists it, Wait-Job waits for it, Receive-Job returns its output (the live objects: a connection is the one Get-SocketConnection lists) and its errors with the same ids as without -AsJob, Stop-Job cancels the work as Ctrl+C does. It runs in the caller''s current folder with the caller''s parameters and pipeline input; what it opens belongs to the caller''s runspace (Remove-Module). Jobs stay listed until Remove-Job or Receive-Job -AutoRemoveJob. -AsJob goes with -OutFile or -ToEnd (AsJobNotSupported otherwise).'
     )
     Links   = @(
         'Send-SocketData'

@@ -162,11 +162,13 @@ PSCustomObject or a hashtable) is sent as PowerShell displays it, the text Out-S
     }
     Outputs = @{
         'SockPS.Core.SocketConnection' = 'With -PassThru, each connection sent to, once all input has been sent. Without it, nothing.'
+        'SockPS.Commands.SockPSJob' = 'With -AsJob: the job (a SockPS.Commands.SockPSJob, PSJobTypeName SockPSJob), at once; Receive-Job returns what the command returns without -AsJob, as the live objects.'
     }
     Notes   = @(
         'Send-SocketData returns when the data has been handed to the OS, not when the peer has read it. On a stream connection the OS may deliver what was sent in one call in several pieces, or several sends in one piece: frame messages with lines, delimiters or length prefixes, and receive them with the matching Receive-SocketData parameter.'
         'A connection that fails (reset, closed) gets one error and no more data from the same invocation; the other connections given go on.'
         'For a tight loop of many small sends, $connection.Send() and $connection.SendLine() avoid the cost of a cmdlet call per message.'
+        '-AsJob runs the command as a job in this process (as Start-ThreadJob does) and returns the job at once: Get-Job lists it, Wait-Job waits for it, Receive-Job returns its output (the live objects: a connection is the one Get-SocketConnection lists) and its errors with the same ids as without -AsJob, Stop-Job cancels the work as Ctrl+C does. It runs in the caller''s current folder with the caller''s parameters and pipeline input; what it opens belongs to the caller''s runspace (Remove-Module). Jobs stay listed until Remove-Job or Receive-Job -AutoRemoveJob. -AsJob goes with -Path (AsJobNotSupported otherwise).'
     )
     Links   = @(
         'Receive-SocketData'

@@ -71,10 +71,12 @@ server in turn.
     )
     Outputs = @{
         'SockPS.Core.SocketConnection' = 'The accepted connection, open (for a TLS server, with its handshake done). Its Server property is the server that accepted it and RemoteEndPoint the client.'
+        'SockPS.Commands.SockPSJob' = 'With -AsJob: the job (a SockPS.Commands.SockPSJob, PSJobTypeName SockPSJob), at once; Receive-Job returns what the command returns without -AsJob, as the live objects.'
     }
     Notes   = @(
         'Clients that connect before Wait-SocketConnection is called are accepted and wait on the server (PendingCount) until they are handed out; Stop-SocketServer closes the ones nobody took.'
         'Waiting on a stopped server is a ServerStopped error.'
+        '-AsJob runs the command as a job in this process (as Start-ThreadJob does) and returns the job at once: Get-Job lists it, Wait-Job waits for it, Receive-Job returns its output (the live objects: a connection is the one Get-SocketConnection lists) and its errors with the same ids as without -AsJob, Stop-Job cancels the work as Ctrl+C does. It runs in the caller''s current folder with the caller''s parameters and pipeline input; what it opens belongs to the caller''s runspace (Remove-Module). Jobs stay listed until Remove-Job or Receive-Job -AutoRemoveJob.'
     )
     Links   = @(
         'Start-SocketServer'

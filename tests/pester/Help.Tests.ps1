@@ -75,7 +75,7 @@ Describe 'about_SockPS' {
     }
 
     It 'explains <_>' -ForEach 'THE OBJECT MODEL', 'ENCODINGS', 'TIMEOUTS', 'ERRORS', 'SECURITY DEFAULTS',
-        'CERTIFICATES AND PINNING', 'ALPN AND CIPHER SUITES', 'REPEATED PORT CHECKS' {
+        'CERTIFICATES AND PINNING', 'ALPN AND CIPHER SUITES', 'REPEATED PORT CHECKS', 'SCALE-OUT' {
         $about | Should -Match "(?m)^\s*$_\s*$"
     }
 }

@@ -202,6 +202,77 @@ Describe 'SockPS over SSH remoting: Invoke-Command -Session (localhost, 127.0.0.
         ($errors | ForEach-Object { $_.OriginInfo.PSComputerName } | Sort-Object) | Should -Be @('127.0.0.1', 'localhost')
     }
 
+    It 'reaches a session without SockPS by Copy-Item -ToSession, as about_SockPS SCALE-OUT shows' {
+        $copies = @()
+        try {
+            foreach ($one in $script:Sessions) {
+                $remoteTemp = Invoke-Command -Session $one -ScriptBlock {
+                    (New-Item -ItemType Directory -Path ([System.IO.Path]::Combine([System.IO.Path]::GetTempPath(), "sockps-copy-$([guid]::NewGuid().ToString('n'))"))).FullName
+                }
+                $destination = [System.IO.Path]::Combine($remoteTemp, 'SockPS')
+                Copy-Item -Path $script:ModulePath -Destination $destination -Recurse -ToSession $one -Force
+                $copies += [pscustomobject]@{ Session = $one; Root = $remoteTemp; Module = $destination }
+            }
+
+            $results = @(foreach ($copy in $copies) {
+                    Invoke-Command -Session $copy.Session -ArgumentList $copy.Module, $script:Echo.Port -ScriptBlock {
+                        param($Path, $Port)
+                        Remove-Module SockPS -ErrorAction Ignore      # the session imported the original
+                        Import-Module -Name $Path -Force -ErrorAction Stop
+                        [pscustomobject]@{ Base = (Get-Module SockPS).ModuleBase; Status = "$((Test-SocketPort -ComputerName 127.0.0.1 -Port $Port).Status)" }
+                    }
+                })
+            $results.Count | Should -Be 2
+            foreach ($r in $results) {
+                $r.Status | Should -Be 'Open'
+                $expected = ($copies | Where-Object { $_.Session.ComputerName -eq $r.PSComputerName }).Module
+                $r.Base | Should -Be $expected -Because 'the session loaded the copied module'
+            }
+        }
+        finally {
+            foreach ($copy in $copies) {
+                Invoke-Command -Session $copy.Session -ArgumentList $copy.Root -ScriptBlock {
+                    param($Root) Remove-Item -LiteralPath $Root -Recurse -Force -ErrorAction Ignore
+                }
+            }
+        }
+    }
+
+    It 'keeps a failed remote request''s partial answer in the serialized exception (SerializedRemoteException.PartialResult)' {
+        $peerScript = @"
+import socket
+l = socket.socket()
+l.bind(('127.0.0.1', 0))
+l.listen(2)
+l.settimeout(60)
+print('port', l.getsockname()[1], flush=True)
+for _ in range(2):
+    c, _ = l.accept()
+    c.recv(100)
+    c.sendall(b'partial answer')
+    c.close()
+"@
+        $peer = Start-TestProcess -FilePath 'python3' -ArgumentList @('-c', $peerScript)
+        try {
+            $port = [int](Wait-TestProcessLine -Process $peer -Pattern '^port (\d+)$' -TimeoutSeconds 30).Groups[1].Value
+            $errors = $null
+            $output = @(Invoke-Command -Session $script:Sessions -ThrottleLimit 2 -ArgumentList $port -ErrorVariable errors -ErrorAction SilentlyContinue -ScriptBlock {
+                    param($Port)
+                    Invoke-SocketRequest -ComputerName 127.0.0.1 -Port $Port -InputObject 'x' -Until 'END' -TimeoutSeconds 20
+                })
+            $output.Count | Should -Be 0
+            $errors.Count | Should -Be 2
+            foreach ($record in $errors) {
+                $record.FullyQualifiedErrorId | Should -Match ',SockPS\.Commands\.InvokeSocketRequestCommand$'
+                $record.Exception.SerializedRemoteException.PartialResult | Should -Be 'partial answer'
+                $record.OriginInfo.PSComputerName | Should -BeIn @('localhost', '127.0.0.1')
+            }
+        }
+        finally {
+            Stop-TestProcess -Process $peer
+        }
+    }
+
     It 'renders the remote results with SockPS''s table view here: Port and Latency filled, PSComputerName added' -Tag 'Issue13Views' {
         $rows = @(& $script:GetTableCells $script:PortResults)
         $text = $script:PortResults | Format-Table | Out-String -Width 200

@@ -21,9 +21,20 @@ namespace SockPS.Commands;
 /// error's Exception.PartialResult.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SocketRequest", DefaultParameterSetName = HostSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(string), typeof(byte[]))]
 public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
 {
+    /// <summary>Run as a job in this process (as Start-ThreadJob does) and return the job at once:
+    /// Get-Job, Wait-Job, Receive-Job and Stop-Job work on it, Receive-Job returns the live objects
+    /// and the errors with their SockPS ids, and Stop-Job cancels the work.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <inheritdoc/>
+    protected override bool RunsAsJob => AsJob;
+
+
     // Small input items are gathered into one write: fewer system calls, and no item waits
     // behind Nagle's algorithm for the acknowledgement of the one before.
     private const int SendBlockSize = 64 * 1024;

@@ -22,9 +22,25 @@ namespace SockPS.Commands;
 /// ReceiveTimeout error that leaves the connection usable.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Receive, "SocketData", DefaultParameterSetName = ConnectionSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(string), typeof(byte[]), typeof(SocketDatagram), typeof(PSObject))]
 public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 {
+    /// <summary>Run as a job in this process (as Start-ThreadJob does) and return the job at once:
+    /// Get-Job, Wait-Job, Receive-Job and Stop-Job work on it, Receive-Job returns the live objects
+    /// and the errors with their SockPS ids, and Stop-Job cancels the work. Goes with -OutFile or -ToEnd.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <inheritdoc/>
+    protected override bool RunsAsJob => AsJob;
+
+    /// <inheritdoc/>
+    protected override string? AsJobProblem() => OutFile is null && !ToEnd
+        ? "-AsJob runs a receive that can take long: use it with -OutFile or -ToEnd. For other receives, run the command in Start-ThreadJob."
+        : null;
+
+
     /// <summary>Return one line (ended by LF or CRLF), without its line end. A last line the peer
     /// did not end is returned when the peer closes.</summary>
     [Parameter]

@@ -22,9 +22,25 @@ namespace SockPS.Commands;
 /// sender.</para>
 /// </summary>
 [Cmdlet(VerbsCommunications.Send, "SocketData", DefaultParameterSetName = ConnectionSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(SocketConnection))]
 public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 {
+    /// <summary>Run as a job in this process (as Start-ThreadJob does) and return the job at once:
+    /// Get-Job, Wait-Job, Receive-Job and Stop-Job work on it, Receive-Job returns the live objects
+    /// and the errors with their SockPS ids, and Stop-Job cancels the work. Goes with -Path.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <inheritdoc/>
+    protected override bool RunsAsJob => AsJob;
+
+    /// <inheritdoc/>
+    protected override string? AsJobProblem() => Path is null
+        ? "-AsJob runs a file transfer: use it with -Path. To send other input in the background, run the command in Start-ThreadJob."
+        : null;
+
+
     private const int ByteBlockSize = 64 * 1024;
 
     private readonly List<SocketConnection> _used = new();

@@ -465,7 +465,7 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 IdleTimeout = Seconds(IdleTimeoutSeconds, nameof(IdleTimeoutSeconds)),
                 Allow = ParseRanges(AllowAddress),
                 Deny = ParseRanges(DenyAddress),
-                Publish = SocketRegistry.PublishAccepted,
+                Publish = SocketRegistry.PublishAccepted(),
             };
             _handlers = ScriptBlock is null ? null : CreateHandlers(ScriptBlock);
             if (_handlers is not null)

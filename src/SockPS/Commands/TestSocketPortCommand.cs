@@ -21,11 +21,22 @@ namespace SockPS.Commands;
 /// open is a result, not an error. Results come out in input order (hosts, then ports, as given).</para>
 /// </summary>
 [Cmdlet(VerbsDiagnostic.Test, "SocketPort")]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(PortTestResult))]
 [OutputType(typeof(bool))]
 [OutputType(typeof(PortTestSummary))]
 public sealed class TestSocketPortCommand : SockPSCmdlet
 {
+    /// <summary>Run as a job in this process (as Start-ThreadJob does) and return the job at once:
+    /// Get-Job, Wait-Job, Receive-Job and Stop-Job work on it, Receive-Job returns the live objects
+    /// and the errors with their SockPS ids, and Stop-Job cancels the work.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <inheritdoc/>
+    protected override bool RunsAsJob => AsJob;
+
+
     private const int MinimumWindow = 256;
 
     private readonly Queue<Task<PortTestResult>> _pending = new();

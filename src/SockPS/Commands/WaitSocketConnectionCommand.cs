@@ -12,9 +12,20 @@ namespace SockPS.Commands;
 /// With several servers and -Any it returns the first connection any of them accepts.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "SocketConnection", DefaultParameterSetName = ServerSet)]
+[OutputType(typeof(SockPSJob))]
 [OutputType(typeof(SocketConnection))]
 public sealed class WaitSocketConnectionCommand : ServerCmdlet
 {
+    /// <summary>Run as a job in this process (as Start-ThreadJob does) and return the job at once:
+    /// Get-Job, Wait-Job, Receive-Job and Stop-Job work on it, Receive-Job returns the live objects
+    /// and the errors with their SockPS ids, and Stop-Job cancels the work.</summary>
+    [Parameter]
+    public SwitchParameter AsJob { get; set; }
+
+    /// <inheritdoc/>
+    protected override bool RunsAsJob => AsJob;
+
+
     private readonly System.Collections.Generic.List<SocketServer> _any = new();
 
     /// <inheritdoc/>

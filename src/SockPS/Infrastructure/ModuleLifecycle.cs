@@ -8,20 +8,26 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// Import-Module SockPS prepares how the build's dependencies load (AssemblyBinding).
-/// Remove-Module SockPS closes every socket and server the module opened in this process, in
-/// every runspace: the registry is process-wide, so a partial clean-up would leave sockets that
-/// no runspace can reach by module state. PowerShell calls OnRemove only on an explicit
+/// Import-Module SockPS prepares how the build's dependencies load (AssemblyBinding) and counts
+/// the importing runspace. Remove-Module SockPS closes what the removing runspace opened (its
+/// connections, servers with what they accepted, relays) while other runspaces of the process
+/// still have the module imported, and every socket of the process when the last one removes it
+/// (<see cref="SocketRegistry.ModuleRemoved"/>). PowerShell calls OnRemove only on an explicit
 /// Remove-Module, not when a thread job's runspace closes, so background runspaces importing the
-/// module do not close the caller's sockets by finishing.
+/// module do not close anything by finishing; they only stop counting.
 /// </summary>
 public sealed class ModuleLifecycle : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     /// <inheritdoc/>
-    public void OnImport() => AssemblyBinding.OnImport();
+    public void OnImport()
+    {
+        AssemblyBinding.OnImport();
+        SocketRegistry.ModuleImported(Runspace.DefaultRunspace);
+    }
 
     /// <inheritdoc/>
-    public void OnRemove(PSModuleInfo psModuleInfo) => SocketRegistry.CloseAll("The SockPS module was removed.");
+    public void OnRemove(PSModuleInfo psModuleInfo) =>
+        SocketRegistry.ModuleRemoved(Runspace.DefaultRunspace, "The SockPS module was removed.");
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading;
@@ -22,14 +23,79 @@ public abstract class SockPSCmdlet : PSCmdlet, IDisposable
     /// <inheritdoc/>
     protected override void StopProcessing() => _stopping.Cancel();
 
-    /// <summary>Runs <see cref="BeginProcessingCore"/> under the error guard.</summary>
-    protected sealed override void BeginProcessing() => Guard(BeginProcessingCore);
+    /// <summary>Runs <see cref="BeginProcessingCore"/> under the error guard (with -AsJob: checks
+    /// that the parameters go with it and notes the command-line parameters).</summary>
+    protected sealed override void BeginProcessing() => Guard(() =>
+    {
+        if (RunsAsJob)
+        {
+            if (AsJobProblem() is { } problem)
+            {
+                ThrowInvalidArgument(problem, null, "AsJobNotSupported");
+            }
 
-    /// <summary>Runs <see cref="ProcessRecordCore"/> under the error guard.</summary>
-    protected sealed override void ProcessRecord() => Guard(ProcessRecordCore);
+            _jobParameters = SockPSJob.JobParameters(MyInvocation.BoundParameters);
+            _jobInput = new List<object?>();
+            return;
+        }
 
-    /// <summary>Runs <see cref="EndProcessingCore"/> under the error guard.</summary>
-    protected sealed override void EndProcessing() => Guard(EndProcessingCore);
+        BeginProcessingCore();
+    });
+
+    /// <summary>Runs <see cref="ProcessRecordCore"/> under the error guard (with -AsJob: keeps the
+    /// record's pipeline input for the job).</summary>
+    protected sealed override void ProcessRecord() => Guard(() =>
+    {
+        if (_jobParameters is not null)
+        {
+            Dictionary<string, object?> record = new(StringComparer.OrdinalIgnoreCase);
+            foreach (KeyValuePair<string, object> p in MyInvocation.BoundParameters)
+            {
+                if (!_jobParameters.ContainsKey(p.Key) && !string.Equals(p.Key, "AsJob", StringComparison.OrdinalIgnoreCase))
+                {
+                    record[p.Key] = p.Value;
+                }
+            }
+
+            if (record.Count > 0)
+            {
+                _jobInput!.Add(SockPSJob.InputFor(GetType(), record));
+            }
+
+            return;
+        }
+
+        ProcessRecordCore();
+    });
+
+    /// <summary>Runs <see cref="EndProcessingCore"/> under the error guard (with -AsJob: starts the
+    /// job and writes it).</summary>
+    protected sealed override void EndProcessing() => Guard(() =>
+    {
+        if (_jobParameters is not null)
+        {
+            CmdletInfo command = new(MyInvocation.MyCommand.Name, GetType());
+            string text = SockPSJob.CommandText(MyInvocation.MyCommand.Name, _jobParameters, _jobInput!.Count);
+            SockPSJob job = new(text, command, _jobParameters, _jobInput!.Count > 0 ? _jobInput : null,
+                SessionState.Path.CurrentFileSystemLocation.ProviderPath, SocketRegistry.CurrentOwner(),
+                SessionState.LanguageMode);
+            job.Register(this);
+            job.StartJob();
+            WriteObject(job);
+            return;
+        }
+
+        EndProcessingCore();
+    });
+
+    private Dictionary<string, object?>? _jobParameters;
+    private List<object?>? _jobInput;
+
+    /// <summary>True when the cmdlet was asked to run as a job (its -AsJob switch).</summary>
+    protected virtual bool RunsAsJob => false;
+
+    /// <summary>With -AsJob: why these parameters cannot run as a job, or null when they can.</summary>
+    protected virtual string? AsJobProblem() => null;
 
     /// <summary>What the cmdlet does before the first input object.</summary>
     protected virtual void BeginProcessingCore()
