@@ -425,13 +425,13 @@ function Start-TestSideCommand {
         [object[]] $ArgumentList = @()
     )
 
+    # One statement, not a batch (AddStatement): PowerShell runs a batch's statements on a
+    # thread-pool item that reads the runspace's variables between them, and a batch stopped and
+    # disposed at the wrong moment reads a closed runspace and takes the whole process down.
     $shell = [powershell]::Create()
-    $null = $shell.AddScript('param($ModulePath) Set-StrictMode -Version Latest; Import-Module $ModulePath').
-        AddArgument($env:SOCKPS_MODULE_PATH).AddStatement()
-    $null = $shell.AddScript($ScriptBlock.ToString())
-    foreach ($argument in $ArgumentList) {
-        $null = $shell.AddArgument($argument)
-    }
+    $null = $shell.AddScript(
+        "param(`$SockPSTestModulePath, [object[]] `$SockPSTestArguments) Set-StrictMode -Version Latest; Import-Module `$SockPSTestModulePath; & {`n$($ScriptBlock.ToString())`n} @SockPSTestArguments").
+        AddArgument($env:SOCKPS_MODULE_PATH).AddArgument([object[]]$ArgumentList)
 
     $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
     $handle = $shell.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
