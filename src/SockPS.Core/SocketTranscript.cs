@@ -119,6 +119,13 @@ public sealed class SocketTranscriptEntry
     /// <summary>The Id of the connection the bytes went over.</summary>
     public int ConnectionId { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary><see cref="Text"/> on one line: CR, LF and tab as \r \n \t, other control characters as dots.</summary>
+    public string EscapedText => SocketOrigin.Escape(Text)!;
+
     /// <summary>This side's address, as text.</summary>
     public string? LocalEndPoint { get; }
 
