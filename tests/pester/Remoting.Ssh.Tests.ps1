@@ -218,10 +218,9 @@ Describe 'SockPS over SSH remoting: Invoke-Command -Session (localhost, 127.0.0.
         }
     }
 
-    # Skip reason: blank columns after deserialization: issue 13 item 1. The view's Port and
-    # Latency columns are script blocks, which PowerShell drops from format data sent over a
-    # session, so a caller without SockPS sees them blank. The lead un-skips this with item 1.
-    It 'renders Port and Latency for a caller without SockPS that imports its commands and views from the session' -Tag 'Issue13Views' -Skip:$true {
+    # Issue 13 item 1: the view's columns name properties (PortText, LatencyMilliseconds with a
+    # FormatString), which survive the format data a session sends, where script blocks do not.
+    It 'renders Port and Latency for a caller without SockPS that imports its commands and views from the session' -Tag 'Issue13Views' {
         $child = Join-Path -Path $TestDrive -ChildPath 'implicit-remoting.ps1'
         Set-Content -LiteralPath $child -Encoding utf8NoBOM -Value @"
 param([int] `$SshPort, [string] `$UserName, [string] `$KeyFilePath, [string] `$OptionsJson, [string] `$ModulePath, [int] `$OpenPort, [int] `$ClosedPort)
