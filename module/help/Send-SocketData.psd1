@@ -167,6 +167,7 @@ PSCustomObject or a hashtable) is sent as PowerShell displays it, the text Out-S
         'Send-SocketData returns when the data has been handed to the OS, not when the peer has read it. On a stream connection the OS may deliver what was sent in one call in several pieces, or several sends in one piece: frame messages with lines, delimiters or length prefixes, and receive them with the matching Receive-SocketData parameter.'
         'A connection that fails (reset, closed) gets one error and no more data from the same invocation; the other connections given go on.'
         'For a tight loop of many small sends, $connection.Send() and $connection.SendLine() avoid the cost of a cmdlet call per message.'
+        'A connection (or a datagram''s Connection) that came back from a job or Invoke-Command is a copy of its properties: when this process made it, it stands for the live connection; when another process did, the error ConnectionInOtherProcess (ObjectNotFound) says so. Run the command in that process instead: Invoke-Command -Session $session { Send-SocketData -Id 3 ... }.'
     )
     Links   = @(
         'Receive-SocketData'
