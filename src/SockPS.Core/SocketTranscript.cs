@@ -119,19 +119,20 @@ public sealed class SocketTranscriptEntry
     /// <summary>The Id of the connection the bytes went over.</summary>
     public int ConnectionId { get; }
 
-    /// <summary>The computer that made this object (where it lives), so one that comes back
-    /// from Invoke-Command or a job says where it was made.</summary>
-    public string MachineName => SocketOrigin.MachineName;
-
-    /// <summary><see cref="Text"/> on one line: CR, LF and tab as \r \n \t, other control characters as dots.</summary>
-    public string EscapedText => SocketOrigin.Escape(Text)!;
-
     /// <summary>This side's address, as text.</summary>
     public string? LocalEndPoint { get; }
 
     /// <summary>The peer's address, as text; on a datagram socket with no one peer, the sender
     /// or the recipient of this datagram.</summary>
     public string? RemoteEndPoint => _remoteText ??= _remote is null ? null : EndPointText.Format(_remote);
+
+    /// <summary>The computer that recorded the entry, so one that comes back from
+    /// Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary><see cref="Text"/> on one line, as the table shows it: CR, LF and tab as \r \n
+    /// \t, other control characters as dots.</summary>
+    public string EscapedText => SocketOrigin.Escape(Text)!;
 
     /// <summary>The exact bytes. Pipe them to Format-Hex: $entry.Data | Format-Hex.</summary>
     public byte[] Data => _buffer;

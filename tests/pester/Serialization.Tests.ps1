@@ -165,6 +165,14 @@ Describe 'SockPS views survive serialization' {
         }
     }
 
+    It 'leaves a formatted cell empty when its value is null (a port that did not answer has no latency)' {
+        $unanswered = Test-SocketPort -ComputerName 'no-such-host.invalid' -Port 80 -TimeoutSeconds 5
+        $unanswered.LatencyMilliseconds | Should -BeNullOrEmpty
+        foreach ($item in $unanswered, [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($unanswered))) {
+            (& $script:Render $item).Table.Latency | Should -BeExactly ''
+        }
+    }
+
     It 'round-trips every output type through PSSerializer and renders the same views from the copy' {
         foreach ($name in $script:Names) {
             $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($script:Made[$name]))
