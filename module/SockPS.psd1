@@ -8,6 +8,7 @@
     Copyright            = 'Copyright (c) 2026 SockPS contributors. MIT License.'
     Description          = 'Sockets as PowerShell objects: connect, listen, accept, send and receive over TCP, TLS, UDP and Unix domain sockets, with every step returning a live object for the next cmdlet. What netcat, socat and Python''s socket module give other shells.'
     PowerShellVersion    = '5.1'
+    TypesToProcess       = @('SockPS.Types.ps1xml')
     FormatsToProcess     = @('SockPS.Format.ps1xml')
     CmdletsToExport      = @(
         'Connect-Socket'

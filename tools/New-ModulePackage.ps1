@@ -64,6 +64,7 @@ $required = @(
     'netstandard2.0/SockPS.dll'
     'netstandard2.0/SockPS.Core.dll'
     'SockPS.Format.ps1xml'
+    'SockPS.Types.ps1xml'
     'en-US/SockPS.dll-Help.xml'
     'en-US/about_SockPS.help.txt'
     'LICENSE'

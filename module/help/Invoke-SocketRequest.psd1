@@ -175,11 +175,41 @@ reads without half-closing first: some proxies (tinyproxy, microsocks) end the w
 the client half-closes, which the default (netcat -N) would do before the answer came back.
 '@
         }
+        @{
+            Title   = 'One result per target, failures included'
+            Code    = @'
+$echo = Start-SocketServer -ScriptBlock {
+    param($Connection)
+    while ($null -ne ($line = $Connection.ReceiveLine())) { $Connection.SendLine($line.ToUpper()) }
+}
+$targets = @{ ComputerName = 'localhost'; Port = $echo.Port }, @{ ComputerName = 'localhost'; Port = 1 } |
+    ForEach-Object { [pscustomobject]$_ }
+$results = $targets | Invoke-SocketRequest -InputObject 'status' -Line -TimeoutSeconds 5 -AsResult
+$results
+$results[1].Error
+'@
+            Output  = @'
+ComputerName      Port Protocol Status            Elapsed ms Response
+------------      ---- -------- ------            ---------- --------
+localhost        39269 Tcp      Answered               341.6 STATUS\n
+localhost            1 Tcp      ConnectionRefused       17.1
+Connection to localhost:1 (127.0.0.1:1) was refused: nothing is listening on that port. Check the port number and that the service is running.
+'@
+            Remarks = @'
+With -AsResult every request returns one SocketRequestResult, answered or not: ComputerName, Port,
+Protocol, Status (Answered or the error id), Response, Elapsed, and on failure Error, ErrorId and
+PartialResponse (what had arrived). MachineName names the computer that made the request, so
+results that come back from Invoke-Command -Session $sessions say both where they ran and what
+they asked. A failure is a result rather than an error record, so a fan-out keeps one row per
+target; -ErrorAction does not see it (Where-Object { -not $_.Succeeded } does).
+'@
+        }
     )
     Outputs = @{
         'System.String' = 'The answer, decoded with -Encoding: everything until the server closed, or the text up to and including the -Until match, or the text of the datagram that came back.'
         'System.Byte[]' = 'The answer as bytes: with -AsByteArray, and always with -ByteCount.'
         'SockPS.Commands.SockPSJob' = 'With -AsJob: the job (a SockPS.Commands.SockPSJob, PSJobTypeName SockPSJob), at once; Receive-Job returns what the command returns without -AsJob, as the live objects.'
+        'SockPS.Core.SocketRequestResult' = 'With -AsResult: one object per request, answered or failed, naming the computer that asked (MachineName), the target (ComputerName, Port, Protocol, Transport, RemoteEndPoint), the answer (Response) or the failure (Status, Error, ErrorId, PartialResponse), Elapsed and the bytes sent and received. It travels through Invoke-Command and jobs with its view.'
     }
     Notes = @(
         'Errors carry this cmdlet''s ids: ConnectionRefused, HostNotFound, ConnectTimeout, TlsAuthenticationFailed, ReceiveTimeout (OperationTimeout), EndOfStream (the server closed before -Until matched or -ByteCount bytes came), ConnectionReset; InvalidArgument and InvalidUri stop the command for input that can never work.'

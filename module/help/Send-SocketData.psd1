@@ -169,6 +169,7 @@ PSCustomObject or a hashtable) is sent as PowerShell displays it, the text Out-S
         'A connection that fails (reset, closed) gets one error and no more data from the same invocation; the other connections given go on.'
         'For a tight loop of many small sends, $connection.Send() and $connection.SendLine() avoid the cost of a cmdlet call per message.'
         '-AsJob runs the command as a job in this process (as Start-ThreadJob does) and returns the job at once: Get-Job lists it, Wait-Job waits for it, Receive-Job returns its output (the live objects: a connection is the one Get-SocketConnection lists) and its errors with the same ids as without -AsJob, Stop-Job cancels the work as Ctrl+C does. It runs in the caller''s current folder with the caller''s parameters and pipeline input; what it opens belongs to the caller''s runspace (Remove-Module). Jobs stay listed until Remove-Job or Receive-Job -AutoRemoveJob. -AsJob goes with -Path (AsJobNotSupported otherwise).'
+        'A connection (or a datagram''s Connection) that came back from a job or Invoke-Command is a copy of its properties: when this process made it, it stands for the live connection; when another process did, the error ConnectionInOtherProcess (ObjectNotFound) says so. Run the command in that process instead: Invoke-Command -Session $session { Send-SocketData -Id 3 ... }.'
     )
     Links   = @(
         'Receive-SocketData'

@@ -106,6 +106,16 @@ public sealed class PortTestResult
     /// nothing answered.</summary>
     public double? LatencyMilliseconds => Latency?.TotalMilliseconds;
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary>What was tested, as host:port ("db01:5432", "[::1]:53").</summary>
+    public string Endpoint => EndPointText.Format(ComputerName, Port);
+
+    /// <summary>The port and protocol as the table shows them: "5432/tcp", "53/udp".</summary>
+    public string PortText => Port.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + (Protocol == SocketProtocol.Udp ? "udp" : "tcp");
+
     /// <summary>"db01:5432/Tcp Open".</summary>
     public override string ToString() => $"{EndPointText.Format(ComputerName, Port)}/{Protocol} {Status}";
 }

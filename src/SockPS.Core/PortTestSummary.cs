@@ -66,6 +66,10 @@ public sealed class PortTestSummary
     /// <summary>The status of the last attempt.</summary>
     public PortStatus LastStatus { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
     /// <summary>"db01:5432/Tcp: 4 sent, 4 answered, 0% loss".</summary>
     public override string ToString() => $"{EndPointText.Format(ComputerName, Port)}/{Protocol}: {Sent} sent, {Answered} answered, {LossPercent}% loss";
 

@@ -25,6 +25,10 @@ public sealed class ResolvedAddress
     /// <summary>The port asked for (0 when none was).</summary>
     public int Port { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
     /// <summary>The address and port as an endpoint, ready for sendto or a socket.</summary>
     public IPEndPoint EndPoint => new(Address, Port);
 

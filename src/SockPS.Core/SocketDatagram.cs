@@ -45,6 +45,22 @@ public sealed class SocketDatagram
     /// <summary>The socket it arrived on; replies go out on it.</summary>
     public SocketConnection Connection { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary>The Id of the socket it arrived on.</summary>
+    public int ConnectionId => Connection.Id;
+
+    /// <summary>The name of the socket it arrived on.</summary>
+    public string ConnectionName => Connection.Name;
+
+    /// <summary>The sender as text; (unnamed) for an unnamed Unix socket.</summary>
+    public string RemoteEndPointText => RemoteEndPoint is null ? "(unnamed)" : EndPointText.Format(RemoteEndPoint);
+
+    /// <summary><see cref="Text"/> on one line: CR, LF and tab as \r \n \t, other control characters as dots.</summary>
+    public string EscapedText => SocketOrigin.Escape(Text)!;
+
     /// <summary>The text, as a string conversion gives it.</summary>
     public override string ToString() => Text;
 }

@@ -81,6 +81,9 @@ public sealed class SocketHandlerStatus
     /// <summary>The last such fault, if any.</summary>
     public string? LastError { get; }
 
+    /// <summary>The computer whose server these counters are from.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
     /// <inheritdoc/>
     public override string ToString() => $"{Running} running, {Waiting} waiting, {Completed} completed, {Failed} failed";
 }

@@ -160,6 +160,20 @@ public sealed class SocketRelay : IDisposable
     /// <summary>When the relay started (local time).</summary>
     public DateTime StartedAt { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary>The process that made this object: SockPS's identifier for it
+    /// (<see cref="SocketOrigin.InstanceId"/>). Only that process can use it.</summary>
+    public Guid ProcessInstanceId => SocketOrigin.InstanceId;
+
+    /// <summary>The process id of the process that made this object.</summary>
+    public int ProcessId => SocketOrigin.ProcessId;
+
+    /// <summary>The listening address as text (127.0.0.1:8080, a socket file).</summary>
+    public string LocalEndPointText => EndPointText.Format(LocalEndPoint);
+
     /// <summary>Binds, listens and starts forwarding.</summary>
     public static SocketRelay Start(RelayOptions options)
     {

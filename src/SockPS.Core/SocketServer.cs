@@ -148,6 +148,25 @@ public sealed partial class SocketServer : IDisposable
     /// <summary>When the server started listening (local time).</summary>
     public DateTime StartedAt { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary>The process that made this object: SockPS's identifier for it
+    /// (<see cref="SocketOrigin.InstanceId"/>). Only that process can use it.</summary>
+    public Guid ProcessInstanceId => SocketOrigin.InstanceId;
+
+    /// <summary>The process id of the process that made this object.</summary>
+    public int ProcessId => SocketOrigin.ProcessId;
+
+    /// <summary>The listening address as text (0.0.0.0:8080, [::1]:8080, a socket file).</summary>
+    public string LocalEndPointText => EndPointText.Format(LocalEndPoint);
+
+    /// <summary>The server certificate in one line: subject and expiry; null without TLS.</summary>
+    public string? CertificateSummary => Certificate is null
+        ? null
+        : string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0} (valid until {1:yyyy-MM-dd})", Certificate.Subject, Certificate.NotAfter);
+
     /// <summary>Settings every accepted connection starts with.</summary>
     internal ConnectionOptions ConnectionOptions => _options;
 

@@ -126,6 +126,14 @@ public sealed class SocketTranscriptEntry
     /// or the recipient of this datagram.</summary>
     public string? RemoteEndPoint => _remoteText ??= _remote is null ? null : EndPointText.Format(_remote);
 
+    /// <summary>The computer that recorded the entry, so one that comes back from
+    /// Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary><see cref="Text"/> on one line, as the table shows it: CR, LF and tab as \r \n
+    /// \t, other control characters as dots.</summary>
+    public string EscapedText => SocketOrigin.Escape(Text)!;
+
     /// <summary>The exact bytes. Pipe them to Format-Hex: $entry.Data | Format-Hex.</summary>
     public byte[] Data => _buffer;
 

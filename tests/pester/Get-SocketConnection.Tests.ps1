@@ -151,7 +151,10 @@ Describe 'Get-SocketConnection' {
 
             $list | Should -Match '(?m)^Encoding\s+: utf-8\s*$'
             $list | Should -Match '(?m)^NewLine\s+: `n\s*$'
-            $list | Should -Match "(?m)^Server\s+: $([regex]::Escape($pair.Server.Name)) \($([regex]::Escape($pair.Server.LocalEndPoint.ToString()))\)\s*$"
+            # Plain properties (issue 13), so the list survives serialization: ServerId, ServerName, ServerEndPoint.
+            $list | Should -Match "(?m)^ServerId\s+: $($pair.Server.Id)\s*$"
+            $list | Should -Match "(?m)^ServerName\s+: $([regex]::Escape($pair.Server.Name))\s*$"
+            $list | Should -Match "(?m)^ServerEndPoint\s+: $([regex]::Escape($pair.Server.LocalEndPoint.ToString()))\s*$"
             $list | Should -Match "(?m)^RemoteEndPoint\s+: $([regex]::Escape($accepted.RemoteEndPoint.ToString()))\s*$"
         }
     }

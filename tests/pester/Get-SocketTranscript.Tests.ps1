@@ -175,7 +175,7 @@ Describe 'Get-SocketTranscript' {
             $rows = Import-Csv -Path $csv
 
             $rows.Count | Should -Be 2
-            (Get-Content -Path $csv -TotalCount 1) | Should -BeExactly '"Sequence","Timestamp","Direction","Length","Text","Base64","ConnectionId","LocalEndPoint","RemoteEndPoint","Data"'
+            (Get-Content -Path $csv -TotalCount 1) | Should -BeExactly '"Sequence","Timestamp","Direction","Length","Text","Base64","ConnectionId","LocalEndPoint","RemoteEndPoint","MachineName","EscapedText","Data"'
             for ($i = 0; $i -lt 2; $i++) {
                 [System.Convert]::FromBase64String($rows[$i].Base64) | Should -Be $entries[$i].Data
                 $rows[$i].Direction | Should -BeExactly $entries[$i].Direction

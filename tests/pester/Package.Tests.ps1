@@ -86,7 +86,7 @@ Describe 'The gallery package' {
             $zip.Dispose()
         }
 
-        foreach ($file in 'SockPS.psd1', 'SockPS.psm1', 'SockPS.Format.ps1xml',
+        foreach ($file in 'SockPS.psd1', 'SockPS.psm1', 'SockPS.Format.ps1xml', 'SockPS.Types.ps1xml',
             'net8.0/SockPS.dll', 'net8.0/SockPS.Core.dll', 'net8.0/System.IO.Pipelines.dll',
             'netstandard2.0/SockPS.dll', 'netstandard2.0/SockPS.Core.dll', 'netstandard2.0/System.IO.Pipelines.dll', 'netstandard2.0/System.Threading.Channels.dll',
             'en-US/SockPS.dll-Help.xml', 'en-US/about_SockPS.help.txt', 'LICENSE', 'SockPS.nuspec') {

@@ -585,7 +585,7 @@ Describe 'Receive-SocketData on datagram sockets' {
             ($socket | Receive-SocketData -TimeoutSeconds 20).Text | Should -BeExactly 'piped socket'
         }
 
-        It 'shows ReceivedAt, RemoteEndPoint, Length and Text in a table, control characters as spaces' {
+        It 'shows ReceivedAt, RemoteEndPoint, Length and Text in a table, control characters escaped (\t, \n)' {
             Send-SocketData -Connection $client -InputObject "two`tparts" -Line
             $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
 
@@ -593,7 +593,7 @@ Describe 'Receive-SocketData on datagram sockets' {
             $lines = $table -split "`r?`n" | Where-Object { $_.Trim() }
 
             $lines[0] | Should -Match '^\s*ReceivedAt\s+RemoteEndPoint\s+Length\s+Text\s*$'
-            $lines[2] | Should -Match "^\d\d:\d\d:\d\d\.\d{3}\s+$([regex]::Escape($client.LocalEndPoint.ToString()))\s+10\s+two parts\s*$"
+            $lines[2] | Should -Match "^\d\d:\d\d:\d\d\.\d{3}\s+$([regex]::Escape($client.LocalEndPoint.ToString()))\s+10\s+two\\tparts\\n\s*$"
         }
     }
 

@@ -289,10 +289,52 @@ for _ in range(2):
         }
     }
 
-    # Skip reason: blank columns after deserialization: issue 13 item 1. The view's Port and
-    # Latency columns are script blocks, which PowerShell drops from format data sent over a
-    # session, so a caller without SockPS sees them blank. The lead un-skips this with item 1.
-    It 'renders Port and Latency for a caller without SockPS that imports its commands and views from the session' -Tag 'Issue13Views' -Skip:$true {
+    It 'brings back Invoke-SocketRequest -AsResult results that name the target and the computer that asked, and refuses a remote connection here' {
+        $fanOut = {
+            param($ModulePath, $OpenPort, $ClosedPort, $Message)
+            Import-Module -Name $ModulePath -ErrorAction Stop
+            foreach ($port in $OpenPort, $ClosedPort) {
+                Invoke-SocketRequest -ComputerName 127.0.0.1 -Port $port -InputObject $Message -Line -TimeoutSeconds 20 -AsResult
+            }
+            Connect-Socket -ComputerName 127.0.0.1 -Port $OpenPort -Name remote
+        }
+        $results = @(Invoke-Command -Session $script:Sessions -ThrottleLimit 2 -ScriptBlock $fanOut `
+                -ArgumentList $script:ModulePath, $script:Echo.Port, $script:ClosedPort, $script:Message -ErrorAction Stop)
+        $requests = @($results | Where-Object { $_.PSObject.TypeNames -contains 'Deserialized.SockPS.Core.SocketRequestResult' })
+        $connections = @($results | Where-Object { $_.PSObject.TypeNames -contains 'Deserialized.SockPS.Core.SocketConnection' })
+        $requests.Count | Should -Be 4
+        $connections.Count | Should -Be 2
+        foreach ($computer in 'localhost', '127.0.0.1') {
+            $mine = @($requests | Where-Object { $_.PSComputerName -eq $computer })
+            $answered = @($mine | Where-Object { $_.Port -eq $script:Echo.Port })
+            $refused = @($mine | Where-Object { $_.Port -eq $script:ClosedPort })
+            $answered.Count | Should -Be 1
+            $refused.Count | Should -Be 1
+            $answered[0].ComputerName | Should -Be '127.0.0.1'
+            $answered[0].Status | Should -Be 'Answered'
+            $answered[0].Response.TrimEnd("`r", "`n") | Should -BeExactly $script:Message
+            $answered[0].Elapsed | Should -BeOfType [timespan]
+            $answered[0].MachineName | Should -Be ([System.Environment]::MachineName) -Because 'the far side is this machine'
+            $refused[0].Status | Should -Be 'ConnectionRefused'
+            $refused[0].Error | Should -Match "127\.0\.0\.1:$($script:ClosedPort)"
+        }
+
+        $rows = @(& $script:GetTableCells $requests)
+        foreach ($row in $rows) {
+            $row.ComputerName | Should -Be '127.0.0.1'
+            $row.Status | Should -BeIn @('Answered', 'ConnectionRefused')
+            $row.'Elapsed ms' | Should -Match '^\d+\.\d$'
+        }
+
+        $fromRemote = Get-TestWrittenError { $connections[0] | Send-SocketData -InputObject 'x' }
+        $fromRemote.FullyQualifiedErrorId | Should -Be 'ConnectionInOtherProcess,SockPS.Commands.SendSocketDataCommand'
+        $fromRemote.Exception.Message | Should -Match 'Invoke-Command -Session'
+        Invoke-Command -Session $script:Sessions -ScriptBlock { Get-SocketConnection | Disconnect-Socket }
+    }
+
+    # Issue 13 item 1: the view's columns name properties (PortText, LatencyMilliseconds with a
+    # FormatString), which survive the format data a session sends, where script blocks do not.
+    It 'renders Port and Latency for a caller without SockPS that imports its commands and views from the session' -Tag 'Issue13Views' {
         $child = Join-Path -Path $TestDrive -ChildPath 'implicit-remoting.ps1'
         Set-Content -LiteralPath $child -Encoding utf8NoBOM -Value @"
 param([int] `$SshPort, [string] `$UserName, [string] `$KeyFilePath, [string] `$OptionsJson, [string] `$ModulePath, [int] `$OpenPort, [int] `$ClosedPort)

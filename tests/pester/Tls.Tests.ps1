@@ -104,7 +104,8 @@ Describe 'Connect-Socket -UseTls' {
             (Get-TableRow $plainServer)[2] | Should -BeExactly 'Tcp'
             # The list view spells out the details.
             $list = Get-SocketConnection -Id $tls.Id | Format-List | Out-String -Width 200
-            $list | Should -Match "Tls\s*:\s*Tls13, $([regex]::Escape($tls.CipherSuite))"
+            $list | Should -Match "TlsProtocol\s*:\s*Tls13\s"
+            $list | Should -Match "CipherSuite\s*:\s*$([regex]::Escape($tls.CipherSuite))"
             $list | Should -Match 'RemoteCertificate\s*:\s*CN=localhost \(issued by CN=SockPS Pester Test CA'
         }
 

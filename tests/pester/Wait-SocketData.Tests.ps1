@@ -174,7 +174,7 @@ Describe 'Wait-SocketData' {
             $lines = $table -split "`r?`n" | Where-Object { $_.Trim() }
 
             $lines[0] | Should -Match '^\s*Id\s+Connection\s+Value\s+Text\s*$'
-            $lines[-1] | Should -Match "^\s*$($pair.Client.Id)\s+expecting\s+login:\s+banner\\nlogin:\s*$"
+            $lines[-1] | Should -Match "^\s*$($pair.Client.Id)\s+expecting\s+login:\s+banner\\r\\nlogin:\s*$" -Because 'the Text column shows CR and LF as \r and \n, as the transcript table does'
         }
 
         It 'returns the text before the match in Text, consumed with it' {

@@ -20,6 +20,22 @@ public sealed class SocketPatternMatch
     /// <summary>The connection the text arrived on.</summary>
     public SocketConnection Connection { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
+    /// <summary>The Id of the connection the text arrived on.</summary>
+    public int ConnectionId => Connection.Id;
+
+    /// <summary>The name of the connection the text arrived on.</summary>
+    public string ConnectionName => Connection.Name;
+
+    /// <summary>The peer of that connection, as text.</summary>
+    public string RemoteEndPointText => Connection.RemoteEndPointText;
+
+    /// <summary><see cref="Text"/> on one line: CR, LF and tab as \r \n \t, other control characters as dots.</summary>
+    public string EscapedText => SocketOrigin.Escape(Text)!;
+
     /// <summary>The regular expression match (Groups, Value, Index within Text).</summary>
     public Match Match { get; }
 

@@ -82,6 +82,10 @@ public sealed class SocketCertificate
     /// <summary>The name or address as it was given.</summary>
     public string ComputerName { get; }
 
+    /// <summary>The computer that made this object (where it lives), so one that comes back
+    /// from Invoke-Command or a job says where it was made.</summary>
+    public string MachineName => SocketOrigin.MachineName;
+
     /// <summary>The port.</summary>
     public int Port { get; }
 

@@ -52,6 +52,12 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
     /// <inheritdoc/>
     protected override void ProcessRecordCore()
     {
+        SocketServer[]? servers = Server is null ? null : System.Linq.Enumerable.ToArray(DeserializedTargets.Live(this, Server));
+        if (servers is { Length: 0 })
+        {
+            return;
+        }
+
         IEnumerable<SocketConnection> found = ParameterSetName switch
         {
             IdSet => Targets.Find(this, Id, null, SocketRegistry.GetConnection, () => SocketRegistry.Connections, c => c.Name, "connection", "ConnectionNotFound"),
@@ -62,7 +68,7 @@ public sealed class GetSocketConnectionCommand : SockPSCmdlet
         foreach (SocketConnection connection in found)
         {
             if ((State is null || State.Contains(connection.State))
-                && (Server is null || Server.Any(s => ReferenceEquals(s, connection.Server))))
+                && (servers is null || servers.Any(s => ReferenceEquals(s, connection.Server))))
             {
                 WriteObject(connection);
             }

@@ -18,11 +18,13 @@ namespace SockPS.Commands;
 /// everything until the server closes; -Until, -ByteCount and -ToEnd end it otherwise. Over UDP one
 /// datagram goes out and one comes back. The answer is text decoded with -Encoding, or bytes with
 /// -AsByteArray. A request that fails writes a non-terminating error; what had arrived is in the
-/// error's Exception.PartialResult.</para>
+/// error's Exception.PartialResult. With -AsResult every request, answered or failed, returns one
+/// SocketRequestResult that names the computer that asked and the target, so results from many
+/// targets or many computers (Invoke-Command) say which is which.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SocketRequest", DefaultParameterSetName = HostSet)]
 [OutputType(typeof(SockPSJob))]
-[OutputType(typeof(string), typeof(byte[]))]
+[OutputType(typeof(string), typeof(byte[]), typeof(SocketRequestResult))]
 public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
 {
     /// <summary>Run as a job in this process (as Start-ThreadJob does) and return the job at once:
@@ -46,6 +48,11 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     private bool _inputOnCommandLine;
     private Exchange? _exchange;
     private bool _failed;
+
+    // -AsResult: the request under way (its target and clock), for the result a failure becomes.
+    private ConnectTarget? _target;
+    private System.Diagnostics.Stopwatch? _clock;
+    private DateTime _startedAt;
 
     /// <summary>The request: strings (encoded with -Encoding), byte arrays (sent as they are), or
     /// other objects (sent as their string form). Everything piped in is one request, sent as it
@@ -89,6 +96,13 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// <summary>Return the answer as a byte array instead of text.</summary>
     [Parameter]
     public SwitchParameter AsByteArray { get; set; }
+
+    /// <summary>Return a SocketRequestResult for every request instead of the bare answer:
+    /// MachineName (the computer that asked), ComputerName, Port, Protocol, Response, Elapsed,
+    /// Status, and on failure Error, ErrorId and PartialResponse (what had arrived). A request
+    /// that fails is a result, not an error record, so a fan-out keeps one object per target.</summary>
+    [Parameter]
+    public SwitchParameter AsResult { get; set; }
 
     private enum AnswerMode
     {
@@ -217,10 +231,15 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// both sides. Returns null after writing the error when the target cannot be reached.</summary>
     private Exchange? Open()
     {
+        _target = null;
+        _clock = System.Diagnostics.Stopwatch.StartNew();
+        _startedAt = DateTime.Now;
         if (ResolveTarget() is not ConnectTarget target)
         {
             return null;
         }
+
+        _target = target;
 
         ConnectionOptions options;
         try
@@ -291,7 +310,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
         }
         catch (SocketOperationException ex)
         {
-            WriteSocketError(ex, exchange.Where);
+            WriteExchangeError(exchange, ex);
             return false;
         }
     }
@@ -338,15 +357,90 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
 
             WriteVerbose($"Sent {connection.BytesSent} bytes to {exchange.Where}; waiting for the answer.");
             object? result = WaitForAnswer(exchange, answer);
-            if (result is not null)
+            if (AsResult)
+            {
+                SocketRequestResult done = NewResult(exchange.Connection);
+                done.Response = result;
+                WriteObject(done);
+            }
+            else if (result is not null)
             {
                 WriteObject(result);
             }
         }
         catch (SocketOperationException ex)
         {
-            WriteSocketError(ex, exchange.Where);
+            WriteExchangeError(exchange, ex);
         }
+    }
+
+    /// <summary>A failure of one target before a connection exists (the name, the port, the
+    /// connect): an error record, or with -AsResult a result that carries it.</summary>
+    private protected override void WriteTargetError(SocketOperationException exception, object? target)
+    {
+        if (!AsResult)
+        {
+            base.WriteTargetError(exception, target);
+            return;
+        }
+
+        WriteObject(Failed(NewResult(null, target), exception, target));
+    }
+
+    /// <summary>A failure of a request under way: an error record, or with -AsResult a result
+    /// with the error and what had arrived.</summary>
+    private void WriteExchangeError(Exchange exchange, SocketOperationException exception)
+    {
+        if (!AsResult)
+        {
+            WriteSocketError(exception, exchange.Where);
+            return;
+        }
+
+        WriteObject(Failed(NewResult(exchange.Connection), exception, exchange.Where));
+    }
+
+    private static SocketRequestResult Failed(SocketRequestResult result, SocketOperationException exception, object? target)
+    {
+        ErrorRecord record = ErrorRecords.From(exception, target);
+        result.Error = record.Exception.Message;
+        result.ErrorId = record.FullyQualifiedErrorId;
+        result.PartialResponse = exception.PartialResult;
+        return result;
+    }
+
+    /// <summary>The result of the request under way, timed and counted up to now.</summary>
+    private SocketRequestResult NewResult(SocketConnection? connection, object? where = null)
+    {
+        ConnectTarget? target = _target;
+        string name = target?.Path ?? (target?.AbstractName is not null ? "@" + target.AbstractName : target?.Host)
+            ?? (ParameterSetName == HostSet ? ComputerName : Uri?.Host ?? Path ?? ("@" + AbstractName));
+        int port = 0;
+        if (target?.Port is not null)
+        {
+            try
+            {
+                port = ServicePorts.Resolve(target.Port, target.Protocol == SocketProtocol.Udp ? "udp" : "tcp");
+            }
+            catch (SocketOperationException)
+            {
+                // A service name that does not resolve: the error says so; the port stays 0.
+            }
+        }
+
+        SocketProtocol protocol = connection?.Protocol ?? target?.Protocol ?? Protocol;
+        string transport = connection?.Transport ?? (target is null ? protocol.ToString()
+            : target.Path is not null || target.AbstractName is not null
+                ? (protocol == SocketProtocol.Udp ? "Unix-Dgram" : target.Tls ? "Unix+Tls" : "Unix")
+                : target.Tls ? "Tls" : protocol.ToString());
+        return new SocketRequestResult(name, port, protocol, transport)
+        {
+            RemoteEndPoint = connection is null ? where?.ToString() : connection.RemoteEndPointText,
+            Elapsed = _clock?.Elapsed ?? TimeSpan.Zero,
+            StartedAt = _startedAt,
+            BytesSent = connection?.BytesSent ?? 0,
+            BytesReceived = connection?.BytesReceived ?? 0,
+        };
     }
 
     /// <summary>

@@ -19,6 +19,7 @@ public abstract class RelayCmdlet : SockPSCmdlet
     /// <summary>The relay, as returned by Start-SocketRelay or Get-SocketRelay.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = RelaySet)]
     [ValidateNotNullOrEmpty]
+    [RelayArgumentTransformation]
     public SocketRelay[] Relay { get; set; } = null!;
 
     /// <summary>The Ids of the relays, as Get-SocketRelay shows them.</summary>
@@ -39,7 +40,7 @@ public abstract class RelayCmdlet : SockPSCmdlet
     {
         IdSet => Targets.Find(this, Id, null, SocketRegistry.GetRelay, () => SocketRegistry.Relays, r => r.Name, "relay", "RelayNotFound"),
         NameSet => Targets.Find(this, null, Name, SocketRegistry.GetRelay, () => SocketRegistry.Relays, r => r.Name, "relay", "RelayNotFound"),
-        _ => Relay,
+        _ => DeserializedTargets.Live(this, Relay),
     };
 }
 
@@ -116,4 +117,14 @@ public sealed class GetSocketRelayCommand : SockPSCmdlet
             WriteObject(relay);
         }
     }
+}
+
+/// <summary>Resolves a deserialized relay (from a job or a remote session) given as -Relay: the
+/// live one when this process made it, else a stand-in that reports RelayInOtherProcess.</summary>
+[System.AttributeUsage(System.AttributeTargets.Property | System.AttributeTargets.Field)]
+public sealed class RelayArgumentTransformationAttribute : ArgumentTransformationAttribute
+{
+    /// <inheritdoc/>
+    public override object Transform(EngineIntrinsics engineIntrinsics, object inputData) =>
+        DeserializedTargets.Transform<SocketRelay>(inputData, "relay", SocketRegistry.GetRelay, r => r.InstanceId);
 }

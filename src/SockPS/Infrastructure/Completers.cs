@@ -83,6 +83,7 @@ public sealed class ServerArgumentTransformationAttribute : ArgumentTransformati
     /// <inheritdoc/>
     public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
     {
+        inputData = DeserializedTargets.Transform<SocketServer>(inputData, "server", SocketRegistry.GetServer, s => s.InstanceId);
         object value = inputData is PSObject pso ? pso.BaseObject : inputData;
         if (value is string or int or long)
         {

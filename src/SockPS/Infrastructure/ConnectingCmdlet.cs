@@ -285,7 +285,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
         }
         catch (SocketOperationException ex) when (ParameterSetName == HostSet)
         {
-            WriteSocketError(ex, ex.EndPoint ?? ComputerName);
+            WriteTargetError(ex, ex.EndPoint ?? ComputerName);
             return null;
         }
         catch (SocketOperationException ex)
@@ -294,6 +294,11 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
             throw;
         }
     }
+
+    /// <summary>Reports a failure that concerns one target (non-terminating). Invoke-SocketRequest
+    /// -AsResult turns it into a result object instead.</summary>
+    private protected virtual void WriteTargetError(SocketOperationException exception, object? target) =>
+        WriteSocketError(exception, target);
 
     /// <summary>-ComputerName with -Port, or carrying the port itself (host:port, [v6]:port), or
     /// a URI given where a host was expected (Connect-Socket smtp://mail.example binds it to
@@ -447,7 +452,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
             // Everything here concerns this one target (its host, port, service name or path),
             // so the error is non-terminating: the next target in a list or pipeline goes on, and
             // -ErrorAction decides. Only a platform that cannot do it at all stops the command.
-            WriteSocketError(ex, where);
+            WriteTargetError(ex, where);
             return null;
         }
         catch (SocketOperationException ex)

@@ -10,7 +10,8 @@ namespace SockPS.Commands;
 /// Lets a UDP (or Unix datagram) server stand for its socket wherever -Connection is expected,
 /// from the command line and from the pipeline. The transformation runs before PowerShell tries
 /// to bind the server's Id and Name by property name, which would otherwise make the parameter
-/// set ambiguous.
+/// set ambiguous. A deserialized connection (Deserialized.SockPS.Core.SocketConnection, from a job or
+/// a remote session) is resolved by <see cref="DeserializedTargets"/>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class ConnectionArgumentTransformationAttribute : ArgumentTransformationAttribute
@@ -18,6 +19,9 @@ public sealed class ConnectionArgumentTransformationAttribute : ArgumentTransfor
     /// <inheritdoc/>
     public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
     {
+        // A connection that came back through serialization: the live one, or a stand-in that
+        // reports ConnectionInOtherProcess (a datagram's or pattern match's Connection too).
+        inputData = DeserializedTargets.Transform<SocketConnection>(inputData, "connection", SocketRegistry.GetConnection, c => c.InstanceId);
         object value = inputData is PSObject pso ? pso.BaseObject : inputData;
         switch (value)
         {

@@ -111,7 +111,7 @@ public abstract class ConnectionCmdlet : SockPSCmdlet
     {
         IdSet => Targets.Find(this, Id, null, SocketRegistry.GetConnection, () => SocketRegistry.Connections, c => c.Name, "connection", "ConnectionNotFound"),
         NameSet => Targets.Find(this, null, Name, SocketRegistry.GetConnection, () => SocketRegistry.Connections, c => c.Name, "connection", "ConnectionNotFound"),
-        _ => Connection,
+        _ => DeserializedTargets.Live(this, Connection),
     };
 }
 
@@ -153,6 +153,6 @@ public abstract class ServerCmdlet : SockPSCmdlet
     {
         IdSet => Targets.Find(this, Id, null, SocketRegistry.GetServer, () => SocketRegistry.Servers, s => s.Name, "server", "ServerNotFound"),
         NameSet => Targets.Find(this, null, Name, SocketRegistry.GetServer, () => SocketRegistry.Servers, s => s.Name, "server", "ServerNotFound"),
-        _ => Server,
+        _ => DeserializedTargets.Live(this, Server),
     };
 }
