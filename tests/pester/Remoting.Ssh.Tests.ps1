@@ -231,8 +231,14 @@ Describe 'SockPS over SSH remoting: Invoke-Command -Session (localhost, 127.0.0.
         }
         finally {
             foreach ($copy in $copies) {
-                Invoke-Command -Session $copy.Session -ArgumentList $copy.Root -ScriptBlock {
-                    param($Root) Remove-Item -LiteralPath $Root -Recurse -Force -ErrorAction Ignore
+                # The session goes back to the original module before the copy is deleted: a
+                # session keeps the format and type files it loaded, and the next import there
+                # (the tests below) would reload them from the deleted folder.
+                Invoke-Command -Session $copy.Session -ArgumentList $copy.Root, $script:ModulePath -ScriptBlock {
+                    param($Root, $Original)
+                    Remove-Module SockPS -ErrorAction Ignore
+                    Import-Module -Name $Original -Force -ErrorAction Stop
+                    Remove-Item -LiteralPath $Root -Recurse -Force -ErrorAction Ignore
                 }
             }
         }
