@@ -180,7 +180,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 
     /// <summary>The framing for one connection: -AsJson's implied -Line applies to streams only.</summary>
     private ReceiveMode ModeFor(SocketConnection connection) =>
-        AsJson && !Line && Delimiter is null && connection.IsDatagram ? ReceiveMode.Available : _mode;
+        AsJson && !Line && Delimiter is null && connection.IsMessageBased ? ReceiveMode.Available : _mode;
 
     /// <summary>A blocking receive on the pipeline thread (the fastest way to wait here); Ctrl+C
     /// stops it within a tenth of a second.</summary>

@@ -216,7 +216,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsDatagram, StopToken, Encoding, RemoteEndPoint));
+                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsMessageBased, StopToken, Encoding, RemoteEndPoint));
             }
             catch (SocketOperationException ex)
             {
@@ -321,7 +321,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     {
         foreach (SocketConnection connection in _targets!)
         {
-            if (connection.IsDatagram)
+            if (connection.IsMessageBased)
             {
                 return true;
             }
