@@ -32,7 +32,7 @@ public sealed partial class SocketConnection
         }
 
         string newLine = appendNewLine ? _newLine : string.Empty;
-        if (_websocket is not null && remote is null)
+        if (_websocket is not null && (remote is null || remote.Equals(RemoteEndPoint)))
         {
             // A WebSocket text message is UTF-8 by definition.
             ThrowIfSendClosed();
