@@ -41,19 +41,22 @@ BeforeAll {
 import asyncio, hashlib, ssl, sys, time, websockets
 async def handler(ws):
     print('path', ws.path, 'subprotocol', ws.subprotocol, flush=True)
-    async for m in ws:
-        if isinstance(m, bytes):
-            await ws.send('binary %d %s' % (len(m), hashlib.sha256(m).hexdigest()))
-            await ws.send(m)
-        elif m.startswith('close '):
-            _, code, reason = m.split(' ', 2)
-            await ws.close(int(code), reason)
-        elif m == 'ping me':
-            start = time.monotonic()
-            await asyncio.wait_for(await ws.ping(), 10)
-            await ws.send('pong %d' % ((time.monotonic() - start) * 1000))
-        else:
-            await ws.send(m)
+    try:
+        async for m in ws:
+            if isinstance(m, bytes):
+                await ws.send('binary %d %s' % (len(m), hashlib.sha256(m).hexdigest()))
+                await ws.send(m)
+            elif m.startswith('close '):
+                _, code, reason = m.split(' ', 2)
+                await ws.close(int(code), reason)
+            elif m == 'ping me':
+                start = time.monotonic()
+                await asyncio.wait_for(await ws.ping(), 10)
+                await ws.send('pong %d' % ((time.monotonic() - start) * 1000))
+            else:
+                await ws.send(m)
+    except websockets.ConnectionClosed:
+        pass  # a close code other than 1000/1001 ends the loop this way
     print('closed', ws.close_code, ws.close_reason, flush=True)
 async def main():
     ctx = None
@@ -260,6 +263,36 @@ Describe 'Connect-Socket -Uri ws:// to Python''s websockets' {
         $c | Disconnect-Socket
         $c.WebSocketCloseStatus | Should -Be 1000
         $null = Wait-TestProcessLine -Process $script:peer.Process -Pattern '^closed 1000 $' -FromStart
+    }
+
+    It 'sends the close code and reason of Disconnect-Socket -CloseStatus -CloseDescription' {
+        $c = Connect-Socket -Uri "ws://127.0.0.1:$($script:peer.Port)/"
+        Disconnect-Socket -Connection $c -CloseStatus 4005 -CloseDescription 'all done'
+        $c.WebSocketCloseStatus | Should -Be 4005
+        $c.CloseReason | Should -Be "Closed by this side. WebSocket close 4005 (application-defined) 'all done'."
+        $null = Wait-TestProcessLine -Process $script:peer.Process -Pattern '^closed 4005 all done$' -FromStart
+    }
+
+    It 'refuses a reserved close code, and -CloseStatus on a connection that is not a WebSocket' {
+        $c = Connect-Socket -Uri "ws://127.0.0.1:$($script:peer.Port)/"
+        try {
+            { Disconnect-Socket -Connection $c -CloseStatus 1006 } | Should -Throw -ErrorId 'InvalidArgument,*'
+            $c.State | Should -Be 'Open'
+        }
+        finally {
+            $c | Disconnect-Socket
+        }
+        $server = Start-SocketServer
+        try {
+            $plain = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port
+            $errors = Get-TestWrittenError { Disconnect-Socket -Connection $plain -CloseStatus 4000 }
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
+            $plain.State | Should -Be 'Open'
+            $plain | Disconnect-Socket
+        }
+        finally {
+            $server | Stop-SocketServer
+        }
     }
 
     It 'says WebSocketHandshakeFailed when the port does not speak WebSocket' {

@@ -477,7 +477,10 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     internal event Action<SocketConnection>? Disposed;
 
     /// <summary>Half-closes: sends FIN so the peer sees end of stream, while receiving goes on.</summary>
-    public void ShutdownSend()
+    public void ShutdownSend() => ShutdownSend(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null);
+
+    /// <summary>Half-closes; a WebSocket sends its close frame with <paramref name="status"/>.</summary>
+    internal void ShutdownSend(System.Net.WebSockets.WebSocketCloseStatus status, string? description)
     {
         ThrowIfDisconnected();
         if (_datagram is not null)
@@ -494,7 +497,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         }
         else if (_websocket is not null)
         {
-            Complete(new System.Threading.Tasks.ValueTask(_websocket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None)));
+            Complete(new System.Threading.Tasks.ValueTask(_websocket.CloseOutputAsync(status, description, CancellationToken.None)));
         }
         else
         {
