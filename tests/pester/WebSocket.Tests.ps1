@@ -469,6 +469,10 @@ Describe 'WebSocket connections in the engine''s other cmdlets' {
         }
     }
 
+    It 'Invoke-SocketRequest says it does not speak WebSocket, before connecting' {
+        { Invoke-SocketRequest -Uri 'ws://127.0.0.1:9/' -InputObject 'x' } | Should -Throw -ErrorId 'InvalidArgument,*'
+    }
+
     It 'refuses stream-only framing on a WebSocket with InvalidArgument' {
         $server = Start-SocketServer -WebSocket
         try {

@@ -140,7 +140,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     [Parameter]
     public SwitchParameter Telnet { get; set; }
 
-    /// <summary>WebSocket only (ws://, wss://): extra headers for the upgrade request, such as
+    /// <summary>Connect-Socket with a ws:// or wss:// URI only: extra headers for the upgrade request, such as
     /// @{ Authorization = 'Bearer ...'; Origin = 'https://example.org' }. Host, Upgrade,
     /// Connection and the Sec-WebSocket-* headers are SockPS's own.</summary>
     [Parameter(ParameterSetName = UriSet)]
@@ -148,7 +148,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     [ValidateNotNull]
     public IDictionary? Header { get; set; }
 
-    /// <summary>WebSocket only (ws://, wss://): the subprotocols to offer (Sec-WebSocket-Protocol),
+    /// <summary>Connect-Socket with a ws:// or wss:// URI only: the subprotocols to offer (Sec-WebSocket-Protocol),
     /// in order of preference. The one the server chose is the connection's SubProtocol.</summary>
     [Parameter(ParameterSetName = UriSet)]
     [Parameter(ParameterSetName = HostSet)]
@@ -355,6 +355,12 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
                 "-Header and -SubProtocol are WebSocket settings: connect with a ws:// or wss:// URI.");
+        }
+
+        if (target.WebSocket && this is InvokeSocketRequestCommand)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                "Invoke-SocketRequest does not speak WebSocket. Connect with Connect-Socket -Uri ws://... (or wss://), then Send-SocketData and Receive-SocketData one message at a time.");
         }
 
         if (target.WebSocket && Telnet)
