@@ -46,6 +46,7 @@ internal sealed class WebSocketChannel
     private int _receivers;
     private int _closed;
     private int _waitingForSpace;
+    private int _closeSentHere;
 
     public WebSocketChannel(WebSocket socket, Stream transport, System.Net.Sockets.Socket tcp, SocketConnection connection, IChannelOwner owner, string? subProtocol, string resource)
     {
@@ -132,8 +133,14 @@ internal sealed class WebSocketChannel
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     peerClosed = true;
-                    CloseStatus = (int?)result.CloseStatus ?? 1005;
-                    CloseDescription = result.CloseStatusDescription;
+                    if (Volatile.Read(ref _closeSentHere) == 0)
+                    {
+                        // The peer started the close: its code is the one to show. (When this
+                        // side started it, the peer's answer only echoes ours.)
+                        CloseStatus = (int?)result.CloseStatus ?? 1005;
+                        CloseDescription = result.CloseStatusDescription;
+                    }
+
                     // Answer the close (unless this side started it); .NET's CloseOutputAsync
                     // after a received close completes the handshake.
                     if (_socket.State == WebSocketState.CloseReceived)
@@ -306,8 +313,9 @@ internal sealed class WebSocketChannel
             ThrowIfClosed();
             if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
             {
-                throw new SocketOperationException(SocketFailureKind.Closed,
-                    $"The WebSocket to {_owner.PeerText} is {_socket.State}: a close frame was sent, so it can only receive now.", _owner.PeerText);
+                throw new SocketOperationException(SocketFailureKind.Closed, CloseStatus is not null && _ended.Task.IsCompleted
+                    ? $"The WebSocket to {_owner.PeerText} is closed ({CloseText()}): nothing more can be sent. Open a new one with Connect-Socket."
+                    : $"The WebSocket to {_owner.PeerText} sent its close frame (Disconnect-Socket -Shutdown Send), so it can only receive now.", _owner.PeerText);
             }
 
             WebSocketMessageType type = text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;
@@ -337,6 +345,7 @@ internal sealed class WebSocketChannel
         await _sendLock.WaitAsync(token).ConfigureAwait(false);
         try
         {
+            MarkClosedHere(status, description);
             await _socket.CloseOutputAsync(status, description, token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
@@ -373,6 +382,16 @@ internal sealed class WebSocketChannel
         }
     }
 
+    /// <summary>This side starts the close: its code is the one shown, unless the peer's came first.</summary>
+    private void MarkClosedHere(WebSocketCloseStatus status, string? description)
+    {
+        if (_socket.State == WebSocketState.Open && Interlocked.Exchange(ref _closeSentHere, 1) == 0)
+        {
+            CloseStatus = (int)status;
+            CloseDescription = description;
+        }
+    }
+
     private void ThrowIfClosed()
     {
         if (Volatile.Read(ref _closed) != 0)
@@ -392,12 +411,8 @@ internal sealed class WebSocketChannel
 
         if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
+            MarkClosedHere(status, description);
             CloseOutputQuietlyAsync(status, description).GetAwaiter().GetResult();
-            if (CloseStatus is null)
-            {
-                CloseStatus = (int)status;
-                CloseDescription = description;
-            }
 
             // The peer's close frame ends the loop; a peer that never answers costs CloseWait.
             Task.WhenAny(_ended.Task, Task.Delay(CloseWait)).GetAwaiter().GetResult();
