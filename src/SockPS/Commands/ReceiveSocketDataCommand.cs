@@ -17,7 +17,8 @@ namespace SockPS.Commands;
 /// file.</para>
 /// <para type="description">Text is decoded with the connection's encoding; a character split
 /// across two network reads decodes whole. On a datagram socket (UDP, Unix datagram, or a UDP
-/// server) every receive returns one whole datagram as a SocketDatagram, with its sender. When the
+/// server) every receive returns one whole datagram as a SocketDatagram, with its sender; on a
+/// WebSocket, one whole message as a SocketDatagram whose MessageType is Text or Binary. When the
 /// peer has closed the connection and nothing is left, a receive returns nothing; a timeout is a
 /// ReceiveTimeout error that leaves the connection usable.</para>
 /// </summary>

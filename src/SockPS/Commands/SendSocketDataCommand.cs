@@ -35,7 +35,9 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
     /// <summary>What to send: strings (encoded with the connection's encoding), byte arrays (sent as
     /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
-    /// form). Arrays other than byte arrays are sent element by element.</summary>
+    /// form). Arrays other than byte arrays are sent element by element. On a WebSocket each item
+    /// is one message: a string a text message (UTF-8), a byte array a binary one, a received
+    /// text message text again.</summary>
     [Parameter(Position = 1, ValueFromPipeline = true)]
     [AllowNull]
     [AllowEmptyString]
