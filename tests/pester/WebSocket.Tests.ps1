@@ -9,6 +9,7 @@ BeforeAll {
     Import-Module $env:SOCKPS_MODULE_PATH -Force
     Import-Module "$PSScriptRoot/SockPS.TestHelpers.psm1" -Force
     Import-Module "$PSScriptRoot/SockPS.TlsTestHelpers.psm1" -Force
+    Import-Module "$PSScriptRoot/SockPS.RemotePeers.psm1"
 
     $script:python = '/usr/bin/python3'
     & $script:python -c 'import websockets' 2>$null
@@ -408,6 +409,22 @@ Describe 'Node''s ws' {
         }
         finally {
             Stop-TestProcess -Process $peer.Process
+        }
+    }
+
+    It 'SockPS client through a SOCKS5 proxy (microsocks) to a wss server: TLS end to end, checked against the target''s name' {
+        $socks = Start-TestSocksProxy
+        $peer = Start-NodeServer -Tls
+        try {
+            $c = Connect-Socket -Uri "wss://localhost:$($peer.Port)/" -CaCertificate $script:certs.CaPath -Proxy $socks.Uri
+            $c.Proxy | Should -BeLike 'socks5://127.0.0.1:*'
+            'through the proxy' | Send-SocketData -Connection $c
+            (Receive-SocketData -Connection $c).Text | Should -Be 'through the proxy'
+            $c | Disconnect-Socket
+        }
+        finally {
+            Stop-TestProcess -Process $peer.Process
+            Stop-TestSocksProxy -Proxy $socks
         }
     }
 
