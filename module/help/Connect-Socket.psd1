@@ -314,6 +314,37 @@ NegotiatedApplicationProtocol, empty when it chose none. -TlsCipherSuite allows 
 named (IANA names; tab completion lists them): PowerShell 7 on Linux and macOS only.
 '@
         }
+        @{
+            Title   = 'Talk to a WebSocket server, one message at a time'
+            Code    = @'
+$c = Connect-Socket -Uri ws://127.0.0.1:32819/chat -SubProtocol chat.v1
+'hello', [byte[]](1, 2, 3) | Send-SocketData -Connection $c
+Receive-SocketData -Connection $c | Format-List MessageType, Length, Text
+(Receive-SocketData -Connection $c).MessageType
+'close' | Send-SocketData -Connection $c
+Receive-SocketData -Connection $c
+$c | Format-List State, CloseReason, WebSocketCloseStatus
+'@
+            Output  = @'
+MessageType : Text
+Length      : 5
+Text        : hello
+
+Binary
+
+State                : Closed
+CloseReason          : The remote host closed the WebSocket: 4001 (application-
+                       defined) 'bye now'.
+WebSocketCloseStatus : 4001
+'@
+            Remarks = @'
+The server is Python's websockets, echoing every message and closing with code 4001 when told
+"close". Every Receive-SocketData returns one whole message, Text or Binary; a string goes out as
+a text message, a byte array as a binary one. The close code and reason show in CloseReason and
+WebSocketCloseStatus. wss:// adds TLS, checked as for -UseTls (-CaCertificate, pins, -ServerName);
+-Header adds request headers. Not on Windows PowerShell 5.1, where it is the error NotSupported.
+'@
+        }
     )
     ParameterDefaults = @{
         AddressFamily            = 'IPv4 and IPv6'

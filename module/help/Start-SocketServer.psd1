@@ -300,6 +300,35 @@ shown as @name. Nothing is left behind when the server stops, and file permissio
 any local process may connect. -Path @myapp would instead make a file named @myapp.
 '@
         }
+        @{
+            Title   = 'A WebSocket echo server'
+            Code    = @'
+$s = Start-SocketServer -WebSocket -WebSocketPath /echo -ScriptBlock {
+    param($Connection)
+    while ($null -ne ($m = Receive-SocketData -Connection $Connection -TimeoutSeconds 0)) {
+        $m | Send-SocketData -Connection $Connection
+    }
+}
+$s
+$e = Connect-Socket -Uri "ws://localhost:$($s.Port)/echo"
+'ping?' | Send-SocketData -Connection $e
+(Receive-SocketData -Connection $e).Text
+'@
+            Output  = @'
+   Id Name       Protocol   LocalEndPoint          State     Connections Accept
+                                                                             ed
+   -- ----       --------   -------------          -----     ----------- ------
+    1 Server1    Ws         127.0.0.1:44185        Listening           0      0
+
+ping?
+'@
+            Remarks = @'
+-WebSocket answers each client's HTTP upgrade before the handler sees the connection; then each
+receive is one message, and a message piped back goes out as it came (text as text, binary as
+binary). -WebSocketPath answers other paths 404; with -Certificate, clients connect with wss://.
+Browsers, Node's ws and Python's websockets connect to it. Not on Windows PowerShell 5.1.
+'@
+        }
     )
     ParameterDefaults = @{
         Address                  = '127.0.0.1'

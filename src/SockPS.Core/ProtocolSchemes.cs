@@ -60,6 +60,8 @@ public static class ProtocolSchemes
         ["nntp"] = new("nntp", 119, tls: false, datagram: false, Crlf, telnet: false),
         ["nntps"] = new("nntps", 563, tls: true, datagram: false, Crlf, telnet: false),
         ["telnet"] = new("telnet", 23, tls: false, datagram: false, Crlf, telnet: true),
+        ["ws"] = new("ws", 80, tls: false, datagram: false, newLine: null, telnet: false),
+        ["wss"] = new("wss", 443, tls: true, datagram: false, newLine: null, telnet: false),
         ["gopher"] = new("gopher", 70, tls: false, datagram: false, Crlf, telnet: false),
     };
 

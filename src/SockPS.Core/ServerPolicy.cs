@@ -19,6 +19,11 @@ public sealed class ServerPolicy
     /// <summary>Clients in these ranges are refused.</summary>
     public IReadOnlyList<AddressRange> Deny { get; set; } = Array.Empty<AddressRange>();
 
+    /// <summary>Accept WebSocket clients (Start-SocketServer -WebSocket): each accepted connection
+    /// passes the HTTP upgrade (after TLS, when the server has a certificate) before anyone sees
+    /// it; clients that fail it are counted in AcceptErrorCount. Null: plain connections.</summary>
+    public WebSocketServerOptions? WebSocket { get; set; }
+
     /// <summary>Receives every accepted connection (a handler server); null: queue them for Wait-SocketConnection.</summary>
     public Action<SocketConnection>? ConnectionHandler { get; set; }
 

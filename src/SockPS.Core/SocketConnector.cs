@@ -76,6 +76,79 @@ public static class SocketConnector
         }
     }
 
+    /// <summary>Connects a WebSocket (ws://, or wss:// with <see cref="ConnectionOptions.Tls"/>):
+    /// TCP as <see cref="ConnectTcpAsync"/> (proxy, local address, socket options), then TLS with
+    /// the same checks, then the HTTP upgrade; returns a started connection whose receives are
+    /// whole messages. NotSupported on Windows PowerShell 5.1.</summary>
+    public static async Task<SocketConnection> ConnectWebSocketAsync(string host, int port, WebSocketClientOptions webSocket, ConnectionOptions options,
+        TimeSpan timeout, AddressFamily? addressFamily, CancellationToken cancellationToken)
+    {
+        WebSockets.ThrowIfUnsupported(EndPointText.Format(host, port));
+        using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
+        using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
+        CancellationToken token = linked.Token;
+        bool TimerFired() => timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested;
+
+        OpenedSocket opened = await OpenTcpAsync(host, port, options, addressFamily, timeout, TimerFired, token).ConfigureAwait(false);
+        Socket socket = opened.Socket;
+        NetworkStream network = new(socket, ownsSocket: false);
+        SslStream? tls = null;
+        try
+        {
+            if (options.NoDelay)
+            {
+                socket.NoDelay = true;
+            }
+
+            System.IO.Stream stream = network;
+            if (options.Tls is not null)
+            {
+                try
+                {
+                    tls = await TlsHandshake.AuthenticateAsClientAsync(network, options.Tls, host, opened.Peer, TimeSpan.Zero, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (TimerFired())
+                {
+                    throw new SocketOperationException(SocketFailureKind.TlsAuthentication,
+                        $"Connected to {opened.Peer}, but the TLS handshake did not finish within {EndPointText.Seconds(timeout)}. The service may not speak TLS on this port.", opened.Peer);
+                }
+
+                stream = tls;
+            }
+
+            WebSocketUpgrade upgrade;
+            try
+            {
+                upgrade = await WebSocketHandshake.ClientAsync(stream, webSocket, opened.Peer, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (TimerFired())
+            {
+                throw new SocketOperationException(SocketFailureKind.WebSocketHandshake,
+                    $"Connected to {opened.Peer}, but it did not answer the WebSocket upgrade within {EndPointText.Seconds(timeout)}.", opened.Peer);
+            }
+            catch (Exception ex) when (ex is System.IO.IOException or SocketException or ObjectDisposedException)
+            {
+                throw SocketErrors.TransferFailed(ex, opened.Peer, "the WebSocket upgrade");
+            }
+
+            upgrade.KeepAliveInterval = webSocket.KeepAliveInterval;
+            SocketConnection connection = new(socket, options, server: null, networkStream: network, tls: tls, remoteEndPoint: opened.RemoteEndPoint, webSocket: upgrade)
+            {
+                ComputerName = host,
+                Proxy = options.Proxy?.Text,
+            };
+            connection.Start();
+            return connection;
+        }
+        catch (Exception)
+        {
+            tls?.Dispose();
+            network.Dispose();
+            socket.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A connected TCP socket to host:port: directly, trying each address of the name in
     /// turn, or through the proxy of <paramref name="options"/>; bound first to the local address
     /// and port asked for. Timeouts become ConnectTimeout (ProxyTimeout through a proxy).</summary>

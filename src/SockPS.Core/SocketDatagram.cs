@@ -5,7 +5,8 @@ using System.Text;
 namespace SockPS.Core;
 
 /// <summary>
-/// One datagram as it arrived (Python's socket recvfrom): never merged with another, never split.
+/// One datagram as it arrived (Python's socket recvfrom), or one WebSocket message: never merged
+/// with another, never split.
 /// Piping it to Send-SocketData replies to its sender on the socket it arrived on, because its
 /// RemoteEndPoint and Connection bind to the parameters of the same names.
 /// </summary>
@@ -14,15 +15,20 @@ public sealed class SocketDatagram
     private readonly Encoding _encoding;
     private string? _text;
 
-    internal SocketDatagram(byte[] data, EndPoint? remoteEndPoint, EndPoint? localEndPoint, SocketConnection connection, Encoding encoding)
+    internal SocketDatagram(byte[] data, EndPoint? remoteEndPoint, EndPoint? localEndPoint, SocketConnection connection, Encoding encoding, string? messageType = null)
     {
+        MessageType = messageType;
         Data = data;
         RemoteEndPoint = remoteEndPoint;
         LocalEndPoint = localEndPoint;
         Connection = connection;
         ReceivedAt = DateTime.Now;
-        _encoding = encoding;
+        // WebSocket text is UTF-8 by definition, whatever the connection's encoding.
+        _encoding = messageType is null ? encoding : TextEncodings.Utf8NoBom;
     }
+
+    /// <summary>For a WebSocket message: Text or Binary. Null for a datagram.</summary>
+    public string? MessageType { get; }
 
     /// <summary>The payload.</summary>
     public byte[] Data { get; }
@@ -30,7 +36,8 @@ public sealed class SocketDatagram
     /// <summary>The payload's length in bytes.</summary>
     public int Length => Data.Length;
 
-    /// <summary>The payload decoded with the socket's encoding (at the time it arrived).</summary>
+    /// <summary>The payload decoded with the socket's encoding (at the time it arrived); a WebSocket
+    /// message's as UTF-8.</summary>
     public string Text => _text ??= _encoding.GetString(Data);
 
     /// <summary>Who sent it: where a reply goes.</summary>

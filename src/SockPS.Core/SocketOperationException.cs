@@ -44,6 +44,9 @@ public enum SocketFailureKind
     DatagramTooLarge,
     /// <summary>The runtime or OS lacks what was asked for (AF_UNIX on .NET Framework).</summary>
     NotSupported,
+    /// <summary>The HTTP upgrade to WebSocket was refused or malformed (a status other than 101, a
+    /// wrong Sec-WebSocket-Accept, a request for another path).</summary>
+    WebSocketHandshake,
     /// <summary>Received data nobody has read is in the way (a STARTTLS before the server's
     /// plain-text answer was read); nothing was done.</summary>
     UnreadData,

@@ -88,7 +88,7 @@ public sealed partial class SocketServer : IDisposable
     public AddressFamily AddressFamily { get; }
 
     /// <summary>What the table view shows: Tcp, Tls, Udp, Unix, Unix+Tls or Unix-Dgram.</summary>
-    public string Transport => AddressFamily == AddressFamily.Unix
+    public string Transport => _policy.WebSocket is not null ? (IsTls ? "Wss" : "Ws") : AddressFamily == AddressFamily.Unix
         ? (Protocol == SocketProtocol.Udp ? "Unix-Dgram" : IsTls ? "Unix+Tls" : "Unix")
         : IsTls ? "Tls" : Protocol.ToString();
 
@@ -491,7 +491,7 @@ public sealed partial class SocketServer : IDisposable
             }
 
             Interlocked.Increment(ref _acceptedCount);
-            if (_tlsOptions is null)
+            if (_tlsOptions is null && _policy.WebSocket is null)
             {
                 if (!await AdmitAsync(client, null, null, stopping).ConfigureAwait(false))
                 {
@@ -525,13 +525,13 @@ public sealed partial class SocketServer : IDisposable
 
     /// <summary>Makes the connection and queues it for Wait-SocketConnection; false when the
     /// server stopped meanwhile.</summary>
-    private async Task<bool> AdmitAsync(Socket client, NetworkStream? network, SslStream? tls, CancellationToken stopping)
+    private async Task<bool> AdmitAsync(Socket client, NetworkStream? network, SslStream? tls, CancellationToken stopping, WebSocketUpgrade? webSocket = null)
     {
         SocketConnection connection;
         try
         {
             _options.SocketOptions?.ApplyToAccepted(client);
-            connection = new SocketConnection(client, _options.Clone(), this, networkStream: network, tls: tls);
+            connection = new SocketConnection(client, _options.Clone(), this, networkStream: network, tls: tls, webSocket: webSocket);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or SocketOperationException)
         {
@@ -609,27 +609,64 @@ public sealed partial class SocketServer : IDisposable
             where = "(a client that left)";
         }
 
-        SslStream tls;
-        try
+        SslStream? tls = null;
+        if (_tlsOptions is not null)
         {
-            tls = await TlsHandshake.AuthenticateAsServerAsync(network, _tlsOptions!, where, stopping).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            network.Dispose();
-            client.Dispose();
-            ReturnSlot();
-            if (ex is not OperationCanceledException)
+            try
             {
-                Interlocked.Increment(ref _tlsFailureCount);
-                Volatile.Write(ref _lastTlsError, ex.Message);
+                tls = await TlsHandshake.AuthenticateAsServerAsync(network, _tlsOptions!, where, stopping).ConfigureAwait(false);
             }
+            catch (Exception ex)
+            {
+                network.Dispose();
+                client.Dispose();
+                ReturnSlot();
+                if (ex is not OperationCanceledException)
+                {
+                    Interlocked.Increment(ref _tlsFailureCount);
+                    Volatile.Write(ref _lastTlsError, ex.Message);
+                }
 
-            return;
+                return;
+            }
         }
 
-        await AdmitAsync(client, network, tls, stopping).ConfigureAwait(false);
+        WebSocketUpgrade? upgrade = null;
+        if (_policy.WebSocket is { } webSocket)
+        {
+            // The client has HandshakeTimeout to send its upgrade request; one that does not,
+            // or sends something else, is answered with an HTTP error, counted and dropped.
+            using CancellationTokenSource timer = new(webSocket.HandshakeTimeout);
+            using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, timer.Token);
+            try
+            {
+                upgrade = await WebSocketHandshake.ServerAsync((System.IO.Stream?)tls ?? network, webSocket, where, linked.Token).ConfigureAwait(false);
+                upgrade.IsServer = true;
+                upgrade.KeepAliveInterval = webSocket.KeepAliveInterval;
+            }
+            catch (Exception ex)
+            {
+                tls?.Dispose();
+                network.Dispose();
+                client.Dispose();
+                ReturnSlot();
+                if (!stopping.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _acceptErrorCount);
+                    Volatile.Write(ref _lastAcceptError, ex is OperationCanceledException
+                        ? $"The client {where} sent no WebSocket upgrade request within {EndPointText.Seconds(webSocket.HandshakeTimeout)}."
+                        : ex.Message);
+                }
+
+                return;
+            }
+        }
+
+        await AdmitAsync(client, network, tls, stopping, upgrade).ConfigureAwait(false);
     }
+
+    /// <summary>The WebSocket settings of a -WebSocket server; null for plain servers.</summary>
+    public WebSocketServerOptions? WebSocket => _policy.WebSocket;
 
     internal void OnConnectionClosed(SocketConnection connection)
     {

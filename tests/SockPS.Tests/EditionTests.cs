@@ -195,6 +195,22 @@ public sealed class EditionTests
     }
 
     [Fact]
+    public void TheDesktopBuildSaysNotSupportedForWebSocket()
+    {
+        // Issue 15: .NET Framework has no WebSocket.CreateFromStream, so ws://, wss:// and
+        // Start-SocketServer -WebSocket stop with NotSupported there, before connecting.
+        using DesktopCore desktop = new();
+        Type webSockets = desktop.Type("SockPS.Core.WebSockets");
+        Assert.False((bool)webSockets.GetField("Supported", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!);
+        MethodInfo check = webSockets.GetMethod("ThrowIfUnsupported", BindingFlags.NonPublic | BindingFlags.Static)!;
+        Exception error = desktop.Throws(() => check.Invoke(null, new object?[] { "localhost:80" }));
+        Assert.Contains("PowerShell 7.4 or later", error.Message);
+
+        Type core = typeof(SockPS.Core.SocketConnection).Assembly.GetType("SockPS.Core.WebSockets", throwOnError: true)!;
+        Assert.True((bool)core.GetField("Supported", BindingFlags.NonPublic | BindingFlags.Static)!.GetValue(null)!);
+    }
+
+    [Fact]
     public void TheDesktopBuildSaysNotSupportedForAlpnAndCipherSuitesAndPinsAsTheCoreBuildDoes()
     {
         // Issue 14: ALPN and cipher suite lists need .NET Core APIs; pins and the DER reading

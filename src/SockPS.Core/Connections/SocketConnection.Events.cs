@@ -97,14 +97,14 @@ public sealed partial class SocketConnection
     /// <summary>True when a receive would not wait: data is buffered, or the stream ended, or the
     /// connection is closed.</summary>
     internal bool IsReadable => Volatile.Read(ref _state) == (int)SocketState.Disconnected
-        || (_stream?.IsReadable ?? _datagram!.IsReadable);
+        || (_stream?.IsReadable ?? _websocket?.IsReadable ?? _datagram!.IsReadable);
 
     /// <summary>Completes when the connection is readable (select's "read" set).</summary>
     internal Task WhenReadableAsync(CancellationToken cancellationToken) =>
-        _stream?.WhenReadableAsync(cancellationToken) ?? _datagram!.WhenReadableAsync(cancellationToken);
+        _stream?.WhenReadableAsync(cancellationToken) ?? _websocket?.WhenReadableAsync(cancellationToken) ?? _datagram!.WhenReadableAsync(cancellationToken);
 
     /// <summary>True while a receive holds the reader (tests use it to know a receive is waiting).</summary>
-    internal bool ReceiveInProgress => _stream?.ReceiveInProgress ?? _datagram!.ReceiveInProgress;
+    internal bool ReceiveInProgress => _stream?.ReceiveInProgress ?? _websocket?.ReceiveInProgress ?? _datagram!.ReceiveInProgress;
 
     // ------------------------------------------------------------------ datagram sockets
 

@@ -32,6 +32,14 @@ public sealed partial class SocketConnection
         }
 
         string newLine = appendNewLine ? _newLine : string.Empty;
+        if (_websocket is not null && (remote is null || remote.Equals(RemoteEndPoint)))
+        {
+            // A WebSocket text message is UTF-8 by definition.
+            ThrowIfSendClosed();
+            byte[] utf8 = TextEncodings.Utf8NoBom.GetBytes(text + newLine);
+            return new ValueTask(_websocket.SendAsync(utf8, 0, utf8.Length, text: true, cancellationToken));
+        }
+
         encoding ??= Volatile.Read(ref _encoding);
         int max = encoding.GetMaxByteCount(text.Length + newLine.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(max, 1));
@@ -106,11 +114,10 @@ public sealed partial class SocketConnection
             return default;
         }
 
-        ThrowIfDisconnected();
-        if (Volatile.Read(ref _state) == (int)SocketState.SendShutdown)
+        ThrowIfSendClosed();
+        if (_websocket is not null)
         {
-            throw new SocketOperationException(SocketFailureKind.Closed,
-                $"Sending on the connection to {PeerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", PeerText);
+            return new ValueTask(_websocket.SendAsync(buffer, offset, count, text: false, cancellationToken));
         }
 
         if (_datagram is not null)
@@ -120,6 +127,16 @@ public sealed partial class SocketConnection
         }
 
         return _stream!.SendAsync(buffer, offset, count, cancellationToken);
+    }
+
+    private void ThrowIfSendClosed()
+    {
+        ThrowIfDisconnected();
+        if (Volatile.Read(ref _state) == (int)SocketState.SendShutdown)
+        {
+            throw new SocketOperationException(SocketFailureKind.Closed,
+                $"Sending on the connection to {PeerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", PeerText);
+        }
     }
 
     /// <summary>Sends one datagram: to <paramref name="remote"/> (sendto), or to the connected peer.</summary>
@@ -140,6 +157,38 @@ public sealed partial class SocketConnection
     {
         using FileStream file = OpenForReading(path);
         progress.Total = file.Length;
+        if (_websocket is not null)
+        {
+            // One binary message, sent in fragments as the file is read.
+            ThrowIfSendClosed();
+            byte[] block = ArrayPool<byte>.Shared.Rent(StreamChannel.BulkBlockSize);
+            try
+            {
+                await _websocket.SendPiecesAsync(async send =>
+                {
+                    long left = file.Length;
+                    do
+                    {
+                        int n = await file.ReadAsync(block, 0, (int)Math.Min(StreamChannel.BulkBlockSize, Math.Max(left, 0)), cancellationToken).ConfigureAwait(false);
+                        left -= n;
+                        await send(new ArraySegment<byte>(block, 0, n), n == 0 || left <= 0).ConfigureAwait(false);
+                        progress.Add(n);
+                        if (n == 0)
+                        {
+                            break;
+                        }
+                    }
+                    while (left > 0);
+                }, text: false, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(block);
+            }
+
+            return;
+        }
+
         if (_datagram is not null)
         {
             byte[] whole = new byte[file.Length];
@@ -244,7 +293,7 @@ public sealed partial class SocketConnection
     internal object? ReceiveBlocking(ReceiveRequest request, CancellationToken cancellationToken)
     {
         ThrowIfDisconnected();
-        if (_datagram is not null)
+        if (_datagram is not null || _websocket is not null)
         {
             return Complete(ReceiveDatagramObjectAsync(request, cancellationToken));
         }
@@ -257,7 +306,7 @@ public sealed partial class SocketConnection
     internal async ValueTask<object?> ReceiveAsync(ReceiveRequest request, CancellationToken cancellationToken)
     {
         ThrowIfDisconnected();
-        if (_datagram is not null)
+        if (_datagram is not null || _websocket is not null)
         {
             return await ReceiveDatagramObjectAsync(request, cancellationToken).ConfigureAwait(false);
         }
@@ -281,7 +330,7 @@ public sealed partial class SocketConnection
     internal ValueTask<SocketDatagram?> ReceiveDatagramAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfDisconnected();
-        return _datagram!.ReceiveAsync(timeout, cancellationToken);
+        return _websocket?.ReceiveAsync(timeout, cancellationToken) ?? _datagram!.ReceiveAsync(timeout, cancellationToken);
     }
 
     private async ValueTask<object?> ReceiveDatagramObjectAsync(ReceiveRequest request, CancellationToken cancellationToken)
@@ -291,7 +340,9 @@ public sealed partial class SocketConnection
             throw StreamOnly();
         }
 
-        return await _datagram!.ReceiveAsync(request.Timeout, cancellationToken).ConfigureAwait(false);
+        return _websocket is not null
+            ? Delivered(await _websocket.ReceiveAsync(request.Timeout, cancellationToken).ConfigureAwait(false))
+            : await _datagram!.ReceiveAsync(request.Timeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until the buffered text matches <paramref name="pattern"/> and consumes
@@ -499,7 +550,10 @@ public sealed partial class SocketConnection
     }
 
     private SocketOperationException StreamOnly() =>
-        new(SocketFailureKind.InvalidArgument,
+        _websocket is not null
+            ? new(SocketFailureKind.InvalidArgument,
+                $"{Describe()} is a WebSocket: every receive returns one whole message, so -Line, -Delimiter, -ByteCount, -ToEnd, -OutFile and patterns do not apply.", PeerText)
+            : new(SocketFailureKind.InvalidArgument,
             $"{Describe()} is a datagram socket: every receive returns one whole datagram, so -Line, -Delimiter, -ByteCount and -ToEnd do not apply.",
             PeerText);
 }

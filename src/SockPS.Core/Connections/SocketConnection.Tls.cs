@@ -48,6 +48,12 @@ public sealed partial class SocketConnection
     private async Task UpgradeAsync(Func<Stream, Task<SslStream>> handshake, bool asClient, CancellationToken cancellationToken)
     {
         ThrowIfDisconnected();
+        if (_websocket is not null)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                $"{Describe()} is a WebSocket; TLS for it is chosen when connecting: use a wss:// URI.", PeerText);
+        }
+
         if (_stream is null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,

@@ -26,6 +26,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     private readonly Socket _socket;
     private readonly StreamChannel? _stream;
     private readonly DatagramChannel? _datagram;
+    private readonly WebSocketChannel? _websocket;
     private readonly string? _ownedSocketPath;
     private string? _peerText;
 
@@ -49,12 +50,28 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     /// <param name="networkStream">For a connection whose TLS handshake already ran: the stream it ran on.</param>
     /// <param name="tls">For such a connection: the authenticated stream.</param>
     /// <param name="remoteEndPoint">The target, when it is not the socket's peer (through a proxy).</param>
+    /// <param name="webSocket">For a WebSocket connection: the finished HTTP upgrade (its stream carries the frames).</param>
     internal SocketConnection(Socket socket, ConnectionOptions options, SocketServer? server, string? ownedSocketPath = null,
-        NetworkStream? networkStream = null, SslStream? tls = null, EndPoint? remoteEndPoint = null)
+        NetworkStream? networkStream = null, SslStream? tls = null, EndPoint? remoteEndPoint = null, WebSocketUpgrade? webSocket = null)
     {
         _socket = socket;
         _ownedSocketPath = ownedSocketPath;
-        if (socket.SocketType == SocketType.Dgram)
+        if (webSocket is not null)
+        {
+            // The HTTP upgrade ran on the stream (TLS or plain); from here on .NET frames it.
+            System.Net.WebSockets.WebSocket ws = WebSockets.Create(webSocket.Stream, webSocket.IsServer, webSocket.SubProtocol, webSocket.KeepAliveInterval);
+            _websocket = new WebSocketChannel(ws, webSocket.Stream, socket, this, this, webSocket.SubProtocol, webSocket.Resource);
+            if (webSocket.MaxMessageSize > 0)
+            {
+                _websocket.MaxMessageSize = webSocket.MaxMessageSize;
+            }
+
+            if (tls is not null)
+            {
+                _tls = new TlsDetails(tls);
+            }
+        }
+        else if (socket.SocketType == SocketType.Dgram)
         {
             _datagram = new DatagramChannel(socket, this, this);
             if (server is not null)
@@ -140,6 +157,36 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     /// <summary>True for datagram sockets (UDP, Unix datagram): receives return SocketDatagram objects.</summary>
     public bool IsDatagram => _datagram is not null;
 
+    /// <summary>True for a WebSocket connection (ws://, wss://, a Start-SocketServer -WebSocket
+    /// client): every receive returns one whole message as a SocketDatagram whose MessageType is
+    /// Text or Binary, and every send is one message.</summary>
+    public bool IsWebSocket => _websocket is not null;
+
+    /// <summary>True when receives return whole messages (datagrams, WebSocket messages) rather
+    /// than a byte stream.</summary>
+    internal bool IsMessageBased => _datagram is not null || _websocket is not null;
+
+    /// <summary>The WebSocket subprotocol the server chose (Sec-WebSocket-Protocol); null when
+    /// none was, or without WebSocket.</summary>
+    public string? SubProtocol => _websocket?.SubProtocol;
+
+    /// <summary>The WebSocket's request path (/chat?room=1); null without WebSocket.</summary>
+    public string? Resource => _websocket?.Resource;
+
+    /// <summary>The WebSocket close code (1000 NormalClosure, 1001 GoingAway, 1006 when the
+    /// connection ended without a close frame, ...) once a close frame was received or sent;
+    /// null while open and without WebSocket.</summary>
+    public int? WebSocketCloseStatus => _websocket?.CloseStatus;
+
+    /// <summary>The text that came with the WebSocket close code; null when none did.</summary>
+    public string? WebSocketCloseDescription => _websocket?.CloseDescription;
+
+    /// <summary>WebSocket messages received and sent.</summary>
+    public long MessagesReceived => _websocket?.MessagesReceived ?? 0;
+
+    /// <summary>WebSocket messages sent.</summary>
+    public long MessagesSent => _websocket?.MessagesSent ?? 0;
+
     private EndPoint? _localEndPoint;
 
     /// <summary>This side's address and port. Looked up on first use (getsockname is a system
@@ -203,6 +250,11 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
             if (_datagram is not null)
             {
                 return _datagram.Available;
+            }
+
+            if (_websocket is not null)
+            {
+                return _websocket.Available;
             }
 
             _stream!.Probe();
@@ -312,6 +364,10 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         {
             _datagram.Start();
         }
+        else if (_websocket is not null)
+        {
+            _websocket.Start();
+        }
         else
         {
             _stream!.Start();
@@ -339,6 +395,28 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         RaiseClosed();
     }
 
+    /// <summary>A WebSocket's receive side ended: a close frame (its code in <paramref name="closeText"/>),
+    /// a connection that ended without one, or a failure.</summary>
+    internal void OnWebSocketEnded(SocketOperationException? failure, string? closeText)
+    {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            return;
+        }
+
+        if (failure is not null)
+        {
+            Volatile.Write(ref _lastError, failure);
+            SetPeerClosed("Receiving failed: " + failure.Message);
+        }
+        else
+        {
+            SetPeerClosed($"The remote host closed the WebSocket: {closeText}.");
+        }
+
+        RaiseClosed();
+    }
+
     private void SetPeerClosed(string reason)
     {
         Interlocked.CompareExchange(ref _closeReason, reason, null);
@@ -358,7 +436,10 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     /// Safe to call more than once.</summary>
     public void Close() => Close("Closed by this side.");
 
-    internal void Close(string reason)
+    internal void Close(string reason) => Close(reason, System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null);
+
+    /// <summary>Closes; a WebSocket sends a close frame with <paramref name="status"/> first.</summary>
+    internal void Close(string reason, System.Net.WebSockets.WebSocketCloseStatus status, string? description)
     {
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
@@ -370,6 +451,11 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         _ = LocalEndPoint; // keep it for display after the socket is gone
         _stream?.Close();
         _datagram?.Close();
+        _websocket?.Close(status, description);
+        if (_websocket is not null && Volatile.Read(ref _closeReason) == reason)
+        {
+            Volatile.Write(ref _closeReason, $"{reason} WebSocket close {_websocket.CloseText()}.");
+        }
 
         // After the socket is gone, so the last entries are in; bounded, so a slow disk cannot
         // make closing hang (the file's writer finishes on its own).
@@ -391,7 +477,10 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     internal event Action<SocketConnection>? Disposed;
 
     /// <summary>Half-closes: sends FIN so the peer sees end of stream, while receiving goes on.</summary>
-    public void ShutdownSend()
+    public void ShutdownSend() => ShutdownSend(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null);
+
+    /// <summary>Half-closes; a WebSocket sends its close frame with <paramref name="status"/>.</summary>
+    internal void ShutdownSend(System.Net.WebSockets.WebSocketCloseStatus status, string? description)
     {
         ThrowIfDisconnected();
         if (_datagram is not null)
@@ -405,6 +494,10 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
             }
 
             _datagram.ShutdownSend();
+        }
+        else if (_websocket is not null)
+        {
+            Complete(new System.Threading.Tasks.ValueTask(_websocket.CloseOutputAsync(status, description, CancellationToken.None)));
         }
         else
         {
@@ -447,8 +540,8 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         ? $"{Transport} {EndPointText.Format(LocalEndPoint)} ({State})"
         : $"{Transport} {EndPointText.Format(LocalEndPoint)} -> {PeerText} ({State})";
 
-    /// <summary>What the table view shows: Tcp, Tls, Udp, Unix, Unix+Tls or Unix-Dgram.</summary>
-    public string Transport => AddressFamily == AddressFamily.Unix
+    /// <summary>What the table view shows: Tcp, Tls, Udp, Unix, Unix+Tls, Unix-Dgram, Ws or Wss.</summary>
+    public string Transport => _websocket is not null ? (IsTls ? "Wss" : "Ws") : AddressFamily == AddressFamily.Unix
         ? (IsDatagram ? "Unix-Dgram" : IsTls ? "Unix+Tls" : "Unix")
         : IsTls ? "Tls" : Protocol.ToString();
 

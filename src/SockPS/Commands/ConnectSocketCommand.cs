@@ -8,7 +8,8 @@ namespace SockPS.Commands;
 /// <para type="description">What Python's socket.connect does. Over TCP, Connect-Socket resolves
 /// the name and tries each of its addresses until one connects. With -Protocol Udp it makes a
 /// datagram socket connected to one peer. -Path connects to a Unix domain socket, and -Uri takes
-/// the target as a tcp://, tls://, udp:// or unix:// URI. -UseTls (or a tls:// URI) encrypts the
+/// the target as a tcp://, tls://, udp:// or unix:// URI, and ws:// or wss:// opens a WebSocket
+/// (one message per receive and per send). -UseTls (or a tls:// URI) encrypts the
 /// connection and checks the server's certificate.</para>
 /// <para type="description">The returned SocketConnection is what Send-SocketData,
 /// Receive-SocketData and Disconnect-Socket act on. Data that arrives is buffered in the

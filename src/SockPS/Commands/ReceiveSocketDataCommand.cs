@@ -17,7 +17,8 @@ namespace SockPS.Commands;
 /// file.</para>
 /// <para type="description">Text is decoded with the connection's encoding; a character split
 /// across two network reads decodes whole. On a datagram socket (UDP, Unix datagram, or a UDP
-/// server) every receive returns one whole datagram as a SocketDatagram, with its sender. When the
+/// server) every receive returns one whole datagram as a SocketDatagram, with its sender; on a
+/// WebSocket, one whole message as a SocketDatagram whose MessageType is Text or Binary. When the
 /// peer has closed the connection and nothing is left, a receive returns nothing; a timeout is a
 /// ReceiveTimeout error that leaves the connection usable.</para>
 /// </summary>
@@ -196,7 +197,7 @@ public sealed class ReceiveSocketDataCommand : ConnectionCmdlet
 
     /// <summary>The framing for one connection: -AsJson's implied -Line applies to streams only.</summary>
     private ReceiveMode ModeFor(SocketConnection connection) =>
-        AsJson && !Line && Delimiter is null && connection.IsDatagram ? ReceiveMode.Available : _mode;
+        AsJson && !Line && Delimiter is null && connection.IsMessageBased ? ReceiveMode.Available : _mode;
 
     /// <summary>A blocking receive on the pipeline thread (the fastest way to wait here); Ctrl+C
     /// stops it within a tenth of a second.</summary>

@@ -54,7 +54,8 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
     /// form). Arrays other than byte arrays are sent element by element. Whole numbers among bytes
     /// are bytes: [byte[]](65, 66) + 2 sends 65 66 2, passed or piped, and a number outside 0-255
-    /// there is an error.</summary>
+    /// there is an error. On a WebSocket each item is one message: a string a text message
+    /// (UTF-8), a byte array a binary one, a received text message text again.</summary>
     [Parameter(Position = 1, ValueFromPipeline = true)]
     [AllowNull]
     [AllowEmptyString]
@@ -235,7 +236,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsDatagram, StopToken, Encoding, RemoteEndPoint));
+                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsMessageBased, StopToken, Encoding, RemoteEndPoint));
             }
             catch (SocketOperationException ex)
             {
@@ -340,7 +341,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     {
         foreach (SocketConnection connection in _targets!)
         {
-            if (connection.IsDatagram)
+            if (connection.IsMessageBased)
             {
                 return true;
             }

@@ -343,6 +343,36 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNullOrEmpty]
     public string? TranscriptPath { get; set; }
 
+    /// <summary>Accept WebSocket clients: each client's HTTP upgrade request is answered (101
+    /// with Sec-WebSocket-Accept; 404 for another path, 400 or 426 for a request that is not an
+    /// upgrade) before Wait-SocketConnection or a -ScriptBlock handler sees the connection; then
+    /// every receive is one whole message (a SocketDatagram with MessageType Text or Binary) and
+    /// every send one message. Pings are answered. With -Certificate the clients connect with
+    /// wss://. Clients that fail the upgrade are counted in AcceptErrorCount (LastAcceptError
+    /// says why). Not on Windows PowerShell 5.1.</summary>
+    [Parameter]
+    public SwitchParameter WebSocket { get; set; }
+
+    /// <summary>With -WebSocket: the one path clients may ask for, such as /chat (the query is
+    /// not compared); other paths are answered 404. Default: any path (the connection's Resource
+    /// says which was asked for).</summary>
+    [Parameter]
+    [ValidatePattern("^/")]
+    public string? WebSocketPath { get; set; }
+
+    /// <summary>With -WebSocket: the subprotocols this server speaks (Sec-WebSocket-Protocol); the
+    /// first the client offers that is in this list is chosen and shows in the connection's
+    /// SubProtocol. Default: none (a client's offer is not taken up).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? SubProtocol { get; set; }
+
+    /// <summary>With -WebSocket: seconds a client may take to send its upgrade request after
+    /// connecting (and the TLS handshake), default 10.</summary>
+    [Parameter]
+    [ValidateSeconds]
+    public double WebSocketHandshakeTimeoutSeconds { get; set; } = 10;
+
     private ScriptBlockHandlerHost? _handlers;
 
     private static AddressRange[] ParseRanges(string[]? ranges)
@@ -459,8 +489,32 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                     "-ArgumentList, -InitializationScript, -ThrottleLimit, -SilentHandlerLimit, -QueueLimit and -FirstByteTimeoutSeconds go with -ScriptBlock.");
             }
 
+            WebSocketServerOptions? webSocket = null;
+            if (WebSocket)
+            {
+                WebSockets.ThrowIfUnsupported();
+                if (Protocol == SocketProtocol.Udp || Telnet)
+                {
+                    throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                        "-WebSocket runs over stream connections: leave out -Protocol Udp and -Telnet.");
+                }
+
+                webSocket = new WebSocketServerOptions
+                {
+                    Path = WebSocketPath,
+                    SubProtocols = SubProtocol ?? new string[0],
+                    HandshakeTimeout = Seconds(WebSocketHandshakeTimeoutSeconds, nameof(WebSocketHandshakeTimeoutSeconds)) is { } t && t > TimeSpan.Zero ? t : TimeSpan.FromSeconds(10),
+                };
+            }
+            else if (WebSocketPath is not null || SubProtocol is not null || MyInvocation.BoundParameters.ContainsKey(nameof(WebSocketHandshakeTimeoutSeconds)))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-WebSocketPath, -SubProtocol and -WebSocketHandshakeTimeoutSeconds go with -WebSocket.");
+            }
+
             ServerPolicy policy = new()
             {
+                WebSocket = webSocket,
                 MaxConnections = MaxConnections,
                 IdleTimeout = Seconds(IdleTimeoutSeconds, nameof(IdleTimeoutSeconds)),
                 Allow = ParseRanges(AllowAddress),

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using System.Collections;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Management.Automation;
 using System.Net.Sockets;
@@ -48,7 +49,9 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     /// unix-abstract:name for a Linux abstract socket, or a protocol of the tutorial's table, which
     /// sets its port, CRLF line ends and, for the s forms, TLS: http, https, smtp, smtps,
     /// submission, pop3, pop3s, imap, imaps, ftp, nntp, nntps, telnet (with -Telnet's option
-    /// refusal), gopher. Example: imaps://mail.example.</summary>
+    /// refusal), gopher. ws://host:port/path and wss://host:port/path (TLS) open a WebSocket: every
+    /// receive is then one whole message and every send one message (not on Windows PowerShell
+    /// 5.1). Example: imaps://mail.example.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = UriSet)]
     [ValidateNotNull]
     public Uri Uri { get; set; } = null!;
@@ -136,6 +139,21 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     /// negotiation still shows in a transcript. A telnet:// URI turns this on.</summary>
     [Parameter]
     public SwitchParameter Telnet { get; set; }
+
+    /// <summary>Connect-Socket with a ws:// or wss:// URI only: extra headers for the upgrade request, such as
+    /// @{ Authorization = 'Bearer ...'; Origin = 'https://example.org' }. Host, Upgrade,
+    /// Connection and the Sec-WebSocket-* headers are SockPS's own.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNull]
+    public IDictionary? Header { get; set; }
+
+    /// <summary>Connect-Socket with a ws:// or wss:// URI only: the subprotocols to offer (Sec-WebSocket-Protocol),
+    /// in order of preference. The one the server chose is the connection's SubProtocol.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SubProtocol { get; set; }
 
     /// <summary>Use only the host's IPv4 (InterNetwork) or only its IPv6 (InterNetworkV6)
     /// addresses. By default every address is tried, in the order the resolver gives them.</summary>
@@ -338,6 +356,23 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     /// that cannot be written), before anything connects.</summary>
     private protected ConnectionOptions NewOptions(ConnectTarget target)
     {
+        if (!target.WebSocket && (Header is not null || SubProtocol is not null))
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                "-Header and -SubProtocol are WebSocket settings: connect with a ws:// or wss:// URI.");
+        }
+
+        if (target.WebSocket && this is InvokeSocketRequestCommand)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                "Invoke-SocketRequest does not speak WebSocket. Connect with Connect-Socket -Uri ws://... (or wss://), then Send-SocketData and Receive-SocketData one message at a time.");
+        }
+
+        if (target.WebSocket && Telnet)
+        {
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Telnet is for Telnet's byte stream; a WebSocket carries messages.");
+        }
+
         if (!target.Tls && HasTlsChecks)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
@@ -440,6 +475,12 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
 
             int port = ServicePorts.Resolve(target.Port!, target.Protocol == SocketProtocol.Udp ? "udp" : "tcp");
             where = EndPointText.Format(target.Host!, port);
+            if (target.WebSocket)
+            {
+                WriteVerbose($"Connecting a WebSocket to {where}{target.Resource}.");
+                return SocketRegistry.Publish(Await(SocketConnector.ConnectWebSocketAsync(target.Host!, port, WebSocketOptions(target, port), options, timeout, AddressFamily, StopToken)));
+            }
+
             WriteVerbose(options.Proxy is null
                 ? $"Connecting to {where} over {target.Protocol}."
                 : $"Connecting to {where} through {options.Proxy}.");
@@ -460,6 +501,38 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
             ThrowTerminatingError(ErrorRecords.From(ex, where));
             return null;
         }
+    }
+
+    /// <summary>The upgrade request: the URI's path, the Host header, -Header, -SubProtocol.</summary>
+    private WebSocketClientOptions WebSocketOptions(ConnectTarget target, int port)
+    {
+        List<KeyValuePair<string, string>> headers = new();
+        if (Header is not null)
+        {
+            foreach (DictionaryEntry entry in Header)
+            {
+                string name = entry.Key?.ToString() ?? string.Empty;
+                if (name.Length == 0 || name.StartsWith("Sec-WebSocket-", StringComparison.OrdinalIgnoreCase)
+                    || name.Equals("Host", StringComparison.OrdinalIgnoreCase) || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)
+                    || name.Equals("Connection", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                        $"-Header cannot set '{name}': Host, Upgrade, Connection and the Sec-WebSocket-* headers belong to the upgrade itself (use -SubProtocol for Sec-WebSocket-Protocol).", target.ToString());
+                }
+
+                headers.Add(new KeyValuePair<string, string>(name, LanguagePrimitives.ConvertTo<string>(entry.Value) ?? string.Empty));
+            }
+        }
+
+        string host = target.Host!.IndexOf(':') >= 0 ? "[" + target.Host + "]" : target.Host!;
+        bool defaultPort = port == (target.Tls ? 443 : 80);
+        return new WebSocketClientOptions
+        {
+            Resource = target.Resource ?? "/",
+            HostHeader = defaultPort ? host : host + ":" + port.ToString(CultureInfo.InvariantCulture),
+            SubProtocols = SubProtocol ?? new string[0],
+            Headers = headers,
+        };
     }
 
     private static ConnectTarget FromUri(Uri uri, bool useTls)
@@ -512,6 +585,8 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
         {
             NewLine = known.NewLine,
             Telnet = known.Telnet,
+            WebSocket = scheme is "ws" or "wss",
+            Resource = scheme is "ws" or "wss" ? (string.IsNullOrEmpty(uri.PathAndQuery) ? "/" : uri.PathAndQuery) : null,
         };
     }
 
@@ -549,6 +624,12 @@ internal sealed class ConnectTarget
 
     /// <summary>A telnet:// URI: refuse the server's options.</summary>
     public bool Telnet { get; set; }
+
+    /// <summary>A ws:// or wss:// URI: upgrade to WebSocket after connecting (and TLS).</summary>
+    public bool WebSocket { get; set; }
+
+    /// <summary>For WebSocket: the path and query to ask for.</summary>
+    public string? Resource { get; set; }
 
     /// <summary>How messages name the target before the port is resolved.</summary>
     public override string ToString() => Path ?? (AbstractName is not null ? "@" + AbstractName : Port is null ? Host! : $"{Host}:{Port}");

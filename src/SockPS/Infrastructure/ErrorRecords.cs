@@ -29,6 +29,7 @@ internal static class ErrorRecords
             SocketFailureKind.FrameTooLong => ("FrameTooLong", ErrorCategory.LimitsExceeded),
             SocketFailureKind.DatagramTooLarge => ("DatagramTooLarge", ErrorCategory.InvalidArgument),
             SocketFailureKind.NotSupported => ("NotSupported", ErrorCategory.NotImplemented),
+            SocketFailureKind.WebSocketHandshake => ("WebSocketHandshakeFailed", ErrorCategory.ProtocolError),
             SocketFailureKind.UnreadData => ("UnreadPlainText", ErrorCategory.InvalidOperation),
             SocketFailureKind.ProxyRefused => ("ProxyRefused", ErrorCategory.ConnectionError),
             SocketFailureKind.ProxyHostNotFound => ("ProxyHostNotFound", ErrorCategory.ObjectNotFound),

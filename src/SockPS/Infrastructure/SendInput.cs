@@ -69,6 +69,10 @@ internal static class SendInput
             case byte[] bytes:
                 sink.OnBytes(bytes);
                 return;
+            case SocketDatagram { MessageType: "Text" } message:
+                // A WebSocket text message piped back (an echo) goes out as text again.
+                sink.OnText(message.Text);
+                return;
             case SocketDatagram datagram:
                 sink.OnBytes(datagram.Data);
                 return;
