@@ -107,6 +107,28 @@ Describe '-AsJob' {
         }
     }
 
+    Context 'sessions' {
+        It 'lists a job only in the session that started it; another runspace''s Get-Job and Remove-Job leave it alone' {
+            $server = Start-SocketServer -Port 0
+            $mine = Test-SocketPort -ComputerName 127.0.0.1 -Port $server.Port -AsJob
+            Wait-TestJob $mine
+            # The other runspace starts a SockPS job of its own, so its JobManager has the adapter.
+            $seen = Start-ThreadJob -ArgumentList $env:SOCKPS_MODULE_PATH, $server.Port -ScriptBlock {
+                param($ModulePath, $Port)
+                Import-Module $ModulePath
+                $theirs = Test-SocketPort -ComputerName 127.0.0.1 -Port $Port -AsJob
+                $null = Wait-Job -Job $theirs -Timeout 60
+                $listed = @(Get-Job | Where-Object PSJobTypeName -EQ 'SockPSJob' | ForEach-Object InstanceId)
+                Get-Job | Where-Object PSJobTypeName -EQ 'SockPSJob' | Remove-Job -Force
+                [pscustomobject]@{ Theirs = $theirs.InstanceId; Listed = $listed }
+            } | Receive-Job -Wait -AutoRemoveJob
+            $seen.Listed | Should -Be @($seen.Theirs)
+            (Get-Job -InstanceId $mine.InstanceId).InstanceId | Should -Be $mine.InstanceId
+            Receive-Job -Job $mine -Wait -AutoRemoveJob | ForEach-Object Status | Should -Be 'Open'
+            Get-Job | Where-Object InstanceId -EQ $mine.InstanceId | Should -BeNullOrEmpty
+        }
+    }
+
     Context 'Invoke-SocketRequest' {
         It 'returns the reply of a real peer through the job' {
             $peer = Start-PythonPeer -Arguments 'upper'

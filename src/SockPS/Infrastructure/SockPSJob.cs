@@ -380,7 +380,11 @@ public sealed class SockPSJobSourceAdapter : JobSourceAdapter
 {
     internal const string JobParameter = "SockPSJob";
 
-    private static readonly ConcurrentDictionary<Guid, Job2> s_jobs = new();
+    // Per adapter, and PowerShell makes one adapter per session's JobManager: a static table
+    // listed one runspace's jobs in every other runspace's Get-Job, and Remove-Job there took them
+    // out from under their own session (Receive-Job -AutoRemoveJob then failed intermittently
+    // when thread jobs and -AsJob ran side by side).
+    private readonly ConcurrentDictionary<Guid, Job2> _jobs = new();
 
     /// <summary>Named after the jobs' PSJobTypeName.</summary>
     public SockPSJobSourceAdapter() => Name = "SockPSJob";
@@ -391,7 +395,7 @@ public sealed class SockPSJobSourceAdapter : JobSourceAdapter
         if (specification?.Parameters is { Count: > 0 } sets
             && sets[0].FirstOrDefault(p => p.Name == JobParameter)?.Value is SockPSJob job)
         {
-            s_jobs[job.InstanceId] = job;
+            _jobs[job.InstanceId] = job;
             return job;
         }
 
@@ -399,26 +403,26 @@ public sealed class SockPSJobSourceAdapter : JobSourceAdapter
     }
 
     /// <inheritdoc/>
-    public override IList<Job2> GetJobs() => s_jobs.Values.OrderBy(j => j.Id).ToList();
+    public override IList<Job2> GetJobs() => _jobs.Values.OrderBy(j => j.Id).ToList();
 
     /// <inheritdoc/>
     public override IList<Job2> GetJobsByName(string name, bool recurse) =>
-        s_jobs.Values.Where(j => string.Equals(j.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
+        _jobs.Values.Where(j => string.Equals(j.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
 
     /// <inheritdoc/>
     public override IList<Job2> GetJobsByCommand(string command, bool recurse) =>
-        s_jobs.Values.Where(j => string.Equals(j.Command, command, StringComparison.OrdinalIgnoreCase)).ToList();
+        _jobs.Values.Where(j => string.Equals(j.Command, command, StringComparison.OrdinalIgnoreCase)).ToList();
 
     /// <inheritdoc/>
     public override Job2? GetJobByInstanceId(Guid instanceId, bool recurse) =>
-        s_jobs.TryGetValue(instanceId, out Job2? job) ? job : null;
+        _jobs.TryGetValue(instanceId, out Job2? job) ? job : null;
 
     /// <inheritdoc/>
-    public override Job2? GetJobBySessionId(int id, bool recurse) => s_jobs.Values.FirstOrDefault(j => j.Id == id);
+    public override Job2? GetJobBySessionId(int id, bool recurse) => _jobs.Values.FirstOrDefault(j => j.Id == id);
 
     /// <inheritdoc/>
     public override IList<Job2> GetJobsByState(JobState state, bool recurse) =>
-        s_jobs.Values.Where(j => j.JobStateInfo.State == state).ToList();
+        _jobs.Values.Where(j => j.JobStateInfo.State == state).ToList();
 
     /// <inheritdoc/>
     public override IList<Job2> GetJobsByFilter(Dictionary<string, object> filter, bool recurse) => new List<Job2>();
@@ -426,7 +430,7 @@ public sealed class SockPSJobSourceAdapter : JobSourceAdapter
     /// <inheritdoc/>
     public override void RemoveJob(Job2 job)
     {
-        if (job is not null && s_jobs.TryRemove(job.InstanceId, out Job2? removed)
+        if (job is not null && _jobs.TryRemove(job.InstanceId, out Job2? removed)
             && removed.JobStateInfo.State is not (JobState.Completed or JobState.Failed or JobState.Stopped))
         {
             removed.StopJob();
