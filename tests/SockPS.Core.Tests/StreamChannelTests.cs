@@ -68,6 +68,44 @@ public class StreamChannelTests
     }
 
     [Fact]
+    public async Task AParkedLoopStillCountsWhatArrivesWhenAskedForBytesReceived()
+    {
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());
+        using (server)
+        using (peer)
+        using (connection)
+        {
+            // A receive with nothing there waits on this thread and gives up: the loop stays parked.
+            connection.ReceiveTimeoutSeconds = 0.2;
+            Assert.Equal(SocketFailureKind.ReceiveTimeout, Assert.Throws<SocketOperationException>(() => connection.ReceiveLine()).Kind);
+            peer.Send(new byte[10]);
+            Loopback.Until(() => connection.BytesReceived == 10, "BytesReceived looks at the socket while the loop is parked");
+            Assert.Equal(10, connection.Available);
+        }
+    }
+
+    [Fact]
+    public async Task AReceiveThatSeesTheEndFindsTheStateAndReasonAlreadySet()
+    {
+        // The loop used to wake waiting receives before it set the state: a script that read to
+        // the end and then looked at State or CloseReason could still see Open and no reason.
+        for (int round = 0; round < 20; round++)
+        {
+            var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());
+            using (server)
+            using (connection)
+            {
+                Task<object?> waiting = connection.ReceiveAsync(new ReceiveRequest(ReceiveMode.Line, true, Loopback.Wait), CancellationToken.None).AsTask();
+                peer.Shutdown(SocketShutdown.Send);
+                Assert.Null(await waiting.WaitAsync(Loopback.Wait));
+                Assert.Equal("The remote host closed the connection.", connection.CloseReason);
+                Assert.Equal(SocketState.Closed, connection.State);
+                peer.Dispose();
+            }
+        }
+    }
+
+    [Fact]
     public async Task ASelectAfterBlockingReceivesBringsTheLoopBack()
     {
         var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());

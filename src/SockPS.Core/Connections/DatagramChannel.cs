@@ -177,6 +177,11 @@ internal sealed class DatagramChannel
             _queue.Writer.TryWrite(failure);
         }
 
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            _owner.OnEnding(failure);
+        }
+
         _queue.Writer.TryComplete();
         if (Volatile.Read(ref _closed) == 0)
         {

@@ -26,4 +26,9 @@ internal interface IChannelOwner
     /// <summary>The receive side ended: the peer closed (null) or the socket failed. Not called
     /// when the connection was closed here.</summary>
     void OnEnded(SocketOperationException? failure);
+
+    /// <summary>The receive side is ending (same arguments as <see cref="OnEnded"/>): called before
+    /// waiting receives are told, so the state and close reason a script looks at after its last
+    /// receive already say why. <see cref="OnEnded"/> follows and raises the event.</summary>
+    void OnEnding(SocketOperationException? failure);
 }

@@ -240,7 +240,16 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     public long BytesSent => Interlocked.Read(ref _bytesSent);
 
     /// <summary>Bytes read from the socket, whether or not a receive has taken them yet.</summary>
-    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+    public long BytesReceived
+    {
+        get
+        {
+            // Like State and Available: after a receive on the caller's thread nobody reads until
+            // asked, and a script watching this count for the peer's next bytes must see them.
+            _stream?.Probe();
+            return Interlocked.Read(ref _bytesReceived);
+        }
+    }
 
     /// <summary>Bytes received and waiting to be read (for datagram sockets, in queued datagrams).</summary>
     public long Available
@@ -382,6 +391,18 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
             return;
         }
 
+        ((IChannelOwner)this).OnEnding(failure);
+        RaiseClosed();
+    }
+
+    /// <summary>Sets the state and reason (once; the first reason stays) without raising the event.</summary>
+    void IChannelOwner.OnEnding(SocketOperationException? failure)
+    {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            return;
+        }
+
         if (failure is not null)
         {
             Volatile.Write(ref _lastError, failure);
@@ -392,12 +413,23 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
             : failure.Kind == SocketFailureKind.ConnectionReset
                 ? "The remote host reset the connection."
                 : "Receiving failed: " + failure.Message);
-        RaiseClosed();
     }
 
     /// <summary>A WebSocket's receive side ended: a close frame (its code in <paramref name="closeText"/>),
     /// a connection that ended without one, or a failure.</summary>
     internal void OnWebSocketEnded(SocketOperationException? failure, string? closeText)
+    {
+        if (Volatile.Read(ref _closing) != 0)
+        {
+            return;
+        }
+
+        OnWebSocketEnding(failure, closeText);
+        RaiseClosed();
+    }
+
+    /// <summary>Sets the state and reason before waiting receives are told the WebSocket ended.</summary>
+    internal void OnWebSocketEnding(SocketOperationException? failure, string? closeText)
     {
         if (Volatile.Read(ref _closing) != 0)
         {
@@ -413,8 +445,6 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         {
             SetPeerClosed($"The remote host closed the WebSocket: {closeText}.");
         }
-
-        RaiseClosed();
     }
 
     private void SetPeerClosed(string reason)

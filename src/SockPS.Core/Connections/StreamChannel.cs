@@ -438,6 +438,11 @@ internal sealed class StreamChannel
                 }
             }
 
+            if (!_closed && error?.Kind != SocketFailureKind.Closed)
+            {
+                _owner.OnEnding(error);
+            }
+
             Signal(ref _dataSignal);
             Signal(ref _spaceSignal);
         }

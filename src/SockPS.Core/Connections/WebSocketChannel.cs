@@ -207,11 +207,19 @@ internal sealed class WebSocketChannel
             _queue.Writer.TryWrite(failure);
         }
 
+        // State and close reason first, so a script that sees the end of the messages and then
+        // looks at CloseReason finds the close code there.
+        string? closeText = peerClosed || failure is null ? CloseText() : null;
+        if (Volatile.Read(ref _closed) == 0)
+        {
+            _connection.OnWebSocketEnding(failure, closeText);
+        }
+
         _queue.Writer.TryComplete();
         _ended.TrySetResult(true);
         if (Volatile.Read(ref _closed) == 0)
         {
-            _connection.OnWebSocketEnded(failure, peerClosed || failure is null ? CloseText() : null);
+            _connection.OnWebSocketEnded(failure, closeText);
         }
     }
 
