@@ -64,7 +64,7 @@ internal static class TlsHandshake
             Revocation = options.RevocationCheck,
             RecordOnly = recordOnly,
         };
-        SslStream ssl = new(inner, leaveInnerStreamOpen: true, check.Validate);
+        SslStream ssl = TlsStream.Create(inner, check.Validate);
         X509CertificateCollection? clientCertificates = options.ClientCertificate is null ? null : new X509CertificateCollection { options.ClientCertificate };
         try
         {
@@ -83,7 +83,7 @@ internal static class TlsHandshake
     public static async Task<SslStream> AuthenticateAsServerAsync(Stream inner, TlsServerOptions options, string where, CancellationToken cancellationToken)
     {
         CertificateCheck check = new(where, null, options.TrustedCertificates, skip: false, clientRequired: options.RequireClientCertificate, checkingClient: true);
-        SslStream ssl = new(inner, leaveInnerStreamOpen: true, check.Validate);
+        SslStream ssl = TlsStream.Create(inner, check.Validate);
         try
         {
             Task handshake = TlsNegotiation.AuthenticateAsServerAsync(ssl, options.Certificate, options.RequireClientCertificate, TlsVersions.ToSslProtocols(options.Versions),

@@ -58,6 +58,53 @@ public class TlsTests
     }
 
     [Fact]
+    public async Task ClosingBothEndsAtOnceWhileRecordsArriveNeitherHangsNorCrashes()
+    {
+        // Each side closes (close_notify) while its loop decrypts what the other sent and its
+        // own close_notify: OpenSSL must never see two threads on one connection (TlsStream's
+        // gate), and the gate must never hold a close up for long.
+        using SocketServer server = StartTlsServer(Certs.Server);
+        byte[] block = new byte[64 * 1024];
+        for (int round = 0; round < 60; round++)
+        {
+            SocketConnection client = await ConnectTls("localhost", server.Port, TrustingTestCa());
+            SocketConnection accepted = server.Accept(Loopback.Wait);
+            static void SendThenClose(SocketConnection connection, byte[] data)
+            {
+                try
+                {
+                    connection.Send(data);
+                }
+                catch (SocketOperationException)
+                {
+                    // The other side may be gone already; closing is what is tested.
+                }
+
+                connection.Close();
+            }
+
+            await Task.WhenAll(Task.Run(() => SendThenClose(client, block)), Task.Run(() => SendThenClose(accepted, block))).WaitAsync(Loopback.Wait);
+            Assert.Equal(SocketState.Disconnected, client.State);
+            Assert.Equal(SocketState.Disconnected, accepted.State);
+        }
+    }
+
+    [Fact]
+    public async Task ThePeerSeesCloseNotifyWhenTheLoopIsReading()
+    {
+        // The gate must not cost the close_notify: a closed-here TLS connection ends the peer's
+        // stream cleanly (its receive sees the end, not a truncation).
+        using SocketServer server = StartTlsServer(Certs.Server);
+        using SocketConnection client = await ConnectTls("localhost", server.Port, TrustingTestCa());
+        using SocketConnection accepted = server.Accept(Loopback.Wait);
+        client.SendLine("before");
+        Assert.Equal("before", accepted.ReceiveLine());
+        accepted.Close();
+        Assert.Null(client.ReceiveLine());
+        Assert.Equal("The remote host closed the connection.", client.CloseReason);
+    }
+
+    [Fact]
     public async Task AnUntrustedChainIsRefusedInPlainWords()
     {
         using SocketServer server = StartTlsServer(Certs.Server);

@@ -507,6 +507,30 @@ Describe 'TLS carries data' {
     AfterEach {
         Get-SocketConnection | Disconnect-Socket
         Get-SocketServer | Stop-SocketServer
+        Stop-TestProcess -All
+    }
+
+    It 'ends the stream with close_notify when this side disconnects while its loop reads: Python''s ssl sees a clean end, not a truncation' {
+        $server = Start-SocketServer -Certificate $certs.Server
+        $client = Start-TestProcess -FilePath python3 -ArgumentList @('-c', @'
+import socket, ssl, sys
+context = ssl.create_default_context(cafile=sys.argv[2])
+s = context.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=60), server_hostname='localhost')
+s.sendall(b'hello\n')
+try:
+    while s.recv(65536):
+        pass
+    print('clean end', flush=True)
+except ssl.SSLEOFError as e:
+    print('truncated:', e, flush=True)
+'@, "$($server.Port)", $certs.CaPath)
+        $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+        # Received through the loop (TLS is always read there), which stays reading afterwards.
+        Receive-SocketData -Connection $accepted -Line -TimeoutSeconds 20 | Should -BeExactly 'hello'
+
+        Disconnect-Socket -Connection $accepted
+
+        (Wait-TestProcessLine -Process $client -Pattern '^(clean end|truncated.*)$' -TimeoutSeconds 30).Value | Should -Be 'clean end'
     }
 
     It 'carries 1 MiB of random bytes each way unchanged (SHA-256)' {

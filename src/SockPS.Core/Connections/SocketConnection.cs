@@ -479,25 +479,32 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         Interlocked.CompareExchange(ref _closeReason, reason, null);
         Volatile.Write(ref _state, (int)SocketState.Disconnected);
         _ = LocalEndPoint; // keep it for display after the socket is gone
-        _stream?.Close();
-        _datagram?.Close();
-        _websocket?.Close(status, description);
-        if (_websocket is not null && Volatile.Read(ref _closeReason) == reason)
+        try
         {
-            Volatile.Write(ref _closeReason, $"{reason} WebSocket close {_websocket.CloseText()}.");
-        }
+            _stream?.Close();
+            _datagram?.Close();
+            _websocket?.Close(status, description);
+            if (_websocket is not null && Volatile.Read(ref _closeReason) == reason)
+            {
+                Volatile.Write(ref _closeReason, $"{reason} WebSocket close {_websocket.CloseText()}.");
+            }
 
-        // After the socket is gone, so the last entries are in; bounded, so a slow disk cannot
-        // make closing hang (the file's writer finishes on its own).
-        Volatile.Read(ref _transcript)?.Stop(TranscriptCloseWait);
-        if (_ownedSocketPath is not null)
+            // After the socket is gone, so the last entries are in; bounded, so a slow disk cannot
+            // make closing hang (the file's writer finishes on its own).
+            Volatile.Read(ref _transcript)?.Stop(TranscriptCloseWait);
+            if (_ownedSocketPath is not null)
+            {
+                UnixSockets.TryDeleteSocketFile(_ownedSocketPath);
+            }
+        }
+        finally
         {
-            UnixSockets.TryDeleteSocketFile(_ownedSocketPath);
+            // Whatever failed above, the connection is closed here: its server and whoever lists
+            // it must let go (a throw here once left a Disconnected connection listed for good).
+            Server?.OnConnectionClosed(this);
+            RaiseClosed();
+            Disposed?.Invoke(this);
         }
-
-        Server?.OnConnectionClosed(this);
-        RaiseClosed();
-        Disposed?.Invoke(this);
     }
 
     /// <summary>Same as <see cref="Close()"/>.</summary>

@@ -60,6 +60,10 @@ internal sealed class StreamChannel
     private readonly SemaphoreSlim _reader = new(1, 1);
     private readonly SemaphoreSlim _sendLock = new(1, 1);
 
+    // How long closing waits for a send in flight, or a TLS read mid-decryption, before it gives
+    // up on close_notify.
+    private static readonly TimeSpan CloseNotifyWait = TimeSpan.FromMilliseconds(200);
+
     // NetworkStream, or the SslStream over it once TLS is on; swapped only by an upgrade, which
     // holds both locks with the reader paused.
     private Stream _stream;
@@ -269,6 +273,11 @@ internal sealed class StreamChannel
     private async Task LoopAsync(Stream stream, CancellationToken stop)
     {
         Exception? failure = null;
+
+        // TLS: the loop holds the gate while inside the SslStream (not while it waits for the
+        // network), so close_notify is never made while a read decrypts. See TlsStream.
+        TlsGate? gate = (stream as TlsStream)?.Gate;
+        gate?.Activate();
         try
         {
             while (true)
@@ -277,7 +286,22 @@ internal sealed class StreamChannel
 
                 // A zero-byte read waits for data without holding a buffer, so an idle
                 // connection costs a few hundred bytes rather than a receive block.
-                await stream.ReadAsync(s_empty, 0, 0, stop).ConfigureAwait(false);
+                if (gate is null)
+                {
+                    await stream.ReadAsync(s_empty, 0, 0, stop).ConfigureAwait(false);
+                }
+                else
+                {
+                    await gate.EnterAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await stream.ReadAsync(s_empty, 0, 0, stop).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        gate.Exit();
+                    }
+                }
 
                 // Stopped means handed over: leave the data in the socket for the next reader
                 // rather than start a read that no token can end.
@@ -310,7 +334,22 @@ internal sealed class StreamChannel
                 try
                 {
                     // No token: data is there, and once read it must reach the buffer.
-                    read = await stream.ReadAsync(into.Array!, into.Offset, into.Count, CancellationToken.None).ConfigureAwait(false);
+                    if (gate is null)
+                    {
+                        read = await stream.ReadAsync(into.Array!, into.Offset, into.Count, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await gate.EnterAsync().ConfigureAwait(false);
+                        try
+                        {
+                            read = await stream.ReadAsync(into.Array!, into.Offset, into.Count, CancellationToken.None).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            gate.Exit();
+                        }
+                    }
                 }
                 catch
                 {
@@ -1232,7 +1271,7 @@ internal sealed class StreamChannel
         try
         {
             ThrowIfCannotSend();
-            TlsShutdown.TrySendCloseNotify(_stream);
+            SendCloseNotify();
             _socket.Shutdown(SocketShutdown.Send);
             lock (_gate)
             {
@@ -1267,11 +1306,64 @@ internal sealed class StreamChannel
         }
 
         // TLS peers expect close_notify; without it some (OpenSSL) report a truncated stream.
-        if (!_sendShutdown)
+        // It is made with no send in flight (briefly waited for; a send stuck on a peer that does
+        // not read is cut off without it) and with the receive loop's gate held until the stream
+        // is disposed, so OpenSSL never sees two threads on one connection.
+        TlsGate? gate = (_stream as TlsStream)?.Gate;
+        bool gated = gate is { Active: true } && gate.TryEnter(CloseNotifyWait);
+        try
+        {
+            if (!_sendShutdown && _stream is SslStream && (gate is not { Active: true } || gated) && _sendLock.Wait(CloseNotifyWait))
+            {
+                try
+                {
+                    TlsShutdown.TrySendCloseNotify(_stream);
+                }
+                finally
+                {
+                    _sendLock.Release();
+                }
+            }
+
+            CloseSocket();
+        }
+        finally
+        {
+            if (gated)
+            {
+                gate!.Exit();
+            }
+        }
+
+        lock (_gate)
+        {
+            _buffer.Clear();
+        }
+    }
+
+    /// <summary>close_notify on a half-close (the caller holds the send lock).</summary>
+    private void SendCloseNotify()
+    {
+        TlsGate? gate = (_stream as TlsStream)?.Gate;
+        if (gate is not { Active: true })
         {
             TlsShutdown.TrySendCloseNotify(_stream);
         }
+        else if (gate.TryEnter(CloseNotifyWait))
+        {
+            try
+            {
+                TlsShutdown.TrySendCloseNotify(_stream);
+            }
+            finally
+            {
+                gate.Exit();
+            }
+        }
+    }
 
+    private void CloseSocket()
+    {
         try
         {
             // Shutdown first so data still queued for sending goes out with the FIN, and a
@@ -1287,9 +1379,5 @@ internal sealed class StreamChannel
         _stream.Dispose();
         _network.Dispose();
         _socket.Dispose();
-        lock (_gate)
-        {
-            _buffer.Clear();
-        }
     }
 }
