@@ -122,6 +122,8 @@ public enum SocketSetting
     ApplicationProtocol,
     /// <summary>A certificate file: a PFX file with its password, or a PEM certificate with its key.</summary>
     CertificateFile,
+    /// <summary>The password of a PFX file (or a PEM certificate's key file instead).</summary>
+    CertificatePassword,
     /// <summary>The protocol spoken in plain text before TLS (STARTTLS).</summary>
     StartTls,
     /// <summary>A pinned public key hash (SHA-256 of the SubjectPublicKeyInfo).</summary>

@@ -88,12 +88,12 @@ public static class TlsCertificates
         }
         catch (CryptographicException ex)
         {
-            throw Invalid($"Cannot read '{certificatePath}' as a PFX file: {ex.Message} Check its password, or give a PEM certificate with its key file.", certificatePath, ex, SocketSetting.CertificateFile);
+            throw Invalid($"Cannot read '{certificatePath}' as a PFX file: {ex.Message}", certificatePath, ex, SocketSetting.CertificatePassword);
         }
 
         return certificate.HasPrivateKey
             ? certificate
-            : throw Invalid($"'{certificatePath}' holds a certificate without a private key. Use a PFX file that includes the key, or a PEM certificate with its key file.", certificatePath, null, SocketSetting.CertificateFile);
+            : throw Invalid($"'{certificatePath}' holds a certificate without a private key.", certificatePath, null, SocketSetting.CertificateFile);
     }
 
     /// <summary>Refuses a certificate that cannot prove its identity in a handshake.</summary>
@@ -101,7 +101,7 @@ public static class TlsCertificates
     {
         if (!certificate.HasPrivateKey)
         {
-            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate. Use a certificate with its key.", certificate.Subject, null,
+            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate.", certificate.Subject, null,
                 role == "server" ? SocketSetting.CertificateFile : SocketSetting.ClientCertificate);
         }
     }

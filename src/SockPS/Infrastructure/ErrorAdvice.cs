@@ -81,10 +81,11 @@ internal static class ErrorAdvice
         (_, SocketSetting.ProxyCredential) => "The user name and password are given with -ProxyCredential (for example -ProxyCredential (Get-Credential)).",
 
         // TLS.
-        (SocketFailureKind.InvalidArgument, SocketSetting.ClientCertificate) => "Give a PFX file with its key: -ClientCertificatePath and -CertificatePassword.",
+        (SocketFailureKind.InvalidArgument, SocketSetting.ClientCertificate) => "Use a certificate with its key: a PFX file with -ClientCertificatePath and -CertificatePassword.",
         (_, SocketSetting.ClientCertificate) => "This side's certificate is given with -ClientCertificate.",
         (SocketFailureKind.NotSupported, SocketSetting.CertificateFile) => "Give the PFX file with -CertificatePath and -CertificatePassword.",
-        (_, SocketSetting.CertificateFile) => "Give a PFX file with -CertificatePath and -CertificatePassword, or a PEM certificate with -KeyPath.",
+        (_, SocketSetting.CertificateFile) => "Use a certificate with its key: a PFX file with -CertificatePath and -CertificatePassword, or a PEM certificate with -KeyPath.",
+        (_, SocketSetting.CertificatePassword) => "Check -CertificatePassword, or give a PEM certificate with -KeyPath.",
         (_, SocketSetting.ServerName) => "-ServerName gives the name to check the certificate against.",
         (_, SocketSetting.CaCertificate) => "Trust that CA with -CaCertificate <path>.",
         (_, SocketSetting.CaCertificateOrSkipCheck) => "Trust that CA for this connection with -CaCertificate <path>, or use -SkipCertificateCheck for a test server.",
