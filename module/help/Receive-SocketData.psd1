@@ -92,7 +92,7 @@ $c.State
 '@
             Output  = @'
 Receive-SocketData: No data arrived from 127.0.0.1:42231 within 1 second. The connection is
-still open; try again, or raise -TimeoutSeconds (0 waits forever).
+still open. Try again, or raise -TimeoutSeconds (0 waits forever).
 Open
 '@
             Remarks = @'

@@ -11,7 +11,7 @@ Wait-SocketConnection -Server $server -TimeoutSeconds 1
 '@
             Output  = @'
 Wait-SocketConnection: No client connected to Server1 (127.0.0.1:45677) within 1 second. The
-server keeps listening; wait again, or raise -TimeoutSeconds (0 waits forever).
+server keeps listening. Wait again, or raise -TimeoutSeconds (0 waits forever).
    Id Name         Protocol   RemoteEndPoint       State            Sent Received
    -- ----         --------   --------------       -----            ---- --------
     2 Connection2  Tcp        127.0.0.1:42208      Open                0        0

@@ -131,8 +131,11 @@ public static class EndPoints
             return new IPEndPoint(target.Address.MapToIPv6(), target.Port);
         }
 
-        throw Invalid($"{EndPointText.Format(target)} is an {Family(target.AddressFamily)} address, but the socket is {Family(socket.AddressFamily)}. " +
-            "Open the socket with the matching -AddressFamily.");
+        throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+            $"{EndPointText.Format(target)} is an {Family(target.AddressFamily)} address, but the socket is {Family(socket.AddressFamily)}.")
+        {
+            Setting = SocketSetting.AddressFamily,
+        };
     }
 
     /// <summary>A wildcard endpoint of the socket's family, for ReceiveFrom.</summary>

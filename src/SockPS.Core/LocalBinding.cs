@@ -14,13 +14,16 @@ internal static class LocalBinding
     public static IReadOnlyList<IPAddress> Reachable(IReadOnlyList<IPAddress> addresses, IPAddress? local) =>
         local is null ? addresses : addresses.Where(a => a.AddressFamily == local.AddressFamily).ToArray();
 
-    /// <summary>The error for a name none of whose addresses a -LocalAddress of another family can reach.</summary>
+    /// <summary>The error for a name none of whose addresses a local address of another family can reach.</summary>
     public static SocketOperationException NoReachableAddress(string host, IPAddress local, string? role = null) =>
         new(SocketFailureKind.HostNotFound,
             (IPAddress.TryParse(EndPointText.Unbracket(host.Trim()), out IPAddress? literal)
-                ? $"{(role is null ? string.Empty : role + " ")}{literal} is an {EndPoints.Family(literal.AddressFamily)} address, and -LocalAddress {local} can reach {EndPoints.Family(local.AddressFamily)} addresses only. "
-                : $"{(role is null ? string.Empty : role + " ")}'{host}' has no {EndPoints.Family(local.AddressFamily)} address, and -LocalAddress {local} can reach only those. ") +
-            "Give a -LocalAddress of the target's family, or leave it out.", host);
+                ? $"{(role is null ? string.Empty : role + " ")}{literal} is an {EndPoints.Family(literal.AddressFamily)} address, and the local address {local} can reach {EndPoints.Family(local.AddressFamily)} addresses only."
+                : $"{(role is null ? string.Empty : role + " ")}'{host}' has no {EndPoints.Family(local.AddressFamily)} address, and the local address {local} can reach only those."),
+            host)
+        {
+            Setting = SocketSetting.LocalAddress,
+        };
 
     /// <summary>A connect from a fixed local port that failed because that port already carries a
     /// connection to the same target (Linux says EADDRNOTAVAIL at connect, after SO_REUSEADDR let
@@ -40,8 +43,10 @@ internal static class LocalBinding
 
         string where = address is null ? $"local port {port}" : EndPointText.Format(address, port);
         return new SocketOperationException(SocketFailureKind.AddressInUse,
-            $"Cannot connect from {where} to {target}: a connection from that local port to the same target exists already (or is closing, in TIME_WAIT). " +
-            "Pick another -LocalPort, or leave it out so the OS picks one.", where, ex);
+            $"Cannot connect from {where} to {target}: a connection from that local port to the same target exists already (or is closing, in TIME_WAIT).", where, ex)
+        {
+            Setting = SocketSetting.LocalPort,
+        };
     }
 
     /// <summary>Binds before connect when a local address or port is asked for.</summary>
@@ -71,11 +76,11 @@ internal static class LocalBinding
             throw SocketErrors.Classify(ex.SocketErrorCode) switch
             {
                 SocketFailureKind.AddressInUse => new SocketOperationException(SocketFailureKind.AddressInUse,
-                    $"Cannot connect from {where}: that local port is in use. Pick another -LocalPort, or leave it out so the OS picks one.", where, ex),
+                    $"Cannot connect from {where}: that local port is in use.", where, ex) { Setting = SocketSetting.LocalPort },
                 SocketFailureKind.AddressNotAvailable => new SocketOperationException(SocketFailureKind.AddressNotAvailable,
-                    $"Cannot connect from {where}: -LocalAddress {bindTo} is not an address of this machine. Use one of its addresses (Resolve-SocketAddress -ComputerName (Get-SocketHostName)).", where, ex),
+                    $"Cannot connect from {where}: the local address {bindTo} is not an address of this machine.", where, ex) { Setting = SocketSetting.LocalAddress },
                 SocketFailureKind.AccessDenied => new SocketOperationException(SocketFailureKind.AccessDenied,
-                    $"Cannot connect from {where}: permission denied. Local ports below 1024 need administrator rights on many systems; pick a higher -LocalPort.", where, ex),
+                    $"Cannot connect from {where}: permission denied. Local ports below 1024 need administrator rights on many systems.", where, ex) { Setting = SocketSetting.LocalPort },
                 _ => new SocketOperationException(SocketFailureKind.InvalidArgument, $"Cannot connect from {where}: {ex.Message}", where, ex),
             };
         }

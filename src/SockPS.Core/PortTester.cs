@@ -104,7 +104,10 @@ public sealed class PortTester
             && options.LocalAddress.AddressFamily != options.AddressFamily)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"-LocalAddress {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(options.AddressFamily.Value)}.");
+                $"The local address {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but the address family asked for is {EndPoints.Family(options.AddressFamily.Value)}.")
+            {
+                Setting = SocketSetting.LocalAddress,
+            };
         }
 
         // A fixed local port can be bound by one socket at a time.
@@ -291,7 +294,7 @@ public sealed class PortTester
                 if (addresses.Count == 0)
                 {
                     return new Attempt(null, PortStatus.HostNotFound, null,
-                        $"'{host}' has no {EndPoints.Family(_options.LocalAddress.AddressFamily)} address, and -LocalAddress {_options.LocalAddress} can reach only those.");
+                        $"'{host}' has no {EndPoints.Family(_options.LocalAddress.AddressFamily)} address, and the local address {_options.LocalAddress} can reach only those.");
                 }
             }
 

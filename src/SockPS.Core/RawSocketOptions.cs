@@ -32,8 +32,10 @@ internal static class RawSocketOptions
         if (!HasReusePort)
         {
             throw new SocketOperationException(SocketFailureKind.NotSupported,
-                "-ReusePort (SO_REUSEPORT) is not available on this OS: Windows has no such option (its SO_REUSEADDR lets another socket take the port over, which is not the same). " +
-                "Run one server per port there, or share one server's connections with -ScriptBlock.");
+                "SO_REUSEPORT is not available on this OS: Windows has no such option (its SO_REUSEADDR lets another socket take the port over, which is not the same).")
+            {
+                Setting = SocketSetting.ReusePort,
+            };
         }
 
         Set(socket, SolSocket, Platform == OSPlatform.Linux ? 15 : 0x200, "SO_REUSEPORT");

@@ -158,8 +158,11 @@ public static class SocketConnector
         if (options.LocalAddress is not null && addressFamily is not null && options.LocalAddress.AddressFamily != addressFamily)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"-LocalAddress {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.",
-                EndPointText.Format(host, port));
+                $"The local address {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but the address family asked for is {EndPoints.Family(addressFamily.Value)}.",
+                EndPointText.Format(host, port))
+            {
+                Setting = SocketSetting.LocalAddress,
+            };
         }
 
         return options.Proxy is null
@@ -236,13 +239,19 @@ public static class SocketConnector
         if (options.Proxy is not null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                "-Proxy carries TCP connections only: SockPS does not speak SOCKS5's UDP ASSOCIATE. Leave -Proxy out for UDP.", where);
+                "A proxy carries TCP connections only: SockPS does not speak SOCKS5's UDP ASSOCIATE.", where)
+            {
+                Setting = SocketSetting.ProxyNotApplicable,
+            };
         }
 
         if (options.LocalAddress is not null && addressFamily is not null && options.LocalAddress.AddressFamily != addressFamily)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"-LocalAddress {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.", where);
+                $"The local address {options.LocalAddress} is an {EndPoints.Family(options.LocalAddress.AddressFamily)} address, but the address family asked for is {EndPoints.Family(addressFamily.Value)}.", where)
+            {
+                Setting = SocketSetting.LocalAddress,
+            };
         }
 
         using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
@@ -304,7 +313,10 @@ public static class SocketConnector
         bool datagram = protocol == SocketProtocol.Udp;
         if (options.Broadcast)
         {
-            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-Broadcast is for IPv4 UDP sockets; Unix sockets have no broadcast.", path);
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "Broadcast is for IPv4 UDP sockets; Unix sockets have no broadcast.", path)
+            {
+                Setting = SocketSetting.Broadcast,
+            };
         }
 
         Socket socket = new(AddressFamily.Unix, datagram ? SocketType.Dgram : SocketType.Stream, ProtocolType.Unspecified);
@@ -359,7 +371,10 @@ public static class SocketConnector
             SocketError.ConnectionRefused => new SocketOperationException(SocketFailureKind.ConnectionRefused,
                 $"Connection to the abstract Unix socket {name} was refused: nothing listens on that name. Check the name (ss -xl lists them, with their @), and that the service runs.", name, ex),
             SocketError.ProtocolType => new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"The abstract Unix socket {name} is of the other kind: connect to a datagram socket with -Protocol Udp, and to a stream socket without it.", name, ex),
+                $"The abstract Unix socket {name} is of the other kind (stream or datagram) than the one asked for.", name, ex)
+            {
+                Setting = SocketSetting.Protocol,
+            },
             _ => SocketErrors.ConnectFailed(ex, name),
         };
 
@@ -374,7 +389,10 @@ public static class SocketConnector
             SocketError.ConnectionRefused => new SocketOperationException(SocketFailureKind.ConnectionRefused,
                 $"Connection to {path} was refused: the socket file exists but nothing listens on it (a stale file, or not a socket).", path, ex),
             SocketError.ProtocolType => new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"The Unix socket at {path} is of the other kind: connect to a datagram socket with -Protocol Udp, and to a stream socket without it.", path, ex),
+                $"The Unix socket at {path} is of the other kind (stream or datagram) than the one asked for.", path, ex)
+            {
+                Setting = SocketSetting.Protocol,
+            },
             SocketError.AccessDenied => new SocketOperationException(SocketFailureKind.AccessDenied,
                 $"Connection to {path} was denied: you lack permission on the socket file (often fixed by group membership, e.g. docker for /run/docker.sock).", path, ex),
             _ when !System.IO.File.Exists(path) => new SocketOperationException(SocketFailureKind.HostNotFound,
@@ -392,7 +410,10 @@ public static class SocketConnector
             if (socket.AddressFamily != AddressFamily.InterNetwork)
             {
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "-Broadcast needs an IPv4 UDP socket; IPv6 has no broadcast (use a multicast group instead).");
+                    "Broadcast needs an IPv4 UDP socket; IPv6 has no broadcast (use a multicast group instead).")
+                {
+                    Setting = SocketSetting.Broadcast,
+                };
             }
 
             socket.EnableBroadcast = true;
@@ -416,7 +437,10 @@ public static class SocketConnector
             {
                 // Like a name without an address of that family: a per-target failure.
                 throw new SocketOperationException(SocketFailureKind.HostNotFound,
-                    $"{literal} is an {EndPoints.Family(literal.AddressFamily)} address, but -AddressFamily asks for {EndPoints.Family(addressFamily.Value)}.", name);
+                    $"{literal} is an {EndPoints.Family(literal.AddressFamily)} address, but the address family asked for is {EndPoints.Family(addressFamily.Value)}.", name)
+                {
+                    Setting = SocketSetting.AddressFamily,
+                };
             }
 
             return new[] { literal };
@@ -476,5 +500,9 @@ public static class SocketConnector
     internal static SocketOperationException TimedOut(string where, TimeSpan timeout, string? during) =>
         new(SocketFailureKind.ConnectTimeout,
             $"Connection to {where} timed out after {EndPointText.Seconds(timeout)}{(during is null ? string.Empty : " while " + during)}: the host did not answer. " +
-            "Check the address, the port and any firewall on the way, or raise -TimeoutSeconds.", where);
+            "Check the address, the port and any firewall on the way.", where)
+        {
+            Setting = SocketSetting.Timeout,
+            Timeout = timeout,
+        };
 }

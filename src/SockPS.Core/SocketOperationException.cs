@@ -75,9 +75,105 @@ public enum SocketFailureKind
     StartTlsRefused,
 }
 
+/// <summary>The setting a failure is about: the knob a caller can turn to get past it. The core
+/// names it here instead of in its messages, because only the caller's layer knows how the knob is
+/// spelled (the cmdlet layer words it as a parameter: <see cref="Timeout"/> is -TimeoutSeconds).</summary>
+public enum SocketSetting
+{
+    /// <summary>No setting helps, or the message says all there is.</summary>
+    None,
+    /// <summary>How long a connect, receive, accept or handshake waits (0 waits forever).</summary>
+    Timeout,
+    /// <summary>The local address a connection comes from.</summary>
+    LocalAddress,
+    /// <summary>The local port a connection comes from.</summary>
+    LocalPort,
+    /// <summary>The local address and the address family asked for disagree.</summary>
+    AddressFamily,
+    /// <summary>The port a server listens on (0 picks a free one).</summary>
+    ListenPort,
+    /// <summary>The port a relay listens on (0 picks a free one).</summary>
+    RelayListenPort,
+    /// <summary>A local address or port for a target that has none (a Unix socket).</summary>
+    LocalBindingNotApplicable,
+    /// <summary>The proxy (its URI: scheme, host and port).</summary>
+    Proxy,
+    /// <summary>A proxy for a connection that cannot go through one (UDP, a Unix socket).</summary>
+    ProxyNotApplicable,
+    /// <summary>The user name and password given to the proxy.</summary>
+    ProxyCredential,
+    /// <summary>The certificate this side presents to the peer.</summary>
+    ClientCertificate,
+    /// <summary>The name the server's certificate is checked against.</summary>
+    ServerName,
+    /// <summary>The CA certificates trusted for this connection, besides the machine's.</summary>
+    CaCertificate,
+    /// <summary>The CA certificates trusted, or, for a test server, not checking at all.</summary>
+    CaCertificateOrSkipCheck,
+    /// <summary>An online revocation check that could not reach the revocation list.</summary>
+    CheckRevocationOnline,
+    /// <summary>An offline revocation check with no revocation list cached.</summary>
+    CheckRevocationOffline,
+    /// <summary>The TLS versions, cipher suites, application protocols and certificates.</summary>
+    TlsParameters,
+    /// <summary>Restricting the cipher suites of one connection.</summary>
+    TlsCipherSuite,
+    /// <summary>Application protocols (ALPN).</summary>
+    ApplicationProtocol,
+    /// <summary>A certificate file: a PFX file with its password, or a PEM certificate with its key.</summary>
+    CertificateFile,
+    /// <summary>The password of a PFX file (or a PEM certificate's key file instead).</summary>
+    CertificatePassword,
+    /// <summary>The protocol spoken in plain text before TLS (STARTTLS).</summary>
+    StartTls,
+    /// <summary>A pinned public key hash (SHA-256 of the SubjectPublicKeyInfo).</summary>
+    PublicKeyPin,
+    /// <summary>Keep-alive timing: idle time, interval and probe count.</summary>
+    KeepAliveTiming,
+    /// <summary>Multicast options: time to live, loopback, interface.</summary>
+    MulticastOptions,
+    /// <summary>The interface multicast is sent and received on.</summary>
+    MulticastInterface,
+    /// <summary>Joining a multicast group.</summary>
+    MulticastGroup,
+    /// <summary>Sending to broadcast addresses.</summary>
+    Broadcast,
+    /// <summary>Sharing a port between servers (SO_REUSEPORT).</summary>
+    ReusePort,
+    /// <summary>The transport (stream or datagram) asked for.</summary>
+    Protocol,
+    /// <summary>TLS asked for on a datagram server.</summary>
+    ServerCertificate,
+    /// <summary>How a receive splits the stream (a line, a delimiter, a byte count, to the end).</summary>
+    Framing,
+    /// <summary>The delimiter a receive reads up to.</summary>
+    Delimiter,
+    /// <summary>The number of bytes a receive waits for.</summary>
+    ByteCount,
+    /// <summary>The peer a datagram goes to on a socket with no one peer (sendto).</summary>
+    RemoteEndPoint,
+    /// <summary>A peer address given for a stream socket, which has one peer already.</summary>
+    RemoteEndPointNotApplicable,
+    /// <summary>A half-close (shutdown of one direction).</summary>
+    Shutdown,
+    /// <summary>A connection that is closed or reset: only a new one helps.</summary>
+    NewConnection,
+    /// <summary>A server that is stopped: only a new one helps.</summary>
+    NewServer,
+    /// <summary>A stream server's data: it is on its connections.</summary>
+    AcceptedConnections,
+    /// <summary>A datagram server's data: it is received from the server itself.</summary>
+    ServerDatagrams,
+    /// <summary>Data received before a TLS upgrade that nobody read.</summary>
+    UnreadData,
+    /// <summary>A Unix socket's name: a file path, or a Linux abstract name.</summary>
+    UnixSocketName,
+}
+
 /// <summary>The one exception type the core throws for socket failures. It carries a
-/// <see cref="SocketFailureKind"/> and the endpoint concerned, and its message is written for the
-/// person running the script: what happened and what to try.</summary>
+/// <see cref="SocketFailureKind"/>, the endpoint concerned and the <see cref="SocketSetting"/> that
+/// governs it; its message says what happened in terms true without PowerShell. The cmdlet layer
+/// adds the advice that names its parameters and cmdlets (<see cref="Advice"/>).</summary>
 public sealed class SocketOperationException : Exception
 {
     /// <summary>Creates the exception.</summary>
@@ -93,6 +189,24 @@ public sealed class SocketOperationException : Exception
 
     /// <summary>The endpoint (host:port, path) the failure concerns, when known.</summary>
     public string? EndPoint { get; }
+
+    /// <summary>The setting a caller can change to get past this failure; None when no setting
+    /// helps.</summary>
+    public SocketSetting Setting { get; internal set; }
+
+    /// <summary>For a timeout: how long the operation waited.</summary>
+    public TimeSpan? Timeout { get; internal set; }
+
+    /// <summary>What to try, in the words of the layer that reports the failure (the cmdlet layer
+    /// names its parameters and cmdlets here); appended to <see cref="Message"/>. Null until a
+    /// layer sets it.</summary>
+    public string? Advice { get; set; }
+
+    /// <summary>What happened, followed by the <see cref="Advice"/> when a layer gave one.</summary>
+    public override string Message => Advice is null ? base.Message : base.Message + " " + Advice;
+
+    /// <summary>What happened, in the core's words, without <see cref="Advice"/>.</summary>
+    public string CoreMessage => base.Message;
 
     /// <summary>What arrived before a receive timed out (a string or byte array), so nothing
     /// received is lost; null when nothing had arrived.</summary>
@@ -159,12 +273,17 @@ public static class SocketErrors
 
         SocketException? se = FindSocketException(ex);
         SocketFailureKind kind = se is null ? SocketFailureKind.Unknown : Classify(se.SocketErrorCode);
+        SocketSetting setting = kind switch
+        {
+            SocketFailureKind.ConnectTimeout => SocketSetting.Timeout,
+            _ => SocketSetting.None,
+        };
         string message = kind switch
         {
             SocketFailureKind.ConnectionRefused =>
                 $"Connection to {endPoint} was refused: nothing is listening on that port. Check the port number and that the service is running.",
             SocketFailureKind.ConnectTimeout =>
-                $"Connection to {endPoint} timed out: the host did not answer. Check the address, the port and any firewall on the way, or raise -TimeoutSeconds.",
+                $"Connection to {endPoint} timed out: the host did not answer. Check the address, the port and any firewall on the way.",
             SocketFailureKind.Unreachable =>
                 $"Connection to {endPoint} failed: the network or host is unreachable ({se!.Message}). Check the address and your routes.",
             SocketFailureKind.ConnectionReset =>
@@ -177,7 +296,7 @@ public static class SocketErrors
                 $"Connection to {endPoint} failed: {se!.Message}.",
             _ => $"Connection to {endPoint} failed: {(se ?? ex).Message}",
         };
-        return new SocketOperationException(kind, message, endPoint, ex);
+        return new SocketOperationException(kind, message, endPoint, ex) { Setting = setting };
     }
 
     /// <summary>Wraps a failure of a send or receive on an established connection.</summary>
@@ -200,14 +319,20 @@ public static class SocketErrors
             // required", surfaces as "The decryption operation failed".
             return new SocketOperationException(SocketFailureKind.TlsAuthentication,
                 $"The TLS session with {endPoint} failed during {operation}: {Innermost(ex).Message.TrimEnd('.', ' ')}. " +
-                "The peer may have refused this side's certificate, or the lack of one (-ClientCertificate).", endPoint, ex);
+                "The peer may have refused this side's certificate, or the lack of one.", endPoint, ex)
+            {
+                Setting = SocketSetting.ClientCertificate,
+            };
         }
 
         SocketFailureKind kind = se is null ? SocketFailureKind.Unknown : Classify(se.SocketErrorCode);
         return kind switch
         {
             SocketFailureKind.ConnectionReset => new SocketOperationException(kind,
-                $"The connection to {endPoint} was reset by the remote host during {operation}. Reconnect with Connect-Socket.", endPoint, ex),
+                $"The connection to {endPoint} was reset by the remote host during {operation}.", endPoint, ex)
+            {
+                Setting = SocketSetting.NewConnection,
+            },
             SocketFailureKind.Closed => Closed(endPoint, ex),
             _ => new SocketOperationException(kind == SocketFailureKind.Unknown && ex is IOException ? SocketFailureKind.ConnectionReset : kind,
                 $"{Capitalize(operation)} on the connection to {endPoint} failed: {(se ?? ex).Message}", endPoint, ex),
@@ -217,7 +342,10 @@ public static class SocketErrors
     /// <summary>The error for using a connection or server that was closed here.</summary>
     public static SocketOperationException Closed(string endPoint, Exception? inner = null) =>
         new(SocketFailureKind.Closed,
-            $"The connection to {endPoint} is closed. Open a new one with Connect-Socket or Wait-SocketConnection.", endPoint, inner);
+            $"The connection to {endPoint} is closed.", endPoint, inner)
+        {
+            Setting = SocketSetting.NewConnection,
+        };
 
     private static bool IsTlsFailure(Exception ex)
     {

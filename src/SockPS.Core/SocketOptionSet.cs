@@ -146,7 +146,7 @@ public sealed class SocketOptionSet
         {
             if (!ip || socket.SocketType != SocketType.Stream)
             {
-                throw Invalid("-KeepAliveSeconds, -KeepAliveIntervalSeconds and -KeepAliveCount are for TCP connections: UDP and Unix sockets have no keep-alive probes.");
+                throw Invalid("Keep-alive timing (idle time, interval, probe count) is for TCP connections: UDP and Unix sockets have no keep-alive probes.", SocketSetting.KeepAliveTiming);
             }
 
             ApplyKeepAlive(socket);
@@ -156,7 +156,7 @@ public sealed class SocketOptionSet
         {
             if (!ip || socket.SocketType != SocketType.Dgram)
             {
-                throw Invalid("-MulticastTimeToLive, -MulticastLoopback and -MulticastInterface are for UDP sockets (-Protocol Udp): only datagrams are multicast.");
+                throw Invalid("Multicast options (time to live, loopback, interface) are for UDP sockets: only datagrams are multicast.", SocketSetting.MulticastOptions);
             }
 
             ApplyMulticast(socket);
@@ -183,9 +183,9 @@ public sealed class SocketOptionSet
     private void ApplyKeepAlive(Socket socket)
     {
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-        KeepAliveOption("-KeepAliveSeconds (TCP_KEEPIDLE)", KeepAliveTime, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveTime, v));
-        KeepAliveOption("-KeepAliveIntervalSeconds (TCP_KEEPINTVL)", KeepAliveInterval, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveInterval, v));
-        KeepAliveOption("-KeepAliveCount (TCP_KEEPCNT)", KeepAliveCount, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveRetryCount, v));
+        KeepAliveOption("The keep-alive idle time (TCP_KEEPIDLE)", KeepAliveTime, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveTime, v));
+        KeepAliveOption("The keep-alive interval (TCP_KEEPINTVL)", KeepAliveInterval, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveInterval, v));
+        KeepAliveOption("The keep-alive probe count (TCP_KEEPCNT)", KeepAliveCount, v => socket.SetSocketOption(SocketOptionLevel.Tcp, TcpKeepAliveRetryCount, v));
     }
 
     private static void KeepAliveOption(string name, int? value, Action<int> set)
@@ -202,7 +202,10 @@ public sealed class SocketOptionSet
         catch (Exception ex) when (ex is SocketException or NotSupportedException or PlatformNotSupportedException)
         {
             throw new SocketOperationException(SocketFailureKind.NotSupported,
-                $"{name} is not supported by this OS or runtime ({ex.Message.TrimEnd('.')}). Use -KeepAlive alone for the system's keep-alive timing.", null, ex);
+                $"{name} is not supported by this OS or runtime ({ex.Message.TrimEnd('.')}).", null, ex)
+            {
+                Setting = SocketSetting.KeepAliveTiming,
+            };
         }
     }
 
@@ -238,7 +241,7 @@ public sealed class SocketOptionSet
 
             if (local.AddressFamily != socket.AddressFamily)
             {
-                throw Invalid($"-MulticastInterface {local} is an {EndPoints.Family(local.AddressFamily)} address, but the socket is {EndPoints.Family(socket.AddressFamily)}. Give an address of the same family as the group.");
+                throw Invalid($"The multicast interface {local} is an {EndPoints.Family(local.AddressFamily)} address, but the socket is {EndPoints.Family(socket.AddressFamily)}. Give an address of the same family as the group.", SocketSetting.MulticastInterface);
             }
 
             try
@@ -255,7 +258,10 @@ public sealed class SocketOptionSet
             catch (SocketException ex)
             {
                 throw new SocketOperationException(SocketFailureKind.AddressNotAvailable,
-                    $"-MulticastInterface {local} cannot be used: {ex.Message}. Give an address of one of this machine's interfaces.", local.ToString(), ex);
+                    $"The multicast interface {local} cannot be used: {ex.Message}. Give an address of one of this machine's interfaces.", local.ToString(), ex)
+                {
+                    Setting = SocketSetting.MulticastInterface,
+                };
             }
         }
     }
@@ -282,13 +288,16 @@ public sealed class SocketOptionSet
                 if (unicast.Address.Equals(address))
                 {
                     return properties.GetIPv6Properties()?.Index
-                        ?? throw Invalid($"-MulticastInterface {address}: its interface {nic.Name} has no IPv6 index.");
+                        ?? throw Invalid($"The multicast interface {address}: its interface {nic.Name} has no IPv6 index.", SocketSetting.MulticastInterface);
                 }
             }
         }
 
         throw new SocketOperationException(SocketFailureKind.AddressNotAvailable,
-            $"-MulticastInterface {address} is not an address of this machine. Give an address of one of its interfaces.", address.ToString());
+            $"The multicast interface {address} is not an address of this machine. Give an address of one of its interfaces.", address.ToString())
+        {
+            Setting = SocketSetting.MulticastInterface,
+        };
     }
 
     private static void Try<T>(string name, T? value, Action<T> set) where T : struct
@@ -341,5 +350,6 @@ public sealed class SocketOptionSet
         _ => throw Invalid($"{key} must be $true or $false; '{value}' was given."),
     };
 
-    private static SocketOperationException Invalid(string message) => new(SocketFailureKind.InvalidArgument, message);
+    private static SocketOperationException Invalid(string message, SocketSetting setting = SocketSetting.None) =>
+        new(SocketFailureKind.InvalidArgument, message) { Setting = setting };
 }

@@ -197,13 +197,19 @@ public sealed class SocketRelay : IDisposable
         if (options.Proxy is not null && (datagram || unixTarget))
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument, datagram
-                ? "-Proxy carries TCP connections only: a UDP relay cannot forward through it."
-                : "-Proxy reaches hosts and ports; a Unix socket target (-Path) is reached directly.");
+                ? "A proxy carries TCP connections only: a UDP relay cannot forward through it."
+                : "A proxy reaches hosts and ports; a Unix socket target is reached directly.")
+            {
+                Setting = SocketSetting.ProxyNotApplicable,
+            };
         }
 
         if ((options.LocalAddress is not null || options.LocalPort != 0) && unixTarget)
         {
-            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-LocalAddress and -LocalPort choose where connections to a host come from; a Unix socket target (-Path) has no such address.");
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "A local address and port choose where connections to a host come from; a Unix socket target has no such address.")
+            {
+                Setting = SocketSetting.LocalBindingNotApplicable,
+            };
         }
 
         Socket listener;
@@ -240,7 +246,7 @@ public sealed class SocketRelay : IDisposable
             string text = options.ListenPath ?? (options.ListenAbstractName is not null ? "@" + options.ListenAbstractName : EndPointText.Format(options.Listen!));
             throw SocketErrors.Classify(ex.SocketErrorCode) == SocketFailureKind.AddressInUse
                 ? new SocketOperationException(SocketFailureKind.AddressInUse,
-                    $"Cannot listen on {text}: the address is already in use. Pick another port (-ListenPort 0 picks a free one).", text, ex)
+                    $"Cannot listen on {text}: the address is already in use. Pick another port.", text, ex) { Setting = SocketSetting.RelayListenPort }
                 : new SocketOperationException(SocketFailureKind.InvalidArgument, $"Cannot listen on {text}: {ex.Message}", text, ex);
         }
 

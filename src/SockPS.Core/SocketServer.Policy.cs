@@ -161,7 +161,7 @@ public sealed partial class SocketServer
             // that waits unread is not idle. The handler restarts the clock when it takes over.
             if (connection.IdleMilliseconds >= limit && waiting?.Invoke(connection) != true)
             {
-                connection.Close($"Idle for {EndPointText.Seconds(_policy.IdleTimeout)} (-IdleTimeoutSeconds).");
+                connection.Close($"Idle for {EndPointText.Seconds(_policy.IdleTimeout)} (the server's idle timeout).");
             }
         }
     }

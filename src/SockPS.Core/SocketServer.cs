@@ -104,7 +104,7 @@ public sealed partial class SocketServer : IDisposable
     /// <exception cref="InvalidCastException">For a stream server, which has no data of its own.</exception>
     public static implicit operator SocketConnection(SocketServer server) =>
         server?._datagramSocket ?? throw new InvalidCastException(
-            $"The server {server?.Name} is a stream server: it has no data of its own. Take its connections with Wait-SocketConnection, and receive on those.");
+            $"The server {server?.Name} is a stream server: it has no data of its own; its data arrives on the connections it accepts.");
 
     /// <summary>The bound address and port; with -Port 0 this shows the port the OS picked.</summary>
     public EndPoint? LocalEndPoint { get; }
@@ -232,7 +232,10 @@ public sealed partial class SocketServer : IDisposable
         if (!datagram && multicastGroups is { Count: > 0 })
         {
             listener.Dispose();
-            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-MulticastGroup needs -Protocol Udp: only datagram sockets join multicast groups.", where);
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "A stream server cannot join a multicast group: only datagram sockets join multicast groups.", where)
+            {
+                Setting = SocketSetting.MulticastGroup,
+            };
         }
 
         return Launch(new SocketServer(listener, options, backlog, name, socketPath: null, tls, policy));
@@ -341,7 +344,10 @@ public sealed partial class SocketServer : IDisposable
         if (tls is not null && protocol == SocketProtocol.Udp)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                "TLS runs over stream sockets; a UDP server cannot take -Certificate (DTLS is not supported).");
+                "TLS runs over stream sockets; a UDP server cannot take a certificate (DTLS is not supported).")
+            {
+                Setting = SocketSetting.ServerCertificate,
+            };
         }
 
         if (tls is not null)
@@ -384,7 +390,10 @@ public sealed partial class SocketServer : IDisposable
             if (group.AddressFamily != socket.AddressFamily && !(socket.DualMode && group.AddressFamily == AddressFamily.InterNetwork))
             {
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    $"The multicast group {group} is {EndPoints.Family(group.AddressFamily)}, but the server is {EndPoints.Family(socket.AddressFamily)}. Listen with the matching -AddressFamily.", group.ToString());
+                    $"The multicast group {group} is {EndPoints.Family(group.AddressFamily)}, but the server is {EndPoints.Family(socket.AddressFamily)}.", group.ToString())
+                {
+                    Setting = SocketSetting.AddressFamily,
+                };
             }
 
             try
@@ -415,14 +424,17 @@ public sealed partial class SocketServer : IDisposable
         string message = kind switch
         {
             SocketFailureKind.AddressInUse =>
-                $"Cannot listen on {where}: the address is already in use. Stop whatever listens there, or pick another port (-Port 0 picks a free one).",
+                $"Cannot listen on {where}: the address is already in use. Stop whatever listens there, or pick another port.",
             SocketFailureKind.AddressNotAvailable =>
                 $"Cannot listen on {where}: that address does not belong to this machine. Use 127.0.0.1, Any, or one of this machine's addresses.",
             SocketFailureKind.AccessDenied =>
                 $"Cannot listen on {where}: permission denied. Ports below 1024 need administrator rights on many systems; try a higher port.",
             _ => $"Cannot listen on {where}: {ex.Message}",
         };
-        return new SocketOperationException(kind == SocketFailureKind.Unknown ? SocketFailureKind.InvalidArgument : kind, message, where, ex);
+        return new SocketOperationException(kind == SocketFailureKind.Unknown ? SocketFailureKind.InvalidArgument : kind, message, where, ex)
+        {
+            Setting = kind == SocketFailureKind.AddressInUse ? SocketSetting.ListenPort : SocketSetting.None,
+        };
     }
 
     /// <summary>Accepts until the server stops. A client that cannot be accepted or admitted is
@@ -700,8 +712,11 @@ public sealed partial class SocketServer : IDisposable
         if (_datagramSocket is not null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Name} is a datagram server: there are no connections to accept. Receive its datagrams with Receive-SocketData -Connection ${Name}, and reply by piping them to Send-SocketData.",
-                EndPointText.Format(LocalEndPoint));
+                $"{Name} is a datagram server: there are no connections to accept; its datagrams are received from the server itself.",
+                EndPointText.Format(LocalEndPoint))
+            {
+                Setting = SocketSetting.ServerDatagrams,
+            };
         }
 
         if (_pending.Reader.TryRead(out SocketConnection? ready))
@@ -729,8 +744,12 @@ public sealed partial class SocketServer : IDisposable
         {
             throw new SocketOperationException(SocketFailureKind.AcceptTimeout,
                 $"No client connected to {Name} ({EndPointText.Format(LocalEndPoint)}) within {EndPointText.Seconds(timeout)}. " +
-                "The server keeps listening; wait again, or raise -TimeoutSeconds (0 waits forever).",
-                EndPointText.Format(LocalEndPoint));
+                "The server keeps listening.",
+                EndPointText.Format(LocalEndPoint))
+            {
+                Setting = SocketSetting.Timeout,
+                Timeout = timeout,
+            };
         }
         catch (ChannelClosedException)
         {
@@ -779,14 +798,21 @@ public sealed partial class SocketServer : IDisposable
         {
             throw new SocketOperationException(SocketFailureKind.AcceptTimeout,
                 $"No client connected to any of {string.Join(", ", servers.Select(s => s.Name))} within {EndPointText.Seconds(timeout)}. " +
-                "The servers keep listening; wait again, or raise -TimeoutSeconds (0 waits forever).");
+                "The servers keep listening.")
+            {
+                Setting = SocketSetting.Timeout,
+                Timeout = timeout,
+            };
         }
     }
 
     private SocketOperationException StoppedError() =>
         new(SocketFailureKind.Closed,
-            $"The server {Name} ({EndPointText.Format(LocalEndPoint)}) is stopped. Start a new one with Start-SocketServer.",
-            EndPointText.Format(LocalEndPoint));
+            $"The server {Name} ({EndPointText.Format(LocalEndPoint)}) is stopped.",
+            EndPointText.Format(LocalEndPoint))
+        {
+            Setting = SocketSetting.NewServer,
+        };
 
     /// <summary>Stops listening. Connections already handed out stay open; connections accepted
     /// but never handed out are closed, since nobody holds them.</summary>

@@ -88,12 +88,12 @@ public static class TlsCertificates
         }
         catch (CryptographicException ex)
         {
-            throw Invalid($"Cannot read '{certificatePath}' as a PFX file: {ex.Message} Check -CertificatePassword, or give a PEM certificate with -KeyPath.", certificatePath, ex);
+            throw Invalid($"Cannot read '{certificatePath}' as a PFX file: {ex.Message}", certificatePath, ex, SocketSetting.CertificatePassword);
         }
 
         return certificate.HasPrivateKey
             ? certificate
-            : throw Invalid($"'{certificatePath}' holds a certificate without a private key. Use a PFX file that includes the key, or a PEM certificate with -KeyPath.", certificatePath, null);
+            : throw Invalid($"'{certificatePath}' holds a certificate without a private key.", certificatePath, null, SocketSetting.CertificateFile);
     }
 
     /// <summary>Refuses a certificate that cannot prove its identity in a handshake.</summary>
@@ -101,10 +101,8 @@ public static class TlsCertificates
     {
         if (!certificate.HasPrivateKey)
         {
-            string hint = role == "server"
-                ? "a PFX file with -CertificatePath and -CertificatePassword, or a PEM certificate with -KeyPath"
-                : "a PFX file with -ClientCertificatePath and -CertificatePassword";
-            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate. Use a certificate with its key: {hint}.", certificate.Subject, null);
+            throw Invalid($"The {role} certificate {certificate.Subject} has no private key, so it cannot be used to authenticate.", certificate.Subject, null,
+                role == "server" ? SocketSetting.CertificateFile : SocketSetting.ClientCertificate);
         }
     }
 
@@ -120,6 +118,6 @@ public static class TlsCertificates
         }
     }
 
-    private static SocketOperationException Invalid(string message, string? target, Exception? inner) =>
-        new(SocketFailureKind.InvalidArgument, message, target, inner);
+    private static SocketOperationException Invalid(string message, string? target, Exception? inner, SocketSetting setting = SocketSetting.None) =>
+        new(SocketFailureKind.InvalidArgument, message, target, inner) { Setting = setting };
 }

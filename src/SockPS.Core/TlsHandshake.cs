@@ -139,6 +139,7 @@ internal static class TlsHandshake
         private readonly bool _clientRequired;
         private readonly bool _checkingClient;
         private string? _reason;
+        private SocketSetting _setting;
 
         public CertificateCheck(string where, string? expectedName, X509Certificate2Collection trusted, bool skip, bool clientRequired, bool checkingClient)
         {
@@ -170,7 +171,7 @@ internal static class TlsHandshake
             if (certificate is null)
             {
                 _reason = _checkingClient
-                    ? $"The client {_where} presented no certificate, and this server requires one (-RequireClientCertificate)."
+                    ? $"The client {_where} presented no certificate, and this server requires one."
                     : $"The server {_where} presented no certificate.";
                 Verdict = new CertificateVerdict(new[] { new CertificateFinding(CertificateProblems.NoCertificate, _reason, decisive: true) },
                     null, Array.Empty<X509Certificate2>(), Revocation);
@@ -185,8 +186,20 @@ internal static class TlsHandshake
             }
 
             _reason = string.Join(" Also: ", Verdict.Findings.Where(f => f.Decisive).Select(f => f.Message));
+            _setting = Verdict.Findings.Where(f => f.Decisive).Select(f => SettingFor(f.Problem)).FirstOrDefault(s => s != SocketSetting.None);
             return false;
         }
+
+        /// <summary>The setting that gets past a certificate problem, if one does.</summary>
+        private SocketSetting SettingFor(CertificateProblems problem) => problem switch
+        {
+            CertificateProblems.NameMismatch => SocketSetting.ServerName,
+            CertificateProblems.UntrustedRoot => _checkingClient ? SocketSetting.CaCertificate : SocketSetting.CaCertificateOrSkipCheck,
+            CertificateProblems.RevocationUnknown => Revocation == CertificateRevocationCheck.Online
+                ? SocketSetting.CheckRevocationOnline
+                : SocketSetting.CheckRevocationOffline,
+            _ => SocketSetting.None,
+        };
 
         private CertificateVerdict Evaluate(X509Certificate2 presented, X509Chain? chain, SslPolicyErrors errors)
         {
@@ -200,7 +213,7 @@ internal static class TlsHandshake
             if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
             {
                 identity.Add((CertificateProblems.NameMismatch, $"The certificate presented by {_where} is issued to {IssuedTo(presented)}, not {_expectedName}. " +
-                    "Connect with the name on the certificate, or give it with -ServerName."));
+                    "Connect with the name on the certificate, or give that name as the one to check."));
             }
 
             if ((errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
@@ -334,8 +347,7 @@ internal static class TlsHandshake
             {
                 string whose = _checkingClient ? "The client certificate of " + _where : "The certificate presented by " + _where;
                 found.Add((CertificateProblems.UntrustedRoot, $"{whose} ({presented.GetNameInfo(X509NameType.SimpleName, false)}) is issued by {presented.GetNameInfo(X509NameType.SimpleName, true)}, " +
-                    "which this machine does not trust. Trust that CA for this connection with -CaCertificate <path>" +
-                    (_checkingClient ? "." : ", or use -SkipCertificateCheck for a test server.")));
+                    "which this machine does not trust."));
             }
 
             if (other.Count > 0)
@@ -367,7 +379,7 @@ internal static class TlsHandshake
             {
                 found.Add((CertificateProblems.RevocationUnknown,
                     $"The revocation status of the certificate presented by {_where} ({presented.GetNameInfo(X509NameType.SimpleName, false)}) was not checked: " +
-                    "its chain does not lead to a root this machine trusts, and revocation is only checked along a trusted chain. Trust its CA with -CaCertificate."));
+                    "its chain does not lead to a root this machine trusts, and revocation is only checked along a trusted chain. Trust its CA first."));
                 return found;
             }
 
@@ -394,12 +406,12 @@ internal static class TlsHandshake
             {
                 string how = Revocation == CertificateRevocationCheck.Online
                     ? "the revocation list (CRL) or OCSP responder its issuer names could not be reached or read"
-                    : "no revocation list for it is cached on this machine (-CheckRevocation Offline fetches nothing)";
+                    : "no revocation list for it is cached on this machine (an offline check fetches nothing)";
                 found.Add((CertificateProblems.RevocationUnknown,
-                    $"The revocation status of the certificate presented by {_where} ({string.Join(", ", unknown.Distinct())}) could not be checked: {how}. " +
+                    $"The revocation status of the certificate presented by {_where} ({string.Join(", ", unknown.Distinct())}) could not be checked: {how}." +
                     (Revocation == CertificateRevocationCheck.Online
-                        ? "Check that this machine can reach the issuer's CRL address, or use -CheckRevocation Off."
-                        : "Use -CheckRevocation Online to fetch the list, or Off.")));
+                        ? " Check that this machine can reach the issuer's CRL address."
+                        : string.Empty)));
             }
 
             return found;
@@ -461,14 +473,18 @@ internal static class TlsHandshake
 
             if (_reason is not null)
             {
-                return new SocketOperationException(SocketFailureKind.TlsAuthentication, _reason, _where, ex);
+                return new SocketOperationException(SocketFailureKind.TlsAuthentication, _reason, _where, ex) { Setting = _setting };
             }
 
             string detail = Innermost(ex).Message.TrimEnd('.', ' ');
-            string hint = ex is IOException || ex.InnerException is IOException
+            bool peerClosed = ex is IOException || ex.InnerException is IOException;
+            string hint = peerClosed
                 ? " The peer closed the connection during the handshake: it may not speak TLS on this port, may not accept the TLS versions offered, or may require a client certificate."
-                : " Check that the peer speaks TLS here and that the versions (-TlsProtocol), cipher suites (-TlsCipherSuite), application protocols (-ApplicationProtocol) and certificates match.";
-            return new SocketOperationException(SocketFailureKind.TlsAuthentication, $"The TLS handshake with {_where} failed: {detail}.{hint}", _where, ex);
+                : " Check that the peer speaks TLS here and that the versions, cipher suites, application protocols and certificates match.";
+            return new SocketOperationException(SocketFailureKind.TlsAuthentication, $"The TLS handshake with {_where} failed: {detail}.{hint}", _where, ex)
+            {
+                Setting = peerClosed ? SocketSetting.None : SocketSetting.TlsParameters,
+            };
         }
 
         private static Exception Innermost(Exception ex)

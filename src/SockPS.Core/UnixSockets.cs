@@ -66,7 +66,10 @@ public static class UnixSockets
         if (!SupportsAbstractNames)
         {
             throw new SocketOperationException(SocketFailureKind.NotSupported,
-                "Abstract Unix socket names (-AbstractName, unix-abstract:) exist on Linux only. Use a socket file (-Path) on this system.", "@" + name);
+                "Abstract Unix socket names (unix-abstract:) exist on Linux only. Use a socket file on this system.", "@" + name)
+            {
+                Setting = SocketSetting.UnixSocketName,
+            };
         }
 
         if (string.IsNullOrEmpty(name))
@@ -102,9 +105,12 @@ public static class UnixSockets
         }
 
         throw new SocketOperationException(SocketFailureKind.InvalidArgument, nul == 0
-            ? $"'{Visible(path)}' starts with a NUL character, which is how C programs write a Linux abstract socket name. Give the name without the NUL to -AbstractName " +
-              $"(-AbstractName {path.Substring(1).TrimStart('\0')}; Connect-Socket also takes -Uri unix-abstract:{path.Substring(1).TrimStart('\0')}). -Path is always a file, even when it starts with @."
-            : $"'{Visible(path)}' cannot be a Unix socket path: it contains a NUL character.", Visible(path));
+            ? $"'{Visible(path)}' starts with a NUL character, which is how C programs write a Linux abstract socket name. Give the name without the NUL as an abstract name: " +
+              $"{path.Substring(1).TrimStart('\0')} (unix-abstract:{path.Substring(1).TrimStart('\0')}). A socket path is always a file, even when it starts with @."
+            : $"'{Visible(path)}' cannot be a Unix socket path: it contains a NUL character.", Visible(path))
+        {
+            Setting = nul == 0 ? SocketSetting.UnixSocketName : SocketSetting.None,
+        };
     }
 
     private static string Visible(string text) => text.Replace("\0", "\\0");

@@ -189,7 +189,7 @@ public class CertificateTests
     [InlineData(StartTlsProtocol.Ftp, "220 ready\r\n|530 Please login with USER and PASS.\r\n",
         "The FTP server at mail.example:25 refused AUTH TLS: \"530 Please login with USER and PASS.\". TLS was not started.")]
     [InlineData(StartTlsProtocol.Pop3, "SSH-2.0-OpenSSH_9.2\r\n",
-        "The server at mail.example:25 does not answer as a POP3 server: it said \"SSH-2.0-OpenSSH_9.2\". Check the port, and -StartTls Pop3.")]
+        "The server at mail.example:25 does not answer as a POP3 server: it said \"SSH-2.0-OpenSSH_9.2\". Check the port, and the protocol asked for (Pop3).")]
     [InlineData(StartTlsProtocol.Smtp, "220 ready\r\n",
         "The SMTP server at mail.example:25 closed the connection in answer to EHLO. TLS was not started.")]
     public async Task ARefusalQuotesTheServer(StartTlsProtocol protocol, string answers, string message)

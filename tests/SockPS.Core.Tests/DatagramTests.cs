@@ -152,7 +152,8 @@ public class DatagramTests
         using SocketServer plain = StartUdp();
         var denied = Assert.Throws<SocketOperationException>(() => ((SocketConnection)plain).SendTo("no flag", broadcast));
         Assert.Equal(SocketFailureKind.AccessDenied, denied.Kind);
-        Assert.Contains("-Broadcast", denied.Message);
+        Assert.Contains("SO_BROADCAST", denied.Message);
+        Assert.Equal(SocketSetting.Broadcast, denied.Setting);
         Assert.False(((SocketConnection)plain).Broadcast);
 
         using SocketServer flagged = StartUdp(new ConnectionOptions { Broadcast = true });
@@ -198,7 +199,8 @@ public class DatagramTests
         using SocketServer server = StartUdp();
         var ex = Assert.Throws<SocketOperationException>(() => ((SocketConnection)server).Send("where to?"));
         Assert.Equal(SocketFailureKind.InvalidArgument, ex.Kind);
-        Assert.Contains("-RemoteEndPoint", ex.Message);
+        Assert.Contains("needs an address", ex.Message);
+        Assert.Equal(SocketSetting.RemoteEndPoint, ex.Setting);
     }
 
     [Fact]
@@ -221,7 +223,7 @@ public class DatagramTests
     {
         using SocketServer tcp = Loopback.StartServer();
         var ex = Assert.Throws<InvalidCastException>(() => (SocketConnection)tcp);
-        Assert.Contains("Wait-SocketConnection", ex.Message);
+        Assert.Contains("its data arrives on the connections it accepts", ex.Message);
         Assert.Equal(SocketFailureKind.InvalidArgument,
             Assert.Throws<SocketOperationException>(() => StartUdp().Accept(TimeSpan.FromSeconds(1))).Kind);
     }

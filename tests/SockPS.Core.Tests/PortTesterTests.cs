@@ -93,7 +93,7 @@ public class PortTesterTests
         Assert.Equal(PortStatus.HostNotFound, result.Status);
         Assert.Null(result.RemoteAddress);
         Assert.Null(result.Latency);
-        Assert.Contains("-AddressFamily", result.Message);
+        Assert.Contains("but the address family asked for is IPv6", result.Message);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public class ProxyTests
         SocketOperationException address = ProxyHandshake.Socks5.ReplyFailure(8, Socks5, "[::1]:5432", sentName: false);
 
         Assert.Contains("use socks5:// instead of socks5h://", named.Message);
-        Assert.Contains("-AddressFamily InterNetwork", address.Message);
+        Assert.Contains("try IPv4 (InterNetwork)", address.Message);
     }
 
     [Fact]
@@ -90,10 +90,10 @@ public class ProxyTests
     }
 
     [Theory]
-    [InlineData(new byte[] { 0x48, 0x54, 0x54, 0x50, 0x2F }, "use an http:// proxy URI")]
-    [InlineData(new byte[] { 0, 0x5A, 0, 0, 0 }, "use socks4://")]
-    [InlineData(new byte[] { 0x17, 0x03, 0x03, 0, 2 }, "Check -Proxy's scheme and port")]
-    public void AnAnswerThatIsNotSocks5IsAProtocolErrorWithTheBytesAndAHint(byte[] answer, string hint)
+    [InlineData(new byte[] { 0x48, 0x54, 0x54, 0x50, 0x2F }, "use an http:// proxy URI", SocketSetting.None)]
+    [InlineData(new byte[] { 0, 0x5A, 0, 0, 0 }, "use socks4://", SocketSetting.None)]
+    [InlineData(new byte[] { 0x17, 0x03, 0x03, 0, 2 }, "17 03 03 00 02.", SocketSetting.Proxy)]
+    public void AnAnswerThatIsNotSocks5IsAProtocolErrorWithTheBytesAndAHint(byte[] answer, string hint, SocketSetting setting)
     {
         SocketOperationException ex = Assert.Throws<SocketOperationException>(() =>
             ProxyHandshake.Socks5.ParseConnectReply(answer, Socks5, "t:1", false));
@@ -102,6 +102,7 @@ public class ProxyTests
         Assert.Contains("did not answer as a SOCKS5 proxy", ex.Message);
         Assert.Contains(string.Join(" ", answer.Select(b => b.ToString("X2"))), ex.Message);
         Assert.Contains(hint, ex.Message);
+        Assert.Equal(setting, ex.Setting);
     }
 
     [Fact]
@@ -113,7 +114,8 @@ public class ProxyTests
         SocketOperationException wantsPassword = Assert.Throws<SocketOperationException>(() =>
             ProxyHandshake.Socks5.ParseMethodChoice(new byte[] { 5, 0xFF }, offeredPassword: false, Socks5));
         Assert.Equal(SocketFailureKind.ProxyAuthenticationFailed, wantsPassword.Kind);
-        Assert.Contains("-ProxyCredential", wantsPassword.Message);
+        Assert.Contains("requires a user name and password", wantsPassword.Message);
+        Assert.Equal(SocketSetting.ProxyCredential, wantsPassword.Setting);
 
         SocketOperationException wantsOther = Assert.Throws<SocketOperationException>(() =>
             ProxyHandshake.Socks5.ParseMethodChoice(new byte[] { 5, 0xFF }, offeredPassword: true, Socks5Password));
@@ -371,8 +373,8 @@ public class ProxyTests
     }
 
     [Theory]
-    [InlineData("socks5://alice:secret@127.0.0.1:1080", "-ProxyCredential")]
-    [InlineData("socks5://alice@127.0.0.1:1080", "-ProxyCredential")]
+    [InlineData("socks5://alice:secret@127.0.0.1:1080", "separately, not in the URI")]
+    [InlineData("socks5://alice@127.0.0.1:1080", "separately, not in the URI")]
     [InlineData("https://127.0.0.1:3128", "https://")]
     [InlineData("ftp://127.0.0.1:21", "Use socks5://")]
     [InlineData("http://127.0.0.1:3128/path", "only a scheme, a host and a port")]
@@ -546,7 +548,8 @@ public class PlatformLimitTests
             SocketOperationException ex = Assert.Throws<SocketOperationException>(() => UnixSockets.CreateAbstractEndPoint("app"));
             Assert.Equal(SocketFailureKind.NotSupported, ex.Kind);
             Assert.Contains("Linux only", ex.Message);
-            Assert.Contains("-Path", ex.Message);
+            Assert.Contains("Use a socket file", ex.Message);
+            Assert.Equal(SocketSetting.UnixSocketName, ex.Setting);
         }
         finally
         {
@@ -572,7 +575,7 @@ public class PlatformLimitTests
     }
 
     [Theory]
-    [InlineData("\0app", "-AbstractName")]
+    [InlineData("\0app", "as an abstract name: app (unix-abstract:app)")]
     [InlineData("/tmp/a\0b", "contains a NUL character")]
     public void APathWithANulIsAnInvalidArgumentWithAHint(string path, string hint)
     {

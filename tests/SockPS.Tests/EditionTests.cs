@@ -219,9 +219,9 @@ public sealed class EditionTests
         Type negotiation = desktop.Type("SockPS.Core.TlsNegotiation");
         MethodInfo validate = negotiation.GetMethod("Validate")!;
         Exception alpn = desktop.Throws(() => validate.Invoke(null, new object?[] { new[] { "h2" }, null }));
-        Assert.Contains("ALPN (-ApplicationProtocol) needs PowerShell 7.4 or later", alpn.Message);
+        Assert.Contains("ALPN (application protocol negotiation) needs PowerShell 7.4 or later", alpn.Message);
         Exception suites = desktop.Throws(() => validate.Invoke(null, new object?[] { null, new[] { "TLS_AES_128_GCM_SHA256" } }));
-        Assert.Contains("-TlsCipherSuite needs PowerShell 7.4 or later", suites.Message);
+        Assert.Contains("cipher suites of one connection needs PowerShell 7.4 or later", suites.Message);
         validate.Invoke(null, new object?[] { null, null });
         Assert.Empty((string[])negotiation.GetProperty("KnownCipherSuites")!.GetValue(null)!);
         Assert.False((bool)negotiation.GetMethod("TryTrustOnly")!.Invoke(null, new object[] { new System.Security.Cryptography.X509Certificates.X509Chain().ChainPolicy, new System.Security.Cryptography.X509Certificates.X509Certificate2Collection() })!);

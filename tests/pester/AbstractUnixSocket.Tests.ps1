@@ -192,7 +192,7 @@ Describe 'The abstract form only when asked for' {
         @{ Cmdlet = 'Invoke-SocketRequest'; Command = { Invoke-SocketRequest -Path "`0sockps-app" -InputObject 'x' }; Id = 'InvalidArgument,SockPS.Commands.InvokeSocketRequestCommand' }
         @{ Cmdlet = 'Start-SocketRelay'; Command = { Start-SocketRelay -Path "`0sockps-app" }; Id = 'InvalidArgument,SockPS.Commands.StartSocketRelayCommand' }
     ) {
-        $Command | Should -Throw -ErrorId $Id -ExpectedMessage '*starts with a NUL character*-AbstractName sockps-app*'
+        $Command | Should -Throw -ErrorId $Id -ExpectedMessage '*starts with a NUL character*sockps-app*-AbstractName*'
     }
 
     It 'refuses an empty unix-abstract: URI' {

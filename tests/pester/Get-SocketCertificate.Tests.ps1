@@ -190,7 +190,7 @@ Describe 'Get-SocketCertificate against openssl s_server' {
         $failures | Should -HaveCount 1
         $failures[0].FullyQualifiedErrorId | Should -Be 'StartTlsRefused,SockPS.Commands.GetSocketCertificateCommand'
         $failures[0].CategoryInfo.Category | Should -Be 'ProtocolError'
-        $failures[0].Exception.Message | Should -Be "The server at 127.0.0.1:$($peer.Port) does not answer as an SMTP server: it said `"+OK POP3 ready`". Check the port, and -StartTls Smtp."
+        $failures[0].Exception.Message | Should -Be "The server at 127.0.0.1:$($peer.Port) does not answer as an SMTP server: it said `"+OK POP3 ready`". Check the port, and the protocol asked for (Smtp). -StartTls names the protocol."
     }
 
     It 'uses the -StartTls protocol''s port when no -Port is given' {

@@ -300,7 +300,7 @@ Describe 'Proxy parameters that cannot work' {
         @{ Uri = 'http://sockps@127.0.0.1:3128' }
     ) {
         { Connect-Socket -ComputerName 127.0.0.1 -Port 80 -Proxy $Uri } |
-            Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.ConnectSocketCommand' -ExpectedMessage '*-ProxyCredential*history*'
+            Should -Throw -ErrorId 'InvalidArgument,SockPS.Commands.ConnectSocketCommand' -ExpectedMessage '*history file*-ProxyCredential*'
     }
 
     It 'refuses <Case>' -ForEach @(

@@ -126,7 +126,7 @@ Describe 'Connect-Socket -LocalAddress and -LocalPort' {
         $record = Get-TestWrittenError { Connect-Socket -ComputerName ::1 -Port $script:PeerPort -LocalAddress 127.0.0.2 }
 
         $record.FullyQualifiedErrorId | Should -BeExactly 'HostNotFound,SockPS.Commands.ConnectSocketCommand'
-        "$record" | Should -Match '::1 is an IPv6 address, and -LocalAddress 127\.0\.0\.2 can reach IPv4 addresses only'
+        "$record" | Should -Match '::1 is an IPv6 address, and the local address 127\.0\.0\.2 can reach IPv4 addresses only\. Give a -LocalAddress of the target''s family, or leave it out\.'
     }
 
     It 'refuses -LocalAddress of another family than -AddressFamily' {

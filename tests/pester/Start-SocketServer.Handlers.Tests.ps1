@@ -365,7 +365,7 @@ Describe 'Start-SocketServer -ScriptBlock' {
 
             Receive-SocketData -Connection $client -ToEnd -TimeoutSeconds 20 | Should -BeNullOrEmpty
             $accepted.State | Should -Not -Be 'Open'
-            $accepted.CloseReason | Should -Match 'Idle for 1 second \(-IdleTimeoutSeconds\)'
+            $accepted.CloseReason | Should -Match 'Idle for 1 second \(the server''s idle timeout\)'
         }
     }
 

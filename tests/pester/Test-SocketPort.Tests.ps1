@@ -196,7 +196,7 @@ Describe 'Test-SocketPort' {
             $result = Test-SocketPort -ComputerName 127.0.0.1 -Port 80 -AddressFamily InterNetworkV6
 
             $result.Status | Should -Be 'HostNotFound'
-            $result.Message | Should -Match 'IPv4 address, but -AddressFamily asks for IPv6'
+            $result.Message | Should -Match 'IPv4 address, but the address family asked for is IPv6'
         }
     }
 

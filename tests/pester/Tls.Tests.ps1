@@ -452,7 +452,7 @@ Describe 'Start-SocketServer with a certificate' {
                 -ErrorAction SilentlyContinue
 
             Wait-TestCondition -Condition { $server.TlsFailureCount -ge 1 } -Description 'the client without a certificate being counted'
-            $server.LastTlsError | Should -BeLike '*presented no certificate, and this server requires one (-RequireClientCertificate)*'
+            $server.LastTlsError | Should -BeLike '*presented no certificate, and this server requires one.'
             { Wait-SocketConnection -Server $server -TimeoutSeconds 1 -ErrorAction Stop } |
                 Should -Throw -ErrorId 'AcceptTimeout,SockPS.Commands.WaitSocketConnectionCommand'
             $client | ForEach-Object {

@@ -132,7 +132,7 @@ Test-Report $Revoked Online $Ca
         $checks[1].Connected | Should -BeFalse
         $checks[1].ErrorId | Should -Be 'TlsAuthenticationFailed,SockPS.Commands.ConnectSocketCommand'
         $checks[1].Message | Should -Be ("The revocation status of the certificate presented by localhost:$($unreachable.Port) (localhost) could not be checked: " +
-            "the revocation list (CRL) or OCSP responder its issuer names could not be reached or read. Check that this machine can reach the issuer's CRL address, or use -CheckRevocation Off.")
+            "the revocation list (CRL) or OCSP responder its issuer names could not be reached or read. Check that this machine can reach the issuer's CRL address. If it cannot, use -CheckRevocation Off.")
     }
 
     It 'says the status was not checked when the chain leads to no trusted root' {

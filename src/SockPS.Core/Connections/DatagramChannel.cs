@@ -223,9 +223,13 @@ internal sealed class DatagramChannel
         {
             throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
                 (_connection.RemoteEndPoint is null
-                    ? $"No datagram arrived on {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open; "
-                    : $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open; ") +
-                "try again, or raise -TimeoutSeconds (0 waits forever).", _owner.PeerText);
+                    ? $"No datagram arrived on {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open."
+                    : $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open."),
+                _owner.PeerText)
+            {
+                Setting = SocketSetting.Timeout,
+                Timeout = timeout,
+            };
         }
         finally
         {
@@ -279,9 +283,12 @@ internal sealed class DatagramChannel
         if (target is null && peer is null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"The socket {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} is not connected to one peer, so a datagram needs an address: give -RemoteEndPoint host:port (sendto), or reply by piping the datagram you received. " +
+                $"The socket {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} is not connected to one peer, so a datagram needs an address: give the peer's address (sendto), or reply to a datagram you received (it carries its sender's address). " +
                 "A datagram from an unnamed Unix socket (a sender that never bound a path) has no address to reply to.",
-                _owner.PeerText);
+                _owner.PeerText)
+            {
+                Setting = SocketSetting.RemoteEndPoint,
+            };
         }
 
         int limit = _socket.AddressFamily switch
@@ -311,7 +318,10 @@ internal sealed class DatagramChannel
         catch (SocketException ex) when (ex.SocketErrorCode == SocketError.AccessDenied && target is IPEndPoint)
         {
             throw new SocketOperationException(SocketFailureKind.AccessDenied,
-                $"Sending to {where} was denied. A broadcast address needs a socket made with -Broadcast.", where, ex);
+                $"Sending to {where} was denied. A broadcast address needs a socket with broadcast allowed (SO_BROADCAST).", where, ex)
+            {
+                Setting = SocketSetting.Broadcast,
+            };
         }
         catch (SocketException ex) when (SocketErrors.Classify(ex.SocketErrorCode) is SocketFailureKind.ConnectionRefused or SocketFailureKind.ConnectionReset)
         {

@@ -135,7 +135,10 @@ public sealed partial class SocketConnection
         if (Volatile.Read(ref _state) == (int)SocketState.SendShutdown)
         {
             throw new SocketOperationException(SocketFailureKind.Closed,
-                $"Sending on the connection to {PeerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", PeerText);
+                $"Sending on the connection to {PeerText} was shut down (a half-close); it can only receive now.", PeerText)
+            {
+                Setting = SocketSetting.Shutdown,
+            };
         }
     }
 
@@ -146,7 +149,10 @@ public sealed partial class SocketConnection
         if (_datagram is null)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is a stream socket with one peer; -RemoteEndPoint (sendto) is for UDP and Unix datagram sockets.", PeerText);
+                $"{Describe()} is a stream socket with one peer; a destination address (sendto) is for UDP and Unix datagram sockets.", PeerText)
+            {
+                Setting = SocketSetting.RemoteEndPointNotApplicable,
+            };
         }
 
         _datagram.Send(buffer, offset, count, remote);
@@ -498,7 +504,11 @@ public sealed partial class SocketConnection
         {
             throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
                 $"No data arrived from {PeerText} for {EndPointText.Seconds(idleTimeout)}; {path} holds the {progress.Bytes} bytes that did. " +
-                "The connection is still open; raise -TimeoutSeconds (0 waits forever) for slow senders.", PeerText, ex);
+                "The connection is still open.", PeerText, ex)
+            {
+                Setting = SocketSetting.Timeout,
+                Timeout = idleTimeout,
+            };
         }
         catch (SocketOperationException ex) when (ex.Kind is not SocketFailureKind.EndOfStream and not SocketFailureKind.Closed)
         {
@@ -545,15 +555,24 @@ public sealed partial class SocketConnection
                     $"The byte count must be 1 or more; {request.Count} was given.", PeerText);
             case ReceiveMode.Delimiter when string.IsNullOrEmpty(request.Delimiter):
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "The delimiter is empty. Give at least one character, or use -Line.", PeerText);
+                    "The delimiter is empty. Give at least one character, or receive lines.", PeerText)
+                {
+                    Setting = SocketSetting.Delimiter,
+                };
         }
     }
 
     private SocketOperationException StreamOnly() =>
         _websocket is not null
             ? new(SocketFailureKind.InvalidArgument,
-                $"{Describe()} is a WebSocket: every receive returns one whole message, so -Line, -Delimiter, -ByteCount, -ToEnd, -OutFile and patterns do not apply.", PeerText)
+                $"{Describe()} is a WebSocket: every receive returns one whole message, so lines, delimiters, byte counts, reading to the end, to a file, and patterns do not apply.", PeerText)
+            {
+                Setting = SocketSetting.Framing,
+            }
             : new(SocketFailureKind.InvalidArgument,
-            $"{Describe()} is a datagram socket: every receive returns one whole datagram, so -Line, -Delimiter, -ByteCount and -ToEnd do not apply.",
-            PeerText);
+            $"{Describe()} is a datagram socket: every receive returns one whole datagram, so lines, delimiters, byte counts and reading to the end do not apply.",
+            PeerText)
+            {
+                Setting = SocketSetting.Framing,
+            };
 }

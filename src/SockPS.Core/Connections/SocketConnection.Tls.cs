@@ -100,7 +100,10 @@ public sealed partial class SocketConnection
         string shown = EndPointText.Escape(text) + (unread.Length > 200 ? "..." : string.Empty);
         return new UnreadPlainTextException(new SocketOperationException(SocketFailureKind.UnreadData,
             $"{unread.Length} bytes of plain text from {PeerText} are still unread: \"{shown}\". Nothing was sent and the connection is unchanged. " +
-            "Read the server's answer to the STARTTLS command first (for example Receive-SocketData -Line), then switch to TLS.", PeerText));
+            "Read the server's answer to the STARTTLS command first, then switch to TLS.", PeerText)
+        {
+            Setting = SocketSetting.UnreadData,
+        });
     }
 
     /// <summary>Carries the unread-text error out of the channel without the close that a failed

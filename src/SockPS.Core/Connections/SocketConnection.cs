@@ -527,7 +527,10 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
                 // A connected datagram socket can stop sending (shutdown(SHUT_WR)); one with no
                 // peer has nothing to half-close.
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    $"{Describe()} is a datagram socket with no one peer: there is nothing to half-close. Close it with Disconnect-Socket without -Shutdown.", PeerText);
+                    $"{Describe()} is a datagram socket with no one peer: there is nothing to half-close. Close it instead.", PeerText)
+                {
+                    Setting = SocketSetting.Shutdown,
+                };
             }
 
             _datagram.ShutdownSend();

@@ -619,7 +619,10 @@ internal sealed class StreamChannel
             case FrameStatus.TooLong:
                 throw new SocketOperationException(SocketFailureKind.FrameTooLong,
                     $"No {(request.Mode == ReceiveMode.Pattern ? "match" : request.Mode == ReceiveMode.Line ? "line end" : "delimiter")} arrived from {_owner.PeerText} in the first {Framer.MaxFrameLength / (1024 * 1024)} MiB. " +
-                    "The data stays buffered; read it with -ByteCount, -ToEnd or without a framing parameter.", _owner.PeerText);
+                    "The data stays buffered; read it by byte count, to the end, or as it comes.", _owner.PeerText)
+                {
+                    Setting = SocketSetting.Framing,
+                };
             case FrameStatus.ShortAtEnd:
                 throw ShortAtEnd(request.Count);
             default:
@@ -647,13 +650,19 @@ internal sealed class StreamChannel
                 ? $"The connection to {_owner.PeerText} was reset by the remote host"
                 : failure.Message.TrimEnd(' ', '.');
             return new SocketOperationException(failure.Kind,
-                $"{what} after {arrived} of the {asked} bytes asked for had arrived. The bytes stay buffered; read them without -ByteCount.",
-                _owner.PeerText, failure.InnerException);
+                $"{what} after {arrived} of the {asked} bytes asked for had arrived. The bytes stay buffered; a receive without a byte count returns them.",
+                _owner.PeerText, failure.InnerException)
+            {
+                Setting = SocketSetting.ByteCount,
+            };
         }
 
         return new SocketOperationException(SocketFailureKind.EndOfStream,
             $"The remote host {_owner.PeerText} closed the connection after {arrived} of the {asked} bytes asked for. " +
-            "The bytes stay buffered; read them without -ByteCount.", _owner.PeerText);
+            "The bytes stay buffered; a receive without a byte count returns them.", _owner.PeerText)
+        {
+            Setting = SocketSetting.ByteCount,
+        };
     }
 
     /// <summary>Reports a failure that ended the stream, once, after everything received before
@@ -850,8 +859,11 @@ internal sealed class StreamChannel
 
     private SocketOperationException TimedOut(TimeSpan timeout) =>
         new(SocketFailureKind.ReceiveTimeout,
-            $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open; " +
-            "try again, or raise -TimeoutSeconds (0 waits forever).", _owner.PeerText);
+            $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open.", _owner.PeerText)
+        {
+            Setting = SocketSetting.Timeout,
+            Timeout = timeout,
+        };
 
     // ------------------------------------------------------------------ select
 
@@ -1259,7 +1271,10 @@ internal sealed class StreamChannel
             if (_sendShutdown)
             {
                 throw new SocketOperationException(SocketFailureKind.Closed,
-                    $"Sending on the connection to {_owner.PeerText} was shut down with Disconnect-Socket -Shutdown Send; it can only receive now.", _owner.PeerText);
+                    $"Sending on the connection to {_owner.PeerText} was shut down (a half-close); it can only receive now.", _owner.PeerText)
+                {
+                    Setting = SocketSetting.Shutdown,
+                };
             }
         }
     }

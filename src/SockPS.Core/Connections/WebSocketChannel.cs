@@ -264,8 +264,12 @@ internal sealed class WebSocketChannel
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
             throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
-                $"No WebSocket message arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open; try again, or raise -TimeoutSeconds (0 waits forever).",
-                _owner.PeerText);
+                $"No WebSocket message arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open.",
+                _owner.PeerText)
+            {
+                Setting = SocketSetting.Timeout,
+                Timeout = timeout,
+            };
         }
         finally
         {
@@ -322,8 +326,11 @@ internal sealed class WebSocketChannel
             if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
             {
                 throw new SocketOperationException(SocketFailureKind.Closed, CloseStatus is not null && _ended.Task.IsCompleted
-                    ? $"The WebSocket to {_owner.PeerText} is closed ({CloseText()}): nothing more can be sent. Open a new one with Connect-Socket."
-                    : $"The WebSocket to {_owner.PeerText} sent its close frame (Disconnect-Socket -Shutdown Send), so it can only receive now.", _owner.PeerText);
+                    ? $"The WebSocket to {_owner.PeerText} is closed ({CloseText()}): nothing more can be sent."
+                    : $"The WebSocket to {_owner.PeerText} sent its close frame (a half-close), so it can only receive now.", _owner.PeerText)
+                {
+                    Setting = CloseStatus is not null && _ended.Task.IsCompleted ? SocketSetting.NewConnection : SocketSetting.Shutdown,
+                };
             }
 
             WebSocketMessageType type = text ? WebSocketMessageType.Text : WebSocketMessageType.Binary;

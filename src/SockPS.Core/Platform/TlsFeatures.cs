@@ -50,7 +50,10 @@ internal static class TlsFeatures
     /// <summary>Never returns on this build: .NET Framework cannot read PEM private keys.</summary>
     public static X509Certificate2 CreateFromPemFile(string certificatePath, string keyPath) =>
         throw new SocketOperationException(SocketFailureKind.NotSupported,
-            "Windows PowerShell 5.1 cannot read PEM private keys (-KeyPath); that needs PowerShell 7.4 or later. Convert the certificate and key to a PFX file (for example: openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx) and use -CertificatePath with -CertificatePassword.",
-            keyPath);
+            "Windows PowerShell 5.1 cannot read PEM private keys; that needs PowerShell 7.4 or later. Convert the certificate and key to a PFX file (for example: openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx).",
+            keyPath)
+        {
+            Setting = SocketSetting.CertificateFile,
+        };
 #endif
 }

@@ -126,7 +126,10 @@ internal static class TlsNegotiation
     {
         if (names.Length == 0)
         {
-            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-TlsCipherSuite needs at least one cipher suite name.");
+            throw new SocketOperationException(SocketFailureKind.InvalidArgument, "A list of cipher suites needs at least one cipher suite name.")
+            {
+                Setting = SocketSetting.TlsCipherSuite,
+            };
         }
 
         List<TlsCipherSuite> suites = new();
@@ -146,8 +149,10 @@ internal static class TlsNegotiation
         if (OperatingSystem.IsWindows())
         {
             throw new SocketOperationException(SocketFailureKind.NotSupported,
-                "-TlsCipherSuite works on Linux and macOS only: on Windows the operating system chooses the cipher suites for every program " +
-                "(Group Policy, or Enable-TlsCipherSuite / Disable-TlsCipherSuite). Leave -TlsCipherSuite out.");
+                "Choosing the cipher suites of one connection works on Linux and macOS only: on Windows the operating system chooses the cipher suites for every program.")
+            {
+                Setting = SocketSetting.TlsCipherSuite,
+            };
         }
 
         return new CipherSuitesPolicy(suites);
@@ -182,12 +187,16 @@ internal static class TlsNegotiation
 
     private static void RequireAlpn() =>
         throw new SocketOperationException(SocketFailureKind.NotSupported,
-            "ALPN (-ApplicationProtocol) needs PowerShell 7.4 or later: Windows PowerShell 5.1's .NET Framework cannot negotiate an application protocol. " +
-            "Leave -ApplicationProtocol out, or run the command in PowerShell 7.");
+            "ALPN (application protocol negotiation) needs PowerShell 7.4 or later: Windows PowerShell 5.1's .NET Framework cannot negotiate an application protocol.")
+        {
+            Setting = SocketSetting.ApplicationProtocol,
+        };
 
     private static object CreateCipherSuitesPolicy(string[] names) =>
         throw new SocketOperationException(SocketFailureKind.NotSupported,
-            "-TlsCipherSuite needs PowerShell 7.4 or later on Linux or macOS: Windows PowerShell 5.1's .NET Framework cannot restrict the cipher suites of one connection. " +
-            "Leave -TlsCipherSuite out; the OS then chooses.");
+            "Choosing the cipher suites of one connection needs PowerShell 7.4 or later on Linux or macOS: Windows PowerShell 5.1's .NET Framework cannot restrict them.")
+        {
+            Setting = SocketSetting.TlsCipherSuite,
+        };
 #endif
 }

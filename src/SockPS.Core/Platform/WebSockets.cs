@@ -25,7 +25,7 @@ internal static class WebSockets
         if (!Supported)
         {
             throw new SocketOperationException(SocketFailureKind.NotSupported,
-                "WebSocket (ws://, wss://, Start-SocketServer -WebSocket) needs PowerShell 7.4 or later: .NET Framework, which Windows PowerShell 5.1 runs on, " +
+                "WebSocket (ws://, wss://, a WebSocket server) needs PowerShell 7.4 or later: .NET Framework, which Windows PowerShell 5.1 runs on, " +
                 "cannot run a WebSocket over a socket stream. Run the command in pwsh.", where);
         }
     }

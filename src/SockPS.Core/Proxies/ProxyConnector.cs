@@ -55,7 +55,7 @@ internal static class ProxyConnector
                 if (addressFamily == AddressFamily.InterNetworkV6)
                 {
                     throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                        "SOCKS4 carries IPv4 addresses only: -AddressFamily InterNetworkV6 cannot work through a socks4:// proxy. Use socks5://.", target);
+                        "SOCKS4 carries IPv4 addresses only: an IPv6 connection cannot work through a socks4:// proxy. Use socks5://.", target);
                 }
 
                 family = AddressFamily.InterNetwork;
@@ -121,9 +121,9 @@ internal static class ProxyConnector
             socket.Dispose();
             throw new SocketOperationException(SocketFailureKind.ProxyTimeout,
                 $"Connecting to {target} through {proxy.Describe()} timed out after {EndPointText.Seconds(timeout)}: the proxy accepted the connection but did not finish its handshake. " +
-                $"It may still be trying to reach the target (a firewall that drops packets, a host that is down), or {proxy.Where} is not a {proxy.KindName} proxy. Raise -TimeoutSeconds, or check -Proxy.",
+                $"It may still be trying to reach the target (a firewall that drops packets, a host that is down), or {proxy.Where} is not a {proxy.KindName} proxy.",
                 proxy.Where, ex)
-            { TargetStatus = PortStatus.TimedOut };
+            { TargetStatus = PortStatus.TimedOut, Setting = SocketSetting.Timeout, Timeout = timeout };
         }
         catch (Exception ex) when (ex is not (SocketOperationException or OperationCanceledException))
         {
@@ -186,7 +186,11 @@ internal static class ProxyConnector
                 socket.Dispose();
                 throw new SocketOperationException(SocketFailureKind.ProxyTimeout,
                     $"Connecting to {target} timed out after {EndPointText.Seconds(timeout)}: {proxy.Describe()} did not answer. " +
-                    "Check the proxy's address and port, and any firewall on the way, or raise -TimeoutSeconds.", proxy.Where);
+                    "Check the proxy's address and port, and any firewall on the way.", proxy.Where)
+                {
+                    Setting = SocketSetting.Timeout,
+                    Timeout = timeout,
+                };
             }
             catch (SocketOperationException)
             {
@@ -225,6 +229,9 @@ internal static class ProxyConnector
             _ => (se ?? ex).Message.TrimEnd('.'),
         };
         return new SocketOperationException(kind == SocketFailureKind.ConnectTimeout ? SocketFailureKind.ProxyTimeout : SocketFailureKind.ProxyRefused,
-            $"Could not reach {where}: {reason}. Check -Proxy's host and port, and that the proxy runs.", proxy.Where, ex);
+            $"Could not reach {where}: {reason}.", proxy.Where, ex)
+        {
+            Setting = SocketSetting.Proxy,
+        };
     }
 }

@@ -56,8 +56,11 @@ internal static class ProxyHandshake
             {
                 // Some proxies hang up instead of answering a wrong password.
                 throw new SocketOperationException(SocketFailureKind.ProxyAuthenticationFailed,
-                    $"{Capital(proxy.Describe())} closed the connection after the user name and password for '{proxy.UserName}': they were most likely refused. Check -ProxyCredential.",
-                    proxy.Where, ex);
+                    $"{Capital(proxy.Describe())} closed the connection after the user name and password for '{proxy.UserName}': they were most likely refused.",
+                    proxy.Where, ex)
+                {
+                    Setting = SocketSetting.ProxyCredential,
+                };
             }
 
             Socks5.ParsePasswordReply(verdict, proxy);
@@ -116,12 +119,18 @@ internal static class ProxyHandshake
                 case NoAcceptableMethod:
                     throw new SocketOperationException(SocketFailureKind.ProxyAuthenticationFailed, offeredPassword
                         ? $"{Capital(proxy.Describe())} accepted none of the ways to log on that were offered (none, username/password): it wants another method, such as GSSAPI, which SockPS does not speak."
-                        : $"{Capital(proxy.Describe())} requires a user name and password (it answered 0xFF, no acceptable methods, to a client without credentials). Give them with -ProxyCredential.",
-                        proxy.Where);
+                        : $"{Capital(proxy.Describe())} requires a user name and password (it answered 0xFF, no acceptable methods, to a client without credentials).",
+                        proxy.Where)
+                    {
+                        Setting = offeredPassword ? SocketSetting.None : SocketSetting.ProxyCredential,
+                    };
                 default:
                     throw new SocketOperationException(SocketFailureKind.ProxyProtocolError,
-                        $"{Capital(proxy.Describe())} chose authentication method {reply[1]}, which was not offered: {(reply[1] == UserPasswordMethod ? "it wants a user name and password; give them with -ProxyCredential" : "the proxy is broken or not a SOCKS5 proxy")}.",
-                        proxy.Where);
+                        $"{Capital(proxy.Describe())} chose authentication method {reply[1]}, which was not offered: {(reply[1] == UserPasswordMethod ? "it wants a user name and password" : "the proxy is broken or not a SOCKS5 proxy")}.",
+                        proxy.Where)
+                    {
+                        Setting = reply[1] == UserPasswordMethod ? SocketSetting.ProxyCredential : SocketSetting.None,
+                    };
             }
         }
 
@@ -149,8 +158,11 @@ internal static class ProxyHandshake
             if (reply[1] != 0)
             {
                 throw new SocketOperationException(SocketFailureKind.ProxyAuthenticationFailed,
-                    $"{Capital(proxy.Describe())} refused the user name and password for '{proxy.UserName}' (status {reply[1]}). Check -ProxyCredential.",
-                    proxy.Where);
+                    $"{Capital(proxy.Describe())} refused the user name and password for '{proxy.UserName}' (status {reply[1]}).",
+                    proxy.Where)
+                {
+                    Setting = SocketSetting.ProxyCredential,
+                };
             }
         }
 
@@ -269,7 +281,7 @@ internal static class ProxyHandshake
                 8 => new SocketOperationException(SocketFailureKind.ProxyProtocolError,
                     $"{proxyText} does not take this kind of target address: {reply}." + (sentName
                         ? " It does not resolve names: use socks5:// instead of socks5h:// so the name is resolved here."
-                        : " It may not handle IPv6: try -AddressFamily InterNetwork."), proxy.Where),
+                        : " It may not handle IPv6: try IPv4 (InterNetwork)."), proxy.Where),
                 _ => new SocketOperationException(SocketFailureKind.ProxyTargetUnreachable,
                     $"{proxyText} could not connect to {target}: {reply}.", target),
             };
@@ -356,7 +368,10 @@ internal static class ProxyHandshake
                     $"{proxyText} did not connect to {target}: {answered}. SOCKS4 does not say whether the target refused, could not be reached, or the proxy's rules forbid it; " +
                     (proxy.Kind == ProxyKind.Socks4a ? "some SOCKS4 proxies also reject the SOCKS4a form (try socks4:// or socks5://)." : "a socks5:// proxy says which."), target),
                 92 or 93 => new SocketOperationException(SocketFailureKind.ProxyAuthenticationFailed,
-                    $"{proxyText} refused the request: {answered}. The proxy checks the user id with identd; give the user id it expects as -ProxyCredential's user name.", proxy.Where),
+                    $"{proxyText} refused the request: {answered}. The proxy checks the user id with identd; give the user id it expects as the user name.", proxy.Where)
+                {
+                    Setting = SocketSetting.ProxyCredential,
+                },
                 _ => new SocketOperationException(SocketFailureKind.ProxyProtocolError,
                     $"{proxyText} gave a reply SOCKS4 does not have ({code}): it is broken or not a SOCKS4 proxy.", proxy.Where),
             };
@@ -418,7 +433,10 @@ internal static class ProxyHandshake
             if (status is null)
             {
                 throw new SocketOperationException(SocketFailureKind.ProxyProtocolError,
-                    $"{proxyText} did not answer as an HTTP proxy: its first line was '{Printable(line)}'. Check -Proxy's scheme and port.", proxy.Where);
+                    $"{proxyText} did not answer as an HTTP proxy: its first line was '{Printable(line)}'.", proxy.Where)
+                {
+                    Setting = SocketSetting.Proxy,
+                };
             }
 
             (int code, string reason) = status.Value;
@@ -431,9 +449,9 @@ internal static class ProxyHandshake
             throw code switch
             {
                 407 or 401 when proxy.UserName is null => new SocketOperationException(SocketFailureKind.ProxyAuthenticationFailed,
-                    $"{proxyText} requires a user name and password: it answered {said}. Give them with -ProxyCredential.", proxy.Where),
+                    $"{proxyText} requires a user name and password: it answered {said}.", proxy.Where) { Setting = SocketSetting.ProxyCredential },
                 407 or 401 => new SocketOperationException(SocketFailureKind.ProxyAuthenticationFailed,
-                    $"{proxyText} refused the user name and password for '{proxy.UserName}': it answered {said}. Check -ProxyCredential.", proxy.Where),
+                    $"{proxyText} refused the user name and password for '{proxy.UserName}': it answered {said}.", proxy.Where) { Setting = SocketSetting.ProxyCredential },
                 403 => new SocketOperationException(SocketFailureKind.ProxyDenied,
                     $"{proxyText} would not connect to {authority}: it answered {said}. Its rules do not allow this target or port; ask the proxy's administrator, or use another proxy.", authority),
                 400 or 405 or 501 => new SocketOperationException(SocketFailureKind.ProxyProtocolError,
@@ -555,9 +573,12 @@ internal static class ProxyHandshake
             ? " It answered in HTTP: use an http:// proxy URI."
             : reply.Length > 0 && reply[0] == 5 && protocol != "SOCKS5" ? " It answered as a SOCKS5 proxy: use socks5://."
             : reply.Length > 0 && reply[0] == 0 && protocol != "SOCKS4" ? " It may be a SOCKS4 proxy: use socks4://."
-            : " Check -Proxy's scheme and port.";
+            : string.Empty;
         return new SocketOperationException(SocketFailureKind.ProxyProtocolError,
-            $"{Capital(proxy.Describe())} did not answer as {(protocol == "HTTP" ? "an" : "a")} {protocol} proxy: its first bytes were {Hex(reply)}.{hint}", proxy.Where);
+            $"{Capital(proxy.Describe())} did not answer as {(protocol == "HTTP" ? "an" : "a")} {protocol} proxy: its first bytes were {Hex(reply)}.{hint}", proxy.Where)
+        {
+            Setting = hint.Length == 0 ? SocketSetting.Proxy : SocketSetting.None,
+        };
     }
 
     private static string Hex(byte[] bytes)

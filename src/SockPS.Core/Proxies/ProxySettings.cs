@@ -112,14 +112,14 @@ public sealed class ProxySettings
             "socks4a" => ProxyKind.Socks4a,
             "http" => ProxyKind.Http,
             "socks" => ProxyKind.Socks5,
-            "https" => throw Invalid(text, "TLS to the proxy itself (https://) is not supported; use http:// for an HTTP CONNECT proxy. TLS to the target (-UseTls) still runs end to end through the tunnel."),
+            "https" => throw Invalid(text, "TLS to the proxy itself (https://) is not supported; use http:// for an HTTP CONNECT proxy. TLS to the target still runs end to end through the tunnel."),
             _ => throw Invalid(text, "Use socks5://, socks5h:// (the proxy resolves names), socks4://, socks4a:// or http:// (HTTP CONNECT)."),
         };
 
         if (!string.IsNullOrEmpty(uri.UserInfo))
         {
-            throw Invalid(text, "Give the user name and password with -ProxyCredential (for example -ProxyCredential (Get-Credential)), not in the URI: "
-                + "a password typed into a command line is kept in the history file.");
+            throw Invalid(text, "Give the user name and password separately, not in the URI: "
+                + "a password typed into a command line is kept in the history file.", SocketSetting.ProxyCredential);
         }
 
         if (uri.AbsolutePath is not ("/" or "") || uri.Query.Length > 0 || uri.Fragment.Length > 0)
@@ -148,7 +148,7 @@ public sealed class ProxySettings
             }
             else if (kind is ProxyKind.Socks4 or ProxyKind.Socks4a && !string.IsNullOrEmpty(password))
             {
-                throw Invalid(text, "SOCKS4 has no passwords: it sends only a user id. Give -ProxyCredential with an empty password, or use socks5://.");
+                throw Invalid(text, "SOCKS4 has no passwords: it sends only a user id. Give the user id with an empty password, or use socks5://.", SocketSetting.ProxyCredential);
             }
 
             if (userName.IndexOf('\0') >= 0 || (kind == ProxyKind.Http && userName.IndexOf(':') >= 0))
@@ -178,6 +178,6 @@ public sealed class ProxySettings
 
     private static string Scheme(ProxyKind kind) => kind.ToString().ToLower(CultureInfo.InvariantCulture);
 
-    private static SocketOperationException Invalid(string text, string hint) =>
-        new(SocketFailureKind.InvalidArgument, $"The proxy '{text}' cannot be used. {hint}", text);
+    private static SocketOperationException Invalid(string text, string hint, SocketSetting setting = SocketSetting.None) =>
+        new(SocketFailureKind.InvalidArgument, $"The proxy '{text}' cannot be used. {hint}", text) { Setting = setting };
 }

@@ -113,8 +113,12 @@ public sealed class CertificateInspector
                     ? SocketConnector.TimedOut(where, timeout, stage == "connecting" ? null : stage)
                     : new SocketOperationException(SocketFailureKind.ConnectTimeout,
                         $"Connected to {where}, but it did not finish {(stage == "in the TLS handshake" ? "the TLS handshake" : "the STARTTLS dialogue")} within {EndPointText.Seconds(timeout)}. " +
-                        (stage == "in the TLS handshake" ? "It may not speak TLS on this port; if it starts in plain text, give -StartTls." : "Check -StartTls and the port, or raise -TimeoutSeconds."),
-                        where);
+                        (stage == "in the TLS handshake" ? "It may not speak TLS on this port, or it may start in plain text (STARTTLS)." : "Check the STARTTLS protocol and the port."),
+                        where)
+                    {
+                        Setting = stage == "in the TLS handshake" ? SocketSetting.StartTls : SocketSetting.Timeout,
+                        Timeout = timeout,
+                    };
             }
             catch (IOException ex) when (stage == "in the STARTTLS dialogue")
             {

@@ -170,8 +170,11 @@ public sealed class CertificatePins
 
         throw new SocketOperationException(SocketFailureKind.InvalidArgument,
             $"'{value}' is not a SHA-256 public key hash. Give it as curl's --pinnedpubkey does (sha256//, then 44 base64 characters), as plain base64, " +
-            "or as 64 hex digits. Get-SocketCertificate shows it as PublicKeySha256; openssl: openssl x509 -in cert.pem -noout -pubkey | " +
-            "openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64.", value);
+            "or as 64 hex digits. openssl: openssl x509 -in cert.pem -noout -pubkey | " +
+            "openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64.", value)
+        {
+            Setting = SocketSetting.PublicKeyPin,
+        };
     }
 
     private static IEnumerable<string> Split(IEnumerable<string>? values) =>

@@ -290,7 +290,10 @@ internal sealed class StartTlsDialogue
     private SocketOperationException NotThisProtocol(string line) =>
         new(SocketFailureKind.StartTlsRefused,
             $"The server at {_where} does not answer as {(_protocol == StartTlsProtocol.Pop3 ? "a" : "an")} {Name} server: it said \"{EndPointText.Escape(line.Length > 200 ? line.Substring(0, 200) + "..." : line)}\". " +
-            $"Check the port, and -StartTls {_protocol}.", _where);
+            $"Check the port, and the protocol asked for ({_protocol}).", _where)
+        {
+            Setting = SocketSetting.StartTls,
+        };
 
     private sealed class Reply
     {

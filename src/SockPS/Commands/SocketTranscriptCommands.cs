@@ -49,7 +49,7 @@ public sealed class StartSocketTranscriptCommand : ConnectionCmdlet
         }
         catch (SocketOperationException ex)
         {
-            ThrowInvalidArgument(ex.Message, Path);
+            ThrowInvalidArgument(ErrorAdvice.Word(ex), Path);
         }
     }
 

@@ -298,7 +298,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
         }
         catch (SocketOperationException ex) when (ParameterSetName == UriSet)
         {
-            ThrowInvalidArgument(ex.Message, Uri, "InvalidUri");
+            ThrowInvalidArgument(ErrorAdvice.Word(ex), Uri, "InvalidUri");
             throw;
         }
         catch (SocketOperationException ex) when (ParameterSetName == HostSet)

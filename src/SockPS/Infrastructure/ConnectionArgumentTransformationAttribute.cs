@@ -26,7 +26,7 @@ public sealed class ConnectionArgumentTransformationAttribute : ArgumentTransfor
         switch (value)
         {
             case SocketServer server:
-                return new[] { (SocketConnection)server };
+                return new[] { AsConnection(server) };
             case IEnumerable items when value is not SocketConnection[] and not string:
                 List<object> converted = new();
                 bool changed = false;
@@ -35,7 +35,7 @@ public sealed class ConnectionArgumentTransformationAttribute : ArgumentTransfor
                     object? element = item is PSObject p ? p.BaseObject : item;
                     if (element is SocketServer s)
                     {
-                        converted.Add((SocketConnection)s);
+                        converted.Add(AsConnection(s));
                         changed = true;
                     }
                     else
@@ -47,6 +47,21 @@ public sealed class ConnectionArgumentTransformationAttribute : ArgumentTransfor
                 return changed ? converted.ToArray() : inputData;
             default:
                 return inputData;
+        }
+    }
+
+    /// <summary>A datagram server's socket; for a stream server, which has no data of its own, an
+    /// error that says where its data is.</summary>
+    private static SocketConnection AsConnection(SocketServer server)
+    {
+        try
+        {
+            return server;
+        }
+        catch (InvalidCastException ex)
+        {
+            throw new ArgumentTransformationMetadataException(
+                ex.Message + " " + ErrorAdvice.For(SocketFailureKind.InvalidArgument, SocketSetting.AcceptedConnections), ex);
         }
     }
 }

@@ -24,7 +24,7 @@ public sealed class EndPointArgumentTransformationAttribute : ArgumentTransforma
         }
         catch (SocketOperationException ex)
         {
-            throw new ArgumentTransformationMetadataException(ex.Message, ex);
+            throw new ArgumentTransformationMetadataException(ErrorAdvice.Word(ex), ex);
         }
     }
 }

@@ -4,8 +4,9 @@ using SockPS.Core;
 
 namespace SockPS.Commands;
 
-/// <summary>The one place where core failure kinds become error ids and categories (DESIGN.md
-/// section 4). The id is stable: scripts and tests match on it.</summary>
+/// <summary>The one place where core failure kinds become error ids and categories, and where
+/// their messages get this module's advice (<see cref="ErrorAdvice"/>). The id is stable: scripts
+/// and tests match on it.</summary>
 internal static class ErrorRecords
 {
     public static ErrorRecord From(SocketOperationException exception, object? target, string? errorIdForClosed = null)
@@ -45,7 +46,7 @@ internal static class ErrorRecords
 
         return new ErrorRecord(exception, id, category, target)
         {
-            ErrorDetails = new ErrorDetails(exception.Message),
+            ErrorDetails = new ErrorDetails(ErrorAdvice.Word(exception)),
         };
     }
 
