@@ -194,8 +194,8 @@ Describe 'Resolve-SocketAddress' {
         }
 
         It 'writes a non-terminating HostNotFound error for <Literal> with -AddressFamily <Family>, and goes on' -TestCases @(
-            @{ Literal = '127.0.0.1'; Family = 'InterNetworkV6'; Says = 'IPv4 address, but -AddressFamily asks for IPv6'; Other = '::1' }
-            @{ Literal = '::1'; Family = 'InterNetwork'; Says = 'IPv6 address, but -AddressFamily asks for IPv4'; Other = '127.0.0.1' }
+            @{ Literal = '127.0.0.1'; Family = 'InterNetworkV6'; Says = 'IPv4 address, but the address family asked for is IPv6. Give an -AddressFamily that matches the address'; Other = '::1' }
+            @{ Literal = '::1'; Family = 'InterNetwork'; Says = 'IPv6 address, but the address family asked for is IPv4. Give an -AddressFamily that matches the address'; Other = '127.0.0.1' }
         ) {
             $resolved = Resolve-SocketAddress -ComputerName $Literal, $Other -AddressFamily $Family -ErrorAction SilentlyContinue -ErrorVariable failures
 
