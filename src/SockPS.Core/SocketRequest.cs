@@ -99,8 +99,9 @@ internal sealed class SocketRequest : IDisposable
     /// <summary>How failures name the peer (host:port, a path).</summary>
     public string Where => Connection.PeerText;
 
-    /// <summary>Starts a request on <paramref name="connection"/>; a stream's answer is read from
-    /// now on. <paramref name="cancellationToken"/> (Ctrl+C) ends every wait of the request.</summary>
+    /// <summary>Starts a request on <paramref name="connection"/>, which it owns from now on (a
+    /// request that cannot start closes it); a stream's answer is read from now on.
+    /// <paramref name="cancellationToken"/> (Ctrl+C) ends every wait of the request.</summary>
     public static SocketRequest Start(SocketConnection connection, SocketRequestOptions options, CancellationToken cancellationToken)
     {
         if (connection is null)
@@ -108,11 +109,20 @@ internal sealed class SocketRequest : IDisposable
             throw new ArgumentNullException(nameof(connection));
         }
 
-        if (options is null)
+        try
         {
-            throw new ArgumentNullException(nameof(options));
+            Check(connection, options ?? throw new ArgumentNullException(nameof(options)));
+            return new SocketRequest(connection, options, cancellationToken);
         }
+        catch
+        {
+            connection.Close(options?.CloseReason ?? "The request could not start.");
+            throw;
+        }
+    }
 
+    private static void Check(SocketConnection connection, SocketRequestOptions options)
+    {
         if (connection.IsWebSocket)
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
@@ -130,8 +140,6 @@ internal sealed class SocketRequest : IDisposable
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
                 "An answer that ends at a pattern needs the pattern, and one that ends after a count of bytes needs a count of 1 or more.", connection.PeerText);
         }
-
-        return new SocketRequest(connection, options, cancellationToken);
     }
 
     /// <summary>Sends <paramref name="request"/> and returns the answer: the whole conversation in

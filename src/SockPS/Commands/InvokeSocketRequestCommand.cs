@@ -32,7 +32,6 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
     /// <inheritdoc/>
     protected override bool RunsAsJob => AsJob;
 
-
     private SocketRequestOptions _request = null!;
     private bool _dataFromPipeline;
     private bool _inputOnCommandLine;
@@ -245,7 +244,7 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
         }
         catch (SocketOperationException ex)
         {
-            WriteExchangeError(exchange, ex);
+            WriteFailure(ex, exchange.Where, exchange.Connection);
             return false;
         }
     }
@@ -271,43 +270,31 @@ public sealed class InvokeSocketRequestCommand : ConnectingCmdlet
         }
         catch (SocketOperationException ex)
         {
-            WriteExchangeError(exchange, Worded(ex, exchange));
+            WriteFailure(Worded(ex, exchange), exchange.Where, exchange.Connection);
         }
     }
 
     /// <summary>A failure of one target before a connection exists (the name, the port, the
     /// connect): an error record, or with -AsResult a result that carries it.</summary>
-    private protected override void WriteTargetError(SocketOperationException exception, object? target)
+    private protected override void WriteTargetError(SocketOperationException exception, object? target) =>
+        WriteFailure(exception, target, null);
+
+    /// <summary>A failed request: a non-terminating error record, or with -AsResult a result with
+    /// the error and what had arrived.</summary>
+    private void WriteFailure(SocketOperationException exception, object? target, SocketConnection? connection)
     {
         if (!AsResult)
         {
-            base.WriteTargetError(exception, target);
+            WriteSocketError(exception, target);
             return;
         }
 
-        WriteObject(Failed(NewResult(null, target), exception, target));
-    }
-
-    /// <summary>A failure of a request under way: an error record, or with -AsResult a result
-    /// with the error and what had arrived.</summary>
-    private void WriteExchangeError(SocketRequest exchange, SocketOperationException exception)
-    {
-        if (!AsResult)
-        {
-            WriteSocketError(exception, exchange.Where);
-            return;
-        }
-
-        WriteObject(Failed(NewResult(exchange.Connection), exception, exchange.Where));
-    }
-
-    private static SocketRequestResult Failed(SocketRequestResult result, SocketOperationException exception, object? target)
-    {
         ErrorRecord record = ErrorRecords.From(exception, target);
+        SocketRequestResult result = NewResult(connection, target);
         result.Error = record.Exception.Message;
         result.ErrorId = record.FullyQualifiedErrorId;
         result.PartialResponse = exception.PartialResult;
-        return result;
+        WriteObject(result);
     }
 
     /// <summary>The result of the request under way, timed and counted up to now.</summary>
