@@ -210,7 +210,15 @@ internal sealed class SocketRequest : IDisposable
 
         if (_body.Length > 0 || Connection.IsDatagram)
         {
-            await Connection.SendAsync(_body.GetBuffer(), 0, (int)_body.Length, _cancel.Token).ConfigureAwait(false);
+            try
+            {
+                await Connection.SendAsync(_body.GetBuffer(), 0, (int)_body.Length, _cancel.Token).ConfigureAwait(false);
+            }
+            catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ConnectionRefused && Connection.IsDatagram)
+            {
+                // An ICMP port unreachable can reach the send as well as the receive.
+                throw Refused(ex);
+            }
         }
 
         _body.SetLength(0);
@@ -258,7 +266,7 @@ internal sealed class SocketRequest : IDisposable
     /// </summary>
     public async Task<object?> AnswerAsync()
     {
-        Task<object?> answer = _streamAnswer ?? AsObject(Connection.ReceiveDatagramAsync(TimeSpan.Zero, _cancel.Token).AsTask());
+        Task<object?> answer = _streamAnswer ?? ReceiveDatagramAsync();
         TimeSpan idle = _options.IdleTimeout;
         if (idle > TimeSpan.Zero)
         {
@@ -282,8 +290,7 @@ internal sealed class SocketRequest : IDisposable
         }
         catch (SocketOperationException ex) when (ex.Kind == SocketFailureKind.ConnectionRefused && Connection.IsDatagram)
         {
-            // The connection's message says the socket stays open, which is true there, not here.
-            throw await FailureAsync(ex.Kind, $"Nothing is listening on {Where}: the datagram was refused (ICMP port unreachable).", ex).ConfigureAwait(false);
+            throw Refused(ex);
         }
         catch (SocketOperationException ex)
         {
@@ -304,6 +311,16 @@ internal sealed class SocketRequest : IDisposable
             _ => Collected(),
         };
     }
+
+    /// <summary>A refused datagram: the connection's message says the socket stays open, which is
+    /// true there, not here. Nothing arrives on a datagram socket before its answer.</summary>
+    private SocketOperationException Refused(SocketOperationException ex) =>
+        new(ex.Kind, $"Nothing is listening on {Where}: the datagram was refused (ICMP port unreachable).", Where, ex);
+
+    /// <summary>The datagram that answers. A refusal that arrived before the receive began is
+    /// thrown at once by the connection: here it is the task's failure like any other.</summary>
+    private async Task<object?> ReceiveDatagramAsync() =>
+        await Connection.ReceiveDatagramAsync(TimeSpan.Zero, _cancel.Token).ConfigureAwait(false);
 
     /// <summary>Waits for a cancelled answer to end in any way.</summary>
     private static async Task Ended(Task task)
