@@ -19,6 +19,38 @@ public sealed class SocketRequestResult
         Transport = transport;
     }
 
+    /// <summary>The result of a request to <paramref name="computerName"/>, timed and counted up to
+    /// now: the port is looked up when it is a service name (0 when it is unknown: the error says
+    /// so); without a connection, the transport is the one the target would have had.</summary>
+    internal static SocketRequestResult For(string computerName, string? port, SocketProtocol protocol, bool unix, bool tls,
+        SocketConnection? connection, string? remoteEndPoint, TimeSpan elapsed, DateTime startedAt)
+    {
+        int number = 0;
+        if (port is not null)
+        {
+            try
+            {
+                number = ServicePorts.Resolve(port, protocol == SocketProtocol.Udp ? "udp" : "tcp");
+            }
+            catch (SocketOperationException)
+            {
+                // A service name that does not resolve: the error says so; the port stays 0.
+            }
+        }
+
+        string transport = connection?.Transport ?? (unix
+            ? (protocol == SocketProtocol.Udp ? "Unix-Dgram" : tls ? "Unix+Tls" : "Unix")
+            : tls ? "Tls" : protocol.ToString());
+        return new SocketRequestResult(computerName, number, protocol, transport)
+        {
+            RemoteEndPoint = connection is null ? remoteEndPoint : connection.RemoteEndPointText,
+            Elapsed = elapsed,
+            StartedAt = startedAt,
+            BytesSent = connection?.BytesSent ?? 0,
+            BytesReceived = connection?.BytesReceived ?? 0,
+        };
+    }
+
     /// <summary>The computer that made the request (where Invoke-SocketRequest ran).</summary>
     public string MachineName => SocketOrigin.MachineName;
 
