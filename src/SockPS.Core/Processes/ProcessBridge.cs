@@ -199,14 +199,14 @@ internal sealed class ProcessBridge
             // the peer's FIN is the input pump's business.
             if (_connection.State == SocketState.Disconnected)
             {
-                Abort($"The connection was closed on this side: {_connection.CloseReason}");
+                Abort(ClosedHere());
             }
         }
 
         _connection.Closed += OnClosed;
         if (_connection.State == SocketState.Disconnected)
         {
-            Abort($"The connection was closed on this side: {_connection.CloseReason}");
+            Abort(ClosedHere());
         }
 
         Task input = Task.CompletedTask;
@@ -281,6 +281,10 @@ internal sealed class ProcessBridge
     /// <summary>The one way out of a running bridge other than the program's exit: the first
     /// reason is kept.</summary>
     private void Abort(string reason) => _abort.TrySetResult(reason);
+
+    /// <summary>Why the connection was closed on this side, as its CloseReason says ("The server
+    /// stopped.", "Idle for 2 seconds (-IdleTimeoutSeconds).", "Closed by this side.").</summary>
+    private string ClosedHere() => _connection.CloseReason ?? "The connection was closed on this side.";
 
     private void Kill()
     {
@@ -406,7 +410,7 @@ internal sealed class ProcessBridge
             Abort(ex.Kind == SocketFailureKind.ConnectionReset
                 ? $"The remote host {_connection.PeerText} reset the connection."
                 : _connection.State == SocketState.Disconnected
-                    ? $"The connection was closed on this side: {_connection.CloseReason}"
+                    ? ClosedHere()
                     : $"Receiving from {_connection.PeerText} failed: {ex.Message}");
         }
     }
@@ -488,7 +492,7 @@ internal sealed class ProcessBridge
             catch (SocketOperationException ex)
             {
                 Abort(_connection.State == SocketState.Disconnected
-                    ? $"The connection was closed on this side: {_connection.CloseReason}"
+                    ? ClosedHere()
                     : ex.Kind == SocketFailureKind.ConnectionReset
                         ? $"The remote host {_connection.PeerText} reset the connection."
                         : $"Sending the program's output to {_connection.PeerText} failed: {ex.Message}");
