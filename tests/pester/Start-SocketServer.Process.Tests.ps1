@@ -86,6 +86,7 @@ Describe 'Start-SocketServer -FilePath' {
             $result.EndReason | Should -BeExactly 'The program exited with code 0.'
             $result.SocketConnection.Id | Should -Be $result.ConnectionId
             $server.Handlers.Completed | Should -Be 1
+            $server.Handlers.FilePath | Should -Be $result.FilePath
         }
 
         It 'runs a shell script that reads a line and answers it' {

@@ -477,7 +477,7 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     {
         SocketProcessOptions program = ProcessParameters.Build(this, filePath, ArgumentList, WorkingDirectory, MergeStandardError, Environment);
         int silentLimit = MyInvocation.BoundParameters.ContainsKey(nameof(SilentHandlerLimit)) ? SilentHandlerLimit : ThrottleLimit / 2;
-        SocketHandlerLimits limits = new(ThrottleLimit, silentLimit, QueueLimit, Seconds(FirstByteTimeoutSeconds, nameof(FirstByteTimeoutSeconds)));
+        SocketHandlerLimits limits = new(ThrottleLimit, silentLimit, QueueLimit, Seconds(FirstByteTimeoutSeconds, nameof(FirstByteTimeoutSeconds)), program.FilePath);
         return new ScriptBlockHandlerHost(program, limits);
     }
 
