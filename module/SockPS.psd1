@@ -26,6 +26,7 @@
         'Resolve-SocketAddress'
         'Send-SocketData'
         'Start-SocketRelay'
+        'Start-SocketProcess'
         'Start-SocketServer'
         'Start-SocketTranscript'
         'Stop-SocketRelay'

@@ -97,10 +97,10 @@ and then.
         'SockPS.Core.SocketServer' = 'Servers started with -ScriptBlock, from Start-SocketServer or Get-SocketServer, bind to -Server.'
     }
     Outputs = @{
-        'System.Management.Automation.PSObject' = 'What the handlers wrote, oldest first, each with a SocketConnection note property naming the connection it came from. Handler errors come on the error stream, as ErrorRecords with the id HandlerError.'
+        'System.Management.Automation.PSObject' = 'What the handlers wrote, oldest first, each with a SocketConnection note property naming the connection it came from. Handler errors come on the error stream, as ErrorRecords with the id HandlerError. From a -FilePath server: a SockPS.Core.SocketProcessResult per program, with the same note property.'
     }
     Notes   = @(
-        'A server started without -ScriptBlock has no handler output: asking it for some is a NoHandler error.'
+        'A server started without -ScriptBlock or -FilePath has no handler output: asking it for some is a NoHandler error.'
         'Records are taken unless -Keep is given. A stopped server keeps its records, so they can still be collected after Stop-SocketServer.'
     )
     Links   = @(

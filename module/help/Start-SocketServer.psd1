@@ -102,6 +102,60 @@ give it data with $using:name (the value when the server started) or -ArgumentLi
 '@
         }
         @{
+            Title   = 'Serve every client with a program (ncat -k -e)'
+            Code    = @'
+$upper = Start-SocketServer -Name upper -FilePath tr -ArgumentList 'a-z', 'A-Z'
+$c = Connect-Socket -ComputerName localhost -Port $upper.Port
+Send-SocketData -Connection $c -InputObject 'make this loud' -Line
+Disconnect-Socket -Connection $c -Shutdown Send      # end of input: tr finishes and exits
+Receive-SocketData -Connection $c -ToEnd
+Receive-SocketServerOutput -Server $upper
+'@
+            Output  = @'
+MAKE THIS LOUD
+
+ProcessId ExitCode   BytesIn  BytesOut Seconds EndReason
+--------- --------   -------  -------- ------- ---------
+    25518        0        15        15    0.04 The program exited with code 0.
+'@
+            Remarks = @'
+With -FilePath every client gets a program of its own, its standard input reading what the
+client sends and its standard output going back: `ncat -k -l -e`, `socat TCP-LISTEN:p,fork EXEC:`.
+The client's half-close is the end of the program's input; the program's exit closes the
+connection; a client that resets, -IdleTimeoutSeconds and Stop-SocketServer stop it. The program
+is found when the server starts (on PATH, or from the current location) and -ArgumentList reaches
+it as it is, with no shell. -ThrottleLimit, -MaxConnections, the access lists, TLS and
+-TranscriptPath apply as for -ScriptBlock; Receive-SocketServerOutput returns each program's
+result.
+'@
+        }
+        @{
+            Title   = 'A shell for this machine only'
+            Code    = @'
+$shell = Start-SocketServer -FilePath /bin/sh -MergeStandardError -ThrottleLimit 1 `
+    -IdleTimeoutSeconds 600
+$c = Connect-Socket -ComputerName localhost -Port $shell.Port
+$commands = 'echo "you are $SOCKPS_REMOTE_ADDR"; ls /nonexistent; exit 7'
+Send-SocketData -Connection $c -InputObject $commands -Line
+Receive-SocketData -Connection $c -ToEnd
+(Receive-SocketServerOutput -Server $shell).EndReason
+'@
+            Output  = @'
+you are 127.0.0.1
+ls: cannot access '/nonexistent': No such file or directory
+
+The program exited with code 7.
+'@
+            Remarks = @'
+A shell on a socket gives everyone who can connect a shell on this machine, with your rights:
+no password, nothing logged but what -TranscriptPath records. This server binds 127.0.0.1 (the
+default), so only local users can reach it, one at a time, and an idle one is cut off. To expose
+such a server beyond this machine, bind the one address needed, list who may connect with
+-AllowAddress, and require TLS client certificates: -Certificate with -RequireClientCertificate
+and -CaCertificate. -MergeStandardError sends the shell's errors to the client too.
+'@
+        }
+        @{
             Title   = 'Keep serving while clients connect and say nothing'
             Code    = @'
 $greeting = 'Welcome to the lab'
@@ -349,6 +403,7 @@ Browsers, Node's ws and Python's websockets connect to it. Not on Windows PowerS
         'The server accepts in the background from the moment it starts; clients that arrive before Wait-SocketConnection is called wait, accepted, on the server (PendingCount). A server that cannot bind its address (AddressInUse, AccessDenied) is a terminating error.'
         'Stop-SocketServer closes the listener and the accepted connections nobody took; connections already handed out stay open. On a handler server it also stops the running script blocks and closes their connections; their threads and runspaces end with the server, and what they wrote stays readable with Receive-SocketServerOutput for as long as the server object is kept.'
         'Handlers run on background threads: a script that ends with a handler server still running ends its process, and SockPS closes the server and its connections on the way out.'
+        'A -FilePath server runs its program as you for anyone who can connect: a shell or an interpreter there (sh, cmd.exe, pwsh, python) is a remote shell for them. Keep the default loopback bind, or limit clients with -AllowAddress / -DenyAddress and TLS client certificates (-RequireClientCertificate). The programs get SOCKPS_REMOTE_ADDR, SOCKPS_REMOTE_PORT, SOCKPS_LOCAL_ADDR and SOCKPS_LOCAL_PORT. Stop-SocketServer (and the end of the session) stops the programs still running, with the programs they started (not in Windows PowerShell 5.1, which stops only the program itself).'
     )
     Links   = @(
         'Wait-SocketConnection'

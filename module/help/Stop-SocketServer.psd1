@@ -56,7 +56,7 @@ Get-SocketServer. Get-SocketServer | Stop-SocketServer stops every server in the
         'SockPS.Core.SocketServer' = 'With -PassThru, each stopped server (State Stopped). Without it, nothing.'
     }
     Notes   = @(
-        'Accepted connections that nobody took with Wait-SocketConnection are closed. On a server started with -ScriptBlock, the running handlers are stopped and the connections they hold are closed; what they wrote can still be read with Receive-SocketServerOutput.'
+        'Accepted connections that nobody took with Wait-SocketConnection are closed. On a server started with -ScriptBlock, the running handlers are stopped and the connections they hold are closed; what they wrote can still be read with Receive-SocketServerOutput. On a server started with -FilePath, the running programs are stopped at once, with the programs they started (Windows PowerShell 5.1 stops only the program itself), and their results are kept for Receive-SocketServerOutput.'
         'A Unix socket server removes its socket file when it stops. Remove-Module SockPS stops every server in the process.'
     )
     Links   = @(

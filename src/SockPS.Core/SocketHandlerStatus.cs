@@ -23,7 +23,11 @@ public sealed class SocketHandlerStatus
         DroppedOutput = counts.DroppedOutput;
         Faults = counts.Faults;
         LastError = counts.LastError;
+        FilePath = limits.FilePath;
     }
+
+    /// <summary>The program a -FilePath server runs for every client; null for -ScriptBlock handlers.</summary>
+    public string? FilePath { get; }
 
     /// <summary>The most handlers that run at once (-ThrottleLimit).</summary>
     public int ThrottleLimit { get; }
@@ -91,8 +95,9 @@ public sealed class SocketHandlerStatus
 /// <summary>The limits a handler server was started with.</summary>
 internal readonly struct SocketHandlerLimits
 {
-    public SocketHandlerLimits(int throttleLimit, int silentHandlerLimit, int queueLimit, System.TimeSpan firstByteTimeout)
+    public SocketHandlerLimits(int throttleLimit, int silentHandlerLimit, int queueLimit, System.TimeSpan firstByteTimeout, string? filePath = null)
     {
+        FilePath = filePath;
         ThrottleLimit = throttleLimit;
         SilentHandlerLimit = silentHandlerLimit;
         QueueLimit = queueLimit;
@@ -106,6 +111,9 @@ internal readonly struct SocketHandlerLimits
     public int QueueLimit { get; }
 
     public System.TimeSpan FirstByteTimeout { get; }
+
+    /// <summary>The program of a -FilePath server; null for -ScriptBlock handlers.</summary>
+    public string? FilePath { get; }
 }
 
 /// <summary>A handler host's counters at one moment.</summary>

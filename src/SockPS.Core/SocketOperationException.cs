@@ -73,6 +73,15 @@ public enum SocketFailureKind
     /// <summary>A server refused STARTTLS, or did not answer as the protocol asked for does
     /// (Get-SocketCertificate -StartTls); the message quotes what it said.</summary>
     StartTlsRefused,
+
+    // Processes on sockets (issue 15).
+
+    /// <summary>The program to run on a connection (Start-SocketServer -FilePath,
+    /// Start-SocketProcess) does not exist, or is not on PATH.</summary>
+    ProgramNotFound,
+    /// <summary>The program exists but the OS would not start it (no execute permission, not a
+    /// program, a working directory that does not exist).</summary>
+    ProgramStartFailed,
 }
 
 /// <summary>The setting a failure is about: the knob a caller can turn to get past it. The core

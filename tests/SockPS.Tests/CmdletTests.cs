@@ -44,7 +44,7 @@ public class CmdletTests : IDisposable
         {
             "Connect-Socket", "Disconnect-Socket", "Get-SocketCertificate", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
             "Get-SocketTranscript", "Invoke-SocketRequest", "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput",
-            "Resolve-SocketAddress", "Send-SocketData", "Start-SocketRelay", "Start-SocketServer", "Start-SocketTranscript", "Stop-SocketRelay",
+            "Resolve-SocketAddress", "Send-SocketData", "Start-SocketProcess", "Start-SocketRelay", "Start-SocketServer", "Start-SocketTranscript", "Stop-SocketRelay",
             "Stop-SocketServer", "Stop-SocketTranscript", "Test-SocketPort", "Wait-SocketConnection", "Wait-SocketData",
         }, names);
     }

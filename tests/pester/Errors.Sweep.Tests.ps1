@@ -45,6 +45,10 @@ BeforeDiscovery {
         @{ Cmdlet = 'Start-SocketServer'; Case = 'a Unix socket in a folder that does not exist'; Script = { Start-SocketServer -Path (Join-Path $TestDrive 'no/such/folder/s.sock') } }
         @{ Cmdlet = 'Start-SocketServer'; Case = 'an allow list entry that is not an address'; Script = { Start-SocketServer -AllowAddress '10.0.0.0/33' } }
         @{ Cmdlet = 'Start-SocketServer'; Case = 'a certificate file that does not exist'; Script = { Start-SocketServer -Certificate (Join-Path $TestDrive 'missing.pfx') } }
+        @{ Cmdlet = 'Start-SocketServer'; Case = 'a -FilePath program that does not exist'; Script = { Start-SocketServer -FilePath 'no-such-program-sockps' } }
+        @{ Cmdlet = 'Start-SocketProcess'; Case = 'a program that does not exist'; Script = { $pair.Client | Start-SocketProcess -FilePath 'no-such-program-sockps' } }
+        @{ Cmdlet = 'Start-SocketProcess'; Case = 'a closed connection'; Script = { $closedConnection | Start-SocketProcess -FilePath 'true' } }
+        @{ Cmdlet = 'Start-SocketProcess'; Case = 'a UDP socket'; Script = { $udp | Start-SocketProcess -FilePath 'cat' } }
         @{ Cmdlet = 'Stop-SocketServer'; Case = 'an unknown -Id'; Script = { Stop-SocketServer -Id 987654 } }
         @{ Cmdlet = 'Get-SocketServer'; Case = 'an unknown -Id'; Script = { Get-SocketServer -Id 987654 } }
         @{ Cmdlet = 'Start-SocketRelay'; Case = 'a listening port in use'; Script = { Start-SocketRelay -ListenPort $idleServer.Port -ComputerName 127.0.0.1 -Port $closedPort } }

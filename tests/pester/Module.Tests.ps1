@@ -32,6 +32,7 @@ BeforeAll {
         'Receive-SocketServerOutput'
         'Resolve-SocketAddress'
         'Send-SocketData'
+        'Start-SocketProcess'
         'Start-SocketRelay'
         'Start-SocketServer'
         'Start-SocketTranscript'

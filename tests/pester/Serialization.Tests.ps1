@@ -64,6 +64,8 @@ BeforeAll {
         $made.ResolvedAddress = @(Resolve-SocketAddress -ComputerName 127.0.0.1 -Port 80)[0]
         $made.RequestResult = Invoke-SocketRequest -ComputerName 127.0.0.1 -Port $echo.Port -InputObject 'req' -Line -TimeoutSeconds 20 -AsResult
         $made.HandlerStatus = $echo.Handlers
+        $made.ProcessResult = Connect-Socket -ComputerName 127.0.0.1 -Port $echo.Port -ErrorAction Stop |
+            Start-SocketProcess -FilePath sh -ArgumentList '-c', 'echo hi; read reply; echo "$reply" >&2' -ErrorAction Stop
         $made.Cleanup = { Get-SocketRelay | Stop-SocketRelay; Get-SocketConnection | Disconnect-Socket; Get-SocketServer | Stop-SocketServer }
         $made
     }.ToString()

@@ -415,6 +415,20 @@ public sealed partial class SocketConnection
         }, count: null, idleTimeout, cancellationToken);
     }
 
+    /// <summary>Reads until the peer closes, awaiting <paramref name="sink"/> with every chunk
+    /// before reading on, so a slow sink slows the peer down (TCP flow control) instead of filling
+    /// memory. The chunk's buffer is reused once the sink's task completes.</summary>
+    internal Task ReceiveToEndAsync(Func<byte[], int, int, Task> sink, TimeSpan idleTimeout, CancellationToken cancellationToken)
+    {
+        ThrowIfDisconnected();
+        if (_stream is null)
+        {
+            throw StreamOnly();
+        }
+
+        return _stream.ReceiveToSinkAsync(sink, count: null, idleTimeout, cancellationToken);
+    }
+
     /// <summary>Receives until the peer closes, appending to <paramref name="destination"/> as
     /// data arrives; what arrived stays there when the receive fails or is cancelled.</summary>
     internal Task ReceiveToEndAsync(Stream destination, TimeSpan idleTimeout, CancellationToken cancellationToken) =>

@@ -22,8 +22,9 @@ namespace SockPS.Commands;
 /// completes a TLS handshake before it is handed out; failed handshakes are counted on the server
 /// (TlsFailureCount, LastTlsError) and the server goes on. With -ScriptBlock the server serves
 /// every client itself, concurrently, running the script block once per connection (once per
-/// datagram on a UDP server). -MaxConnections, -IdleTimeoutSeconds, -AllowAddress and -DenyAddress
-/// limit who is served and for how long.</para>
+/// datagram on a UDP server). With -FilePath it runs a program for every client instead, its
+/// standard input and output joined to the connection, as ncat -k -e does. -MaxConnections,
+/// -IdleTimeoutSeconds, -AllowAddress and -DenyAddress limit who is served and for how long.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "SocketServer", DefaultParameterSetName = PortSet)]
 [OutputType(typeof(SocketServer))]
@@ -185,9 +186,46 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     public ScriptBlock? ScriptBlock { get; set; }
 
     /// <summary>Values passed to -ScriptBlock after the connection: another way to give handlers
-    /// data (besides $using:), since they run in other runspaces.</summary>
+    /// data (besides $using:), since they run in other runspaces. With -FilePath: the program's
+    /// arguments, each passed to it as it is (no shell splits or expands them).</summary>
     [Parameter]
     public object[]? ArgumentList { get; set; }
+
+    /// <summary>Serve every client with this program, as ncat -k -e and socat EXEC: do: for each
+    /// accepted connection the program starts with its standard input reading what the client
+    /// sends (byte for byte) and its standard output going to the client. When the client
+    /// half-closes, the program's standard input ends; when the program exits, the rest of its
+    /// output is sent and the connection closed; when the client resets or the connection is closed
+    /// here, the program is stopped. The program is found now, on PATH or from the current location,
+    /// and gets the arguments in -ArgumentList (no shell), and the variables SOCKPS_REMOTE_ADDR,
+    /// SOCKPS_REMOTE_PORT, SOCKPS_LOCAL_ADDR and SOCKPS_LOCAL_PORT. -ThrottleLimit programs run at
+    /// once; the other limits, access lists, TLS and -TranscriptPath apply as for -ScriptBlock.
+    /// Receive-SocketServerOutput returns each program's result (exit code, bytes, how it ended).
+    /// SECURITY: the program runs as you, for anyone who can connect. A shell (-FilePath /bin/sh,
+    /// cmd.exe, pwsh) gives every such client a shell on this machine with your rights. The server
+    /// binds loopback unless -Address says otherwise; before you expose it, limit who may connect
+    /// with -AllowAddress / -DenyAddress, and require TLS client certificates
+    /// (-Certificate with -RequireClientCertificate).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? FilePath { get; set; }
+
+    /// <summary>With -FilePath: the folder the program starts in. Default: the current location.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? WorkingDirectory { get; set; }
+
+    /// <summary>With -FilePath: send what the program writes to standard error to the client too,
+    /// mixed with its standard output (2>&amp;1). Otherwise the client gets standard output only,
+    /// and the last 4 KiB of standard error are kept in the program's result.</summary>
+    [Parameter]
+    public SwitchParameter MergeStandardError { get; set; }
+
+    /// <summary>With -FilePath: environment variables to set for the program, as a hashtable
+    /// (@{ LANG = 'C' }); $null as a value removes one. The rest is inherited from this session.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public IDictionary? Environment { get; set; }
 
     /// <summary>A script block that runs once in each handler runspace before its first handler: for
     /// functions and modules the handlers share. $using: works here too.</summary>
@@ -195,9 +233,9 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
     [ValidateNotNull]
     public ScriptBlock? InitializationScript { get; set; }
 
-    /// <summary>How many -ScriptBlock handlers run at once (1-1024); further clients wait, open,
-    /// with their data buffered, until a runspace is free; clients that have sent data go first.
-    /// Default 32.</summary>
+    /// <summary>How many -ScriptBlock handlers (or -FilePath programs) run at once (1-1024);
+    /// further clients wait, open, with their data buffered, until one is free; clients that have
+    /// sent data go first. Default 32.</summary>
     [Parameter]
     [ValidateRange(1, 1024)]
     public int ThrottleLimit { get; set; } = 32;
@@ -433,6 +471,16 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
         }
     }
 
+    /// <summary>The handler host of a -FilePath server: the program found now, so a missing one
+    /// fails Start-SocketServer rather than every client.</summary>
+    private ScriptBlockHandlerHost CreateProgramHandlers(string filePath)
+    {
+        SocketProcessOptions program = ProcessParameters.Build(this, filePath, ArgumentList, WorkingDirectory, MergeStandardError, Environment);
+        int silentLimit = MyInvocation.BoundParameters.ContainsKey(nameof(SilentHandlerLimit)) ? SilentHandlerLimit : ThrottleLimit / 2;
+        SocketHandlerLimits limits = new(ThrottleLimit, silentLimit, QueueLimit, Seconds(FirstByteTimeoutSeconds, nameof(FirstByteTimeoutSeconds)), program.FilePath);
+        return new ScriptBlockHandlerHost(program, limits);
+    }
+
     /// <summary>-NewLine when given; "`r`n" for -Crlf.</summary>
     private string ChooseNewLine()
     {
@@ -483,10 +531,29 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument, "-CaCertificate and -TlsProtocol are TLS settings: give the server certificate with -Certificate or -CertificatePath.");
             }
 
-            if (ScriptBlock is null && (ArgumentList is not null || InitializationScript is not null || HandlerParameterGiven()))
+            if (ScriptBlock is not null && FilePath is not null)
             {
                 throw new SocketOperationException(SocketFailureKind.InvalidArgument,
-                    "-ArgumentList, -InitializationScript, -ThrottleLimit, -SilentHandlerLimit, -QueueLimit and -FirstByteTimeoutSeconds go with -ScriptBlock.");
+                    "Give -ScriptBlock or -FilePath, not both: a client is served by a script block or by a program.");
+            }
+
+            if (ScriptBlock is null && FilePath is null && (ArgumentList is not null || InitializationScript is not null || HandlerParameterGiven()))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-ArgumentList, -InitializationScript, -ThrottleLimit, -SilentHandlerLimit, -QueueLimit and -FirstByteTimeoutSeconds go with -ScriptBlock (and all but -InitializationScript with -FilePath).");
+            }
+
+            if (FilePath is null && (WorkingDirectory is not null || MergeStandardError || Environment is not null))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument,
+                    "-WorkingDirectory, -MergeStandardError and -Environment go with -FilePath.");
+            }
+
+            if (FilePath is not null && (InitializationScript is not null || Protocol == SocketProtocol.Udp || WebSocket))
+            {
+                throw new SocketOperationException(SocketFailureKind.InvalidArgument, InitializationScript is not null
+                    ? "-InitializationScript prepares -ScriptBlock runspaces; a -FilePath server has none. Leave it out."
+                    : "A -FilePath program reads and writes a byte stream: it serves stream connections (TCP, TLS, Unix stream sockets), not -Protocol Udp or -WebSocket.");
             }
 
             WebSocketServerOptions? webSocket = null;
@@ -521,7 +588,9 @@ public sealed class StartSocketServerCommand : SockPSCmdlet
                 Deny = ParseRanges(DenyAddress),
                 Publish = SocketRegistry.PublishAccepted(),
             };
-            _handlers = ScriptBlock is null ? null : CreateHandlers(ScriptBlock);
+            _handlers = ScriptBlock is not null ? CreateHandlers(ScriptBlock)
+                : FilePath is not null ? CreateProgramHandlers(FilePath)
+                : null;
             if (_handlers is not null)
             {
                 ScriptBlockHandlerHost host = _handlers;

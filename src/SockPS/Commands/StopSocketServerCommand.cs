@@ -9,7 +9,9 @@ namespace SockPS.Commands;
 /// the server from Get-SocketServer. Connections already handed out by Wait-SocketConnection stay
 /// open; accepted connections nobody took are closed. On a server started with -ScriptBlock the
 /// running handlers are stopped and their connections closed; their output stays readable with
-/// Receive-SocketServerOutput. A Unix socket server removes its socket file.</para>
+/// Receive-SocketServerOutput. On a server started with -FilePath the running programs are
+/// stopped at once (with the programs they started) and their connections closed. A Unix socket
+/// server removes its socket file.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Stop, "SocketServer", DefaultParameterSetName = ServerSet, SupportsShouldProcess = true)]
 [OutputType(typeof(SocketServer))]

@@ -41,6 +41,9 @@ internal static class ErrorRecords
             SocketFailureKind.ProxyProtocolError => ("ProxyProtocolError", ErrorCategory.ProtocolError),
             // Certificates (issue 14).
             SocketFailureKind.StartTlsRefused => ("StartTlsRefused", ErrorCategory.ProtocolError),
+            // Processes on sockets (issue 15).
+            SocketFailureKind.ProgramNotFound => ("ProgramNotFound", ErrorCategory.ObjectNotFound),
+            SocketFailureKind.ProgramStartFailed => ("ProgramStartFailed", ErrorCategory.OpenError),
             _ => ("SocketError", ErrorCategory.ConnectionError),
         };
 

@@ -11,7 +11,10 @@ namespace SockPS.Commands;
 
 /// <summary>
 /// Runs a server's -ScriptBlock once per accepted connection (or per datagram), concurrently:
-/// Python's socketserver with a thread per client, in PowerShell's terms. At most -ThrottleLimit
+/// Python's socketserver with a thread per client, in PowerShell's terms. With -FilePath it runs
+/// a program per connection instead (ncat -k -e): the same dispatch, limits and counters, with
+/// the core's <see cref="ProcessBridge"/> in place of the script block and no runspaces; each
+/// program's <see cref="SocketProcessResult"/> is kept as its output. At most -ThrottleLimit
 /// blocks run at once, each on a worker of its own (a background thread with its own runspace,
 /// reused from client to client); the rest wait here with their connections open and their data
 /// buffered. Output and errors are kept, tagged with the connection, for
@@ -88,8 +91,9 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
     /// <summary>The parameter name PowerShell binds $using: values to (Parser.VERBATIM_ARGUMENT).</summary>
     private const string UsingValuesParameter = "--%";
 
-    private readonly InitialSessionState _sessionState;
-    private readonly string _blockText;
+    private readonly InitialSessionState? _sessionState;
+    private readonly string? _blockText;
+    private readonly SocketProcessOptions? _program;
     private readonly string? _initializationText;
     private readonly object[] _arguments;
     private readonly Dictionary<string, object?>? _usingValues;
@@ -138,6 +142,17 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
         _sessionState.LanguageMode = languageMode;
         _firstRunspace = OpenRunspace();
     }
+
+    /// <summary>Prepares a -FilePath server's handlers: a program per connection, no runspaces.</summary>
+    public ScriptBlockHandlerHost(SocketProcessOptions program, SocketHandlerLimits limits)
+    {
+        _program = program;
+        _arguments = Array.Empty<object>();
+        _limits = limits;
+    }
+
+    /// <summary>True for a -FilePath server.</summary>
+    public bool RunsPrograms => _program is not null;
 
     public SocketHandlerStatus Status()
     {
@@ -482,6 +497,12 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
     /// item's failure, counted and reported.</summary>
     private void Run(Worker worker, Work work)
     {
+        if (_program is not null)
+        {
+            RunProgram(work, _program);
+            return;
+        }
+
         try
         {
             worker.Prepare(this);
@@ -545,6 +566,48 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
                     ? withRecord.ErrorRecord
                     : new ErrorRecord(ex, "HandlerFailed", ErrorCategory.NotSpecified, work.Connection);
                 Keep(TagError(record, work.Connection));
+            }
+        }
+    }
+
+    /// <summary>Runs the program for one connection on the worker's thread, which waits for it
+    /// (the bridge itself blocks no thread). A program that exits on its own has Completed; one
+    /// that could not start or had to be stopped has Failed. Never throws.</summary>
+    private void RunProgram(Work work, SocketProcessOptions program)
+    {
+        ProcessBridge bridge = new(work.Connection, program);
+        lock (_gate)
+        {
+            if (_stopped)
+            {
+                work.Outcome = Outcome.Failed;
+                return;
+            }
+
+            work.Bridge = bridge;
+        }
+
+        try
+        {
+            SocketProcessResult result = bridge.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
+            work.Outcome = result.Stopped ? Outcome.Failed : Outcome.Completed;
+            Keep(Tag(PSObject.AsPSObject(result), work.Connection));
+        }
+        catch (SocketOperationException ex)
+        {
+            work.Outcome = Outcome.Failed;
+            if (ex.Kind is SocketFailureKind.ProgramStartFailed or SocketFailureKind.ProgramNotFound)
+            {
+                RecordFault(ex.Message);
+            }
+
+            Keep(TagError(ErrorRecords.From(ex, work.Connection), work.Connection));
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                work.Bridge = null;
             }
         }
     }
@@ -627,6 +690,7 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
         List<Work> waiting = new();
         List<Work> running;
         List<PowerShell> shells = new();
+        List<ProcessBridge> bridges = new();
         List<Worker> idle;
         Runspace? unused;
         lock (_gate)
@@ -685,7 +749,19 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
                 {
                     shells.Add(shell);
                 }
+
+                if (work.Bridge is { } bridge)
+                {
+                    bridges.Add(bridge);
+                }
             }
+        }
+
+        // Programs are stopped here and now, not after a grace: the server is going (perhaps
+        // with this process), and a program left behind would outlive it.
+        foreach (ProcessBridge bridge in bridges)
+        {
+            bridge.Stop("The server stopped.");
         }
 
         foreach (PowerShell shell in shells)
@@ -769,7 +845,7 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
 
     private Runspace OpenRunspace()
     {
-        Runspace runspace = RunspaceFactory.CreateRunspace(_sessionState);
+        Runspace runspace = RunspaceFactory.CreateRunspace(_sessionState!);
         // The worker's own thread runs the pipeline: no hidden pipeline threads (they would be
         // foreground threads).
         runspace.ThreadOptions = PSThreadOptions.UseCurrentThread;
@@ -872,6 +948,10 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
 
         public Worker? RunningOn { get; set; }
 
+        /// <summary>The program running for it on a -FilePath server, so a stop can reach it
+        /// (guarded by the host's lock).</summary>
+        public ProcessBridge? Bridge { get; set; }
+
         /// <summary>Its connection was closed to make room for a client with data.</summary>
         public bool Evicted { get; set; }
 
@@ -966,10 +1046,15 @@ $__SockPSItem | ForEach-Object { & $__SockPSBlock $__SockPSItem @__SockPSArgs }
         /// <summary>Opens the runspace (on first use) and makes the blocks in it.</summary>
         public void Prepare(ScriptBlockHandlerHost host)
         {
+            if (host._program is not null)
+            {
+                return;
+            }
+
             Runspace ??= host.OpenRunspace();
             // Made here, on a thread that is in no runspace, so they carry no language mode of
             // their own and run in their runspace's.
-            Block ??= ScriptBlock.Create(host._blockText);
+            Block ??= ScriptBlock.Create(host._blockText!);
             if (host._initializationText is not null)
             {
                 Initialization ??= ScriptBlock.Create(host._initializationText);
