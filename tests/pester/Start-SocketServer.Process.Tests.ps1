@@ -226,7 +226,7 @@ Describe 'Start-SocketServer -FilePath' {
 
             Wait-TestProcessGone -ProcessId $programId -Description 'the idle timeout stopping the program'
             $result = Receive-ProcessResult -Server $server
-            $result.EndReason | Should -Match '-IdleTimeoutSeconds.*The program was stopped\.$'
+            $result.EndReason | Should -Match '^Idle for 1 second \(the server''s idle timeout\)\. The program was stopped\.$'
             $result.Stopped | Should -BeTrue
         }
 
