@@ -40,6 +40,10 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
     /// <summary>How often the console is asked for keys while nothing arrives (milliseconds).</summary>
     private const int KeyPollMilliseconds = 15;
 
+    /// <summary>The reason when the connection has none yet: a receive can see the end of the
+    /// stream a moment before the connection records why (the same words).</summary>
+    private const string PeerClosed = "The remote host closed the connection.";
+
     /// <summary>Received chunks waiting to be shown; a full queue holds the receive back.</summary>
     private const int QueueCapacity = 64;
 
@@ -209,10 +213,10 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
         using Stream input = Console.OpenStandardInput();
         using Stream output = Console.OpenStandardOutput();
         StdioBridgeResult result = Await(StdioBridge.RunAsync(connection, input, output, StopToken));
-        string end = result.OutputClosed ? "standard output was closed"
-            : result.PeerEnded ? $"the peer ended: {connection.CloseReason ?? "end of stream"}"
-            : "standard input ended";
-        WriteVerbose($"Sent {result.BytesSent} bytes from standard input, wrote {result.BytesReceived} bytes to standard output; {end}.");
+        string end = result.OutputClosed ? "Standard output was closed."
+            : result.PeerEnded ? $"The peer ended the session: {connection.CloseReason ?? PeerClosed}"
+            : "Standard input ended.";
+        WriteVerbose($"Sent {result.BytesSent} bytes from standard input and wrote {result.BytesReceived} to standard output. {end}");
     }
 
     /// <summary>Standard input and output belong to the session only in a console host (pwsh,
@@ -347,7 +351,9 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
 
         private string Banner()
         {
-            string what = _owned ? $"Connected to {_connection.RemoteEndPointText}" : $"Session on {_connection.Name} ({_connection.Transport} {_connection.RemoteEndPointText})";
+            string what = !_owned ? $"Session on {_connection.Name} ({_connection.Transport} {_connection.RemoteEndPointText})"
+                : _connection.Server is SocketServer server ? $"Accepted {_connection.RemoteEndPointText} on {server.Name}"
+                : $"Connected to {_connection.RemoteEndPointText}";
             string mode = _connection.IsDatagram ? " Each line is one datagram." : string.Empty;
             string raw = Raw ? " Keys go out as typed (Ctrl+C too)." : string.Empty;
             if (_inputRedirected)
@@ -511,7 +517,7 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
             if (item.PeerEnded)
             {
                 Show(_text.Flush());
-                Status($"Connection closed by {_connection.RemoteEndPointText}: {_connection.CloseReason ?? "the remote host closed the connection."}");
+                Status($"Connection closed by {_connection.RemoteEndPointText}: {_connection.CloseReason ?? PeerClosed}");
                 return false;
             }
 
