@@ -293,7 +293,12 @@ Describe 'Enter-SocketSession parameters that do not go together' {
         $command.ParameterSets.Name | Should -Contain 'Connection'
         $command.ParameterSets.Name | Should -Contain 'Server'
         ($command.Parameters['Connection'].Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipeline | Should -Contain $true
-        # -Name (by property name in the connect sets) must not bind from a piped connection.
-        $command.Parameters['Name'].ParameterSets.Keys | Should -Not -Contain 'Connection'
+        # A piped connection binds -Name from its own Name: that is no connect setting refused
+        # (a closed one, so the session goes no further than its check).
+        $closed = Connect-Socket -ComputerName 127.0.0.1 -Port $script:Pair.Server.Port
+        Disconnect-Socket -Connection $closed
+        $err = Get-TestWrittenError { $closed | Enter-SocketSession }
+        $err.FullyQualifiedErrorId | Should -Be 'ConnectionClosed,SockPS.Commands.EnterSocketSessionCommand'
+        { $script:Pair.Client | Enter-SocketSession -Name renamed -Stdio } | Should -Throw -ExpectedMessage '-Name says how to open a connection*'
     }
 }

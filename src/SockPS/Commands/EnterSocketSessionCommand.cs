@@ -181,12 +181,20 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
         }
     }
 
+    /// <summary>The parameters given on the command line (BeginProcessing sees only those): a
+    /// piped connection binds -Name from its own Name, which is no request to rename anything.</summary>
+    private HashSet<string>? _commandLine;
+
+    /// <inheritdoc/>
+    protected override void BeginProcessingCore() =>
+        _commandLine = new HashSet<string>(MyInvocation.BoundParameters.Keys, StringComparer.OrdinalIgnoreCase);
+
     /// <summary>With -Connection or -Server the connection exists already: the parameters that
     /// say how to open one (those of Connect-Socket) do not apply, and are refused by name.</summary>
     private void RefuseConnectParameters(string given)
     {
         List<string> refused = new();
-        foreach (string name in MyInvocation.BoundParameters.Keys)
+        foreach (string name in _commandLine ?? new HashSet<string>())
         {
             PropertyInfo? property = typeof(EnterSocketSessionCommand).GetProperty(name, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
             if (property is not null && property.DeclaringType != typeof(EnterSocketSessionCommand)

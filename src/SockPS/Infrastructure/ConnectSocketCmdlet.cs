@@ -8,7 +8,10 @@ namespace SockPS.Commands;
 /// UDP socket options) and the one way from all of them to a live connection: Connect-Socket and
 /// Enter-SocketSession (which connects the same way when not given -Connection) share them. Each
 /// is declared in the four target parameter sets only, so a cmdlet with other sets (-Connection)
-/// does not take them there, nor bind -Name from a piped connection's Name.
+/// does not take them there. -Name is the exception: it binds by property name, and a parameter
+/// in several named sets that binds from the pipeline makes PowerShell try the default set first
+/// (CSV rows with a Uri column would then miss -ComputerName), so it is in every set and
+/// Enter-SocketSession looks only at a -Name given on the command line.
 /// </summary>
 public abstract class ConnectSocketCmdlet : ConnectingCmdlet
 {
@@ -33,10 +36,7 @@ public abstract class ConnectSocketCmdlet : ConnectingCmdlet
 
     /// <summary>A name to find the connection by later (-Name on Get-SocketConnection and the other
     /// cmdlets). Default: Connection followed by its Id, such as Connection3.</summary>
-    [Parameter(ParameterSetName = HostSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
-    [Parameter(ParameterSetName = AbstractSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
