@@ -275,6 +275,18 @@ Describe 'Enter-SocketSession in a terminal' {
         }
     }
 
+    It 'sends each line as one text message on a WebSocket and shows each message on a line' {
+        Invoke-Pane '$w = Start-SocketServer -WebSocket -ScriptBlock { param($Connection) while ($null -ne ($m = Receive-SocketData -Connection $Connection -TimeoutSeconds 0)) { Send-SocketData -Connection $Connection -InputObject "$($m.MessageType): [$($m.Text)]" } }'
+        Send-Text 'Enter-SocketSession -Uri "ws://127.0.0.1:$($w.Port)/"'
+        $null = Wait-Screen '^Connected to 127\.0\.0\.1:\d+\. Ctrl\+\] leaves and closes the connection\.$'
+        Send-Text 'hello ws'
+        # The server saw one text message holding the line without its line end.
+        $null = Wait-Screen '^hello ws\nText: \[hello ws\]$'
+        Send-Key 'C-]'
+        $null = Wait-Screen '^Left the session; the connection is closed\.$'
+        Invoke-Pane 'Stop-SocketServer -Server $w'
+    }
+
     It 'waits on a server for one client with -Server, talks to it, and ends when the client closes; the server keeps listening' {
         Send-Text '$s = Start-SocketServer -Name tmux-session; Enter-SocketSession -Server $s'
         $port = [int](Wait-Screen '^Waiting for a client on 127\.0\.0\.1:(\d+) \(tmux-session\); Ctrl\+C stops waiting\.$').Groups[1].Value
@@ -294,6 +306,28 @@ Describe 'Enter-SocketSession in a terminal' {
         }
         finally {
             Disconnect-Socket -Connection $client -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'talks on a UDP server''s socket with -Server, answering the sender of the last datagram' {
+        Invoke-Pane '$u = Start-SocketServer -Protocol Udp -Name udpdesk; "udp-port=$($u.Port)"'
+        $port = [int](Wait-Screen '^udp-port=(\d+)$').Groups[1].Value
+        Send-Text 'Enter-SocketSession -Server $u'
+        $null = Wait-Screen 'Each line is one datagram\. Ctrl\+\] leaves; \S+ stays open\.$'
+
+        $client = Connect-Socket -Uri "udp://127.0.0.1:$port"
+        try {
+            Send-SocketData -Connection $client -InputObject 'anyone on udp?'
+            $null = Wait-Screen "^\[from 127\.0\.0\.1:$($client.LocalEndPoint.Port)\] anyone on udp\?$"
+            Send-Text 'here'
+            (Receive-SocketData -Connection $client -TimeoutSeconds 20).Text | Should -BeExactly "here`n"
+            Send-Key 'C-]'
+            $null = Wait-Screen '^Left the session; \S+ is still open\.$'
+            Invoke-Pane '"udp-state=$($u.State)"; Stop-SocketServer -Server $u'
+            $null = Wait-Screen '^udp-state=Listening$'
+        }
+        finally {
+            Disconnect-Socket -Connection $client
         }
     }
 

@@ -621,8 +621,24 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
             return true;
         }
 
+        /// <summary>A line with the connection's NewLine; on a WebSocket, one text message without it.</summary>
         private bool SendLine(string line)
         {
+            if (_connection.IsWebSocket)
+            {
+                try
+                {
+                    _cmdlet.Await(_connection.SendTextAsync(line, appendNewLine: false, _cmdlet.StopToken));
+                    return true;
+                }
+                catch (SocketOperationException ex)
+                {
+                    EraseInput();
+                    _cmdlet.WriteSocketError(ex, _connection.RemoteEndPointText);
+                    return false;
+                }
+            }
+
             byte[] bytes = _connection.Encoding.GetBytes(line);
             return Send(bytes, appendNewLine: true);
         }
