@@ -13,6 +13,7 @@
     CmdletsToExport      = @(
         'Connect-Socket'
         'Disconnect-Socket'
+        'Enter-SocketSession'
         'Get-SocketCertificate'
         'Get-SocketConnection'
         'Get-SocketHostName'

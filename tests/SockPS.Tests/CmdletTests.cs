@@ -37,12 +37,25 @@ public class CmdletTests : IDisposable
     }
 
     [Fact]
+    public void EnterSocketSessionNeedsAConsoleHostForItsStandardStreams()
+    {
+        var (_, client, _) = Pair();
+        // This runspace's host is no console host: standard input and output are not its own
+        // (in a remote session they would carry the session), so -Stdio does not touch them,
+        // and the connection is left as it was.
+        ErrorRecord error = _host.RunTerminating("Enter-SocketSession -Connection $client -Stdio", ("client", client));
+        Assert.Equal("NoConsole,SockPS.Commands.EnterSocketSessionCommand", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ResourceUnavailable, error.CategoryInfo.Category);
+        Assert.Equal(SocketState.Open, client.State);
+    }
+
+    [Fact]
     public void TheModuleExportsItsCmdlets()
     {
         var names = _host.RunClean("(Get-Command -Module SockPS).Name | Sort-Object").Select(o => o.ToString()).ToArray();
         Assert.Equal(new[]
         {
-            "Connect-Socket", "Disconnect-Socket", "Get-SocketCertificate", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
+            "Connect-Socket", "Disconnect-Socket", "Enter-SocketSession", "Get-SocketCertificate", "Get-SocketConnection", "Get-SocketHostName", "Get-SocketRelay", "Get-SocketServer",
             "Get-SocketTranscript", "Invoke-SocketRequest", "Protect-SocketConnection", "Receive-SocketData", "Receive-SocketServerOutput",
             "Resolve-SocketAddress", "Send-SocketData", "Start-SocketProcess", "Start-SocketRelay", "Start-SocketServer", "Start-SocketTranscript", "Stop-SocketRelay",
             "Stop-SocketServer", "Stop-SocketTranscript", "Test-SocketPort", "Wait-SocketConnection", "Wait-SocketData",

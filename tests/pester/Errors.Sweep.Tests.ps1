@@ -35,6 +35,12 @@ BeforeDiscovery {
         @{ Cmdlet = 'Disconnect-Socket'; Case = 'an unknown -Id'; Script = { Disconnect-Socket -Id 987654 } }
         @{ Cmdlet = 'Disconnect-Socket'; Case = '-Shutdown Send on a UDP socket with no peer'; Script = { Disconnect-Socket -Connection $udpServer.DatagramSocket -Shutdown Send } }
         @{ Cmdlet = 'Get-SocketConnection'; Case = 'an unknown -Id'; Script = { Get-SocketConnection -Id 987654 } }
+        @{ Cmdlet = 'Enter-SocketSession'; Case = 'a refused port'; Script = { Enter-SocketSession -ComputerName 127.0.0.1 -Port $closedPort } }
+        @{ Cmdlet = 'Enter-SocketSession'; Case = 'a closed connection'; Script = { Enter-SocketSession -Connection $closedConnection } }
+        @{ Cmdlet = 'Enter-SocketSession'; Case = 'a stopped server'; Script = { Enter-SocketSession -Server $stoppedServer } }
+        @{ Cmdlet = 'Enter-SocketSession'; Case = 'an unknown server name'; Script = { Enter-SocketSession -Server 'no-such-server' } }
+        @{ Cmdlet = 'Enter-SocketSession'; Case = 'Connect-Socket settings with -Connection'; Script = { Enter-SocketSession -Connection $pair.Client -Crlf } }
+        @{ Cmdlet = 'Enter-SocketSession'; Case = '-Stdio with -Raw'; Script = { Enter-SocketSession -Connection $pair.Client -Stdio -Raw } }
         @{ Cmdlet = 'Wait-SocketConnection'; Case = 'an accept timeout'; Script = { Wait-SocketConnection -Server $acceptServer -TimeoutSeconds 0.2 } }
         @{ Cmdlet = 'Wait-SocketConnection'; Case = 'a stopped server'; Script = { Wait-SocketConnection -Server $stoppedServer -TimeoutSeconds 1 } }
         @{ Cmdlet = 'Wait-SocketConnection'; Case = 'an unknown server name'; Script = { Wait-SocketConnection -Server 'no-such-server' -TimeoutSeconds 1 } }

@@ -20,6 +20,7 @@ BeforeAll {
     $expectedCmdlets = @(
         'Connect-Socket'
         'Disconnect-Socket'
+        'Enter-SocketSession'
         'Get-SocketCertificate'
         'Get-SocketConnection'
         'Get-SocketHostName'
