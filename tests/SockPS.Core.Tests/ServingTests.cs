@@ -139,9 +139,10 @@ public class ServingTests
         using SocketServer server = Start(new ServerPolicy());
         server.ConnectionAccepted += (_, e) =>
         {
-            events.Add("accepted");
+            // Subscribed before "accepted" is told: the test sends as soon as it hears it.
             e.Connection.DataReceived += (_, d) => events.Add($"data {d.Bytes}");
             e.Connection.Closed += (_, c) => events.Add("closed: " + c.Reason);
+            events.Add("accepted");
         };
         using Socket client = await RawClient(server.Port);
         Assert.True(events.TryTake(out string? first, Loopback.Wait));
