@@ -133,24 +133,6 @@ function Get-TestFreePort {
     throw "Get-TestFreePort: no port was free on all of $($Address -join ', ') in 20 tries."
 }
 
-function Test-TestIPv6Loopback {
-    <# True when ::1 can be bound here (IPv6 can be turned off in a container). #>
-    if (-not [System.Net.Sockets.Socket]::OSSupportsIPv6) {
-        return $false
-    }
-    $socket = [System.Net.Sockets.Socket]::new('InterNetworkV6', 'Stream', 'Tcp')
-    try {
-        $socket.Bind([System.Net.IPEndPoint]::new([System.Net.IPAddress]::IPv6Loopback, 0))
-        return $true
-    }
-    catch [System.Net.Sockets.SocketException] {
-        return $false
-    }
-    finally {
-        $socket.Dispose()
-    }
-}
-
 function ConvertFrom-TestProcNetAddress {
     # /proc/net/tcp{,6} print an address as the hex of its bytes in 32-bit host-order words.
     param([Parameter(Mandatory)] [string] $Hex)
