@@ -338,6 +338,9 @@ Describe 'Enter-SocketSession in a terminal' {
             Send-Text 'Enter-SocketSession -Connection $k'
             $null = Wait-Screen 'Ctrl\+\] leaves; Connection\d+ stays open\.$'
             Send-Key 'C-c'
+            # The prompt must be back before the next line is typed: keys that arrive while the
+            # stop is still on its way are read by the session (and lost with it).
+            $null = Wait-Screen 'stays open\.\n(?:.*\n)*?PS [^\n]*>$'
             Invoke-Pane '"k-state=$($k.State)"; Disconnect-Socket -Connection $k'
             $null = Wait-Screen '^k-state=Open$'
         }
