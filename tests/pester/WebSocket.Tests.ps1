@@ -486,8 +486,12 @@ Describe 'WebSocket connections in the engine''s other cmdlets' {
         }
     }
 
-    It 'Invoke-SocketRequest says it does not speak WebSocket, before connecting' {
+    It 'Invoke-SocketRequest says it does not speak WebSocket, before connecting, and offers no WebSocket parameters' {
         { Invoke-SocketRequest -Uri 'ws://127.0.0.1:9/' -InputObject 'x' } | Should -Throw -ErrorId 'InvalidArgument,*'
+        (Get-Command Invoke-SocketRequest).Parameters.Keys | Should -Not -Contain 'Header'
+        (Get-Command Invoke-SocketRequest).Parameters.Keys | Should -Not -Contain 'SubProtocol'
+        (Get-Command Connect-Socket).Parameters.Keys | Should -Contain 'Header'
+        (Get-Command Enter-SocketSession).Parameters.Keys | Should -Contain 'SubProtocol'
     }
 
     It 'refuses stream-only framing on a WebSocket with InvalidArgument' {

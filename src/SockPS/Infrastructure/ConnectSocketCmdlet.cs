@@ -1,3 +1,4 @@
+using System.Collections;
 using System.Management.Automation;
 using SockPS.Core;
 
@@ -15,6 +16,27 @@ namespace SockPS.Commands;
 /// </summary>
 public abstract class ConnectSocketCmdlet : ConnectingCmdlet
 {
+    /// <summary>With a ws:// or wss:// URI only: extra headers for the upgrade request, such as
+    /// @{ Authorization = 'Bearer ...'; Origin = 'https://example.org' }. Host, Upgrade,
+    /// Connection and the Sec-WebSocket-* headers are SockPS's own.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNull]
+    public IDictionary? Header { get; set; }
+
+    /// <summary>With a ws:// or wss:// URI only: the subprotocols to offer (Sec-WebSocket-Protocol),
+    /// in order of preference. The one the server chose is the connection's SubProtocol.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [Parameter(ParameterSetName = HostSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SubProtocol { get; set; }
+
+    /// <inheritdoc/>
+    protected override IDictionary? WebSocketHeader => Header;
+
+    /// <inheritdoc/>
+    protected override string[]? WebSocketSubProtocol => SubProtocol;
+
     /// <summary>Seconds the whole connect may take, name lookup (and the TLS handshake) included.
     /// Default 30; 0 waits as long as the OS does.</summary>
     [Parameter(ParameterSetName = HostSet)]

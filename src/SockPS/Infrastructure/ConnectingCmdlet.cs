@@ -140,20 +140,13 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     [Parameter]
     public SwitchParameter Telnet { get; set; }
 
-    /// <summary>Connect-Socket with a ws:// or wss:// URI only: extra headers for the upgrade request, such as
-    /// @{ Authorization = 'Bearer ...'; Origin = 'https://example.org' }. Host, Upgrade,
-    /// Connection and the Sec-WebSocket-* headers are SockPS's own.</summary>
-    [Parameter(ParameterSetName = UriSet)]
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateNotNull]
-    public IDictionary? Header { get; set; }
+    /// <summary>The WebSocket upgrade's extra headers and subprotocols: the parameters of the
+    /// cmdlets that make WebSocket connections (<see cref="ConnectSocketCmdlet"/>); none for the
+    /// others (Invoke-SocketRequest refuses ws:// and wss://).</summary>
+    protected virtual IDictionary? WebSocketHeader => null;
 
-    /// <summary>Connect-Socket with a ws:// or wss:// URI only: the subprotocols to offer (Sec-WebSocket-Protocol),
-    /// in order of preference. The one the server chose is the connection's SubProtocol.</summary>
-    [Parameter(ParameterSetName = UriSet)]
-    [Parameter(ParameterSetName = HostSet)]
-    [ValidateNotNullOrEmpty]
-    public string[]? SubProtocol { get; set; }
+    /// <inheritdoc cref="WebSocketHeader"/>
+    protected virtual string[]? WebSocketSubProtocol => null;
 
     /// <summary>Use only the host's IPv4 (InterNetwork) or only its IPv6 (InterNetworkV6)
     /// addresses. By default every address is tried, in the order the resolver gives them.</summary>
@@ -356,7 +349,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     /// that cannot be written), before anything connects.</summary>
     private protected ConnectionOptions NewOptions(ConnectTarget target)
     {
-        if (!target.WebSocket && (Header is not null || SubProtocol is not null))
+        if (!target.WebSocket && (WebSocketHeader is not null || WebSocketSubProtocol is not null))
         {
             throw new SocketOperationException(SocketFailureKind.InvalidArgument,
                 "-Header and -SubProtocol are WebSocket settings: connect with a ws:// or wss:// URI.");
@@ -507,9 +500,9 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
     private WebSocketClientOptions WebSocketOptions(ConnectTarget target, int port)
     {
         List<KeyValuePair<string, string>> headers = new();
-        if (Header is not null)
+        if (WebSocketHeader is not null)
         {
-            foreach (DictionaryEntry entry in Header)
+            foreach (DictionaryEntry entry in WebSocketHeader)
             {
                 string name = entry.Key?.ToString() ?? string.Empty;
                 if (name.Length == 0 || name.StartsWith("Sec-WebSocket-", StringComparison.OrdinalIgnoreCase)
@@ -530,7 +523,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
         {
             Resource = target.Resource ?? "/",
             HostHeader = defaultPort ? host : host + ":" + port.ToString(CultureInfo.InvariantCulture),
-            SubProtocols = SubProtocol ?? new string[0],
+            SubProtocols = WebSocketSubProtocol ?? new string[0],
             Headers = headers,
         };
     }
