@@ -1324,11 +1324,10 @@ internal sealed class StreamChannel
         // It is made with no send in flight (briefly waited for; a send stuck on a peer that does
         // not read is cut off without it) and with the receive loop's gate held until the stream
         // is disposed, so OpenSSL never sees two threads on one connection.
-        TlsGate? gate = (_stream as TlsStream)?.Gate;
-        bool gated = gate is { Active: true } && gate.TryEnter(CloseNotifyWait);
+        TlsGate? held = EnterTlsGate(out bool mayNotify);
         try
         {
-            if (!_sendShutdown && _stream is SslStream && (gate is not { Active: true } || gated) && _sendLock.Wait(CloseNotifyWait))
+            if (mayNotify && !_sendShutdown && _stream is SslStream && _sendLock.Wait(CloseNotifyWait))
             {
                 try
                 {
@@ -1344,10 +1343,7 @@ internal sealed class StreamChannel
         }
         finally
         {
-            if (gated)
-            {
-                gate!.Exit();
-            }
+            held?.Exit();
         }
 
         lock (_gate)
@@ -1359,22 +1355,34 @@ internal sealed class StreamChannel
     /// <summary>close_notify on a half-close (the caller holds the send lock).</summary>
     private void SendCloseNotify()
     {
-        TlsGate? gate = (_stream as TlsStream)?.Gate;
-        if (gate is not { Active: true })
+        TlsGate? held = EnterTlsGate(out bool mayNotify);
+        try
         {
-            TlsShutdown.TrySendCloseNotify(_stream);
-        }
-        else if (gate.TryEnter(CloseNotifyWait))
-        {
-            try
+            if (mayNotify)
             {
                 TlsShutdown.TrySendCloseNotify(_stream);
             }
-            finally
-            {
-                gate.Exit();
-            }
         }
+        finally
+        {
+            held?.Exit();
+        }
+    }
+
+    /// <summary>Takes the TLS read gate when the loop uses one (see TlsStream) and returns it to
+    /// be exited; <paramref name="mayNotify"/> says whether close_notify may be made now (no gate
+    /// in use, or the gate taken within <see cref="CloseNotifyWait"/>).</summary>
+    private TlsGate? EnterTlsGate(out bool mayNotify)
+    {
+        TlsGate? gate = (_stream as TlsStream)?.Gate;
+        if (gate is not { Active: true })
+        {
+            mayNotify = true;
+            return null;
+        }
+
+        mayNotify = gate.TryEnter(CloseNotifyWait);
+        return mayNotify ? gate : null;
     }
 
     private void CloseSocket()
