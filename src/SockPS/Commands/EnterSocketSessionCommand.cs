@@ -42,8 +42,6 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
 
     /// <summary>The reason when the connection has none yet: a receive can see the end of the
     /// stream a moment before the connection records why (the same words).</summary>
-    private const string PeerClosed = "The remote host closed the connection.";
-
     /// <summary>Received chunks waiting to be shown; a full queue holds the receive back.</summary>
     private const int QueueCapacity = 64;
 
@@ -222,7 +220,7 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
         using Stream output = Console.OpenStandardOutput();
         StdioBridgeResult result = Await(StdioBridge.RunAsync(connection, input, output, StopToken));
         string end = result.OutputClosed ? "Standard output was closed."
-            : result.PeerEnded ? $"The peer ended the session: {connection.CloseReason ?? PeerClosed}"
+            : result.PeerEnded ? $"The peer ended the session: {connection.CloseReason}"
             : "Standard input ended.";
         WriteVerbose($"Sent {result.BytesSent} bytes from standard input and wrote {result.BytesReceived} to standard output. {end}");
     }
@@ -525,7 +523,7 @@ public sealed class EnterSocketSessionCommand : ConnectSocketCmdlet
             if (item.PeerEnded)
             {
                 Show(_text.Flush());
-                Status($"Connection closed by {_connection.RemoteEndPointText}: {_connection.CloseReason ?? PeerClosed}");
+                Status($"Connection closed by {_connection.RemoteEndPointText}: {_connection.CloseReason}");
                 return false;
             }
 
