@@ -227,9 +227,15 @@ public class SessionTests
             peer.SendTo(Encoding.ASCII.GetBytes("echo:" + Encoding.ASCII.GetString(block, 0, n)), from);
         });
 
+        // The input ends only once the echo is out: the bridge's grace for answers after the end
+        // of its input (0.5 s, as socat -t) must not decide the test on a loaded machine.
         MemoryStream output = new();
-        StdioBridgeResult result = await StdioBridge.RunAsync(connection, new MemoryStream(Bytes("ping")), output, CancellationToken.None).WaitAsync(Loopback.Wait);
+        BlockedStream input = new(Bytes("ping"));
+        Task<StdioBridgeResult> bridge = StdioBridge.RunAsync(connection, input, output, CancellationToken.None);
         await echo.WaitAsync(Loopback.Wait);
+        Loopback.Until(() => output.Length >= 9, "the echo is written out");
+        input.Dispose();
+        StdioBridgeResult result = await bridge.WaitAsync(Loopback.Wait);
         Assert.True(result.InputEnded);
         Assert.Equal(4, result.BytesSent);
         Assert.Equal("echo:ping", Encoding.ASCII.GetString(output.ToArray()));
@@ -242,10 +248,14 @@ public class SessionTests
         return bytes;
     }
 
-    /// <summary>An input whose read never returns until disposed: a terminal nobody types in.</summary>
+    /// <summary>An input whose read never returns until disposed: a terminal nobody types in, or
+    /// (given bytes) one where someone typed them and then waits.</summary>
     private sealed class BlockedStream : Stream
     {
         private readonly ManualResetEventSlim _released = new();
+        private byte[] _typed;
+
+        public BlockedStream(byte[]? typed = null) => _typed = typed ?? Array.Empty<byte>();
 
         public override bool CanRead => true;
 
@@ -259,6 +269,14 @@ public class SessionTests
 
         public override int Read(byte[] buffer, int offset, int count)
         {
+            if (_typed.Length > 0)
+            {
+                int n = Math.Min(count, _typed.Length);
+                Array.Copy(_typed, 0, buffer, offset, n);
+                _typed = _typed[n..];
+                return n;
+            }
+
             _released.Wait();
             return 0;
         }
