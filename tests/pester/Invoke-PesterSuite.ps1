@@ -46,6 +46,14 @@ foreach ($container in $run.Containers | Sort-Object -Property Duration -Descend
     Write-Host ('  {0,7:N1} s  {1}' -f $container.Duration.TotalSeconds, (Split-Path -Path "$($container.Item)" -Leaf))
 }
 
+# At most 25 lines and 3,000 characters of a failure's message, indented under its name.
+function Format-FailureMessage([string] $Text) {
+    $lines = @($Text.TrimEnd() -split "`r?`n" | Select-Object -First 25)
+    $joined = $lines -join "`n      "
+    if ($joined.Length -gt 3000) { $joined = $joined.Substring(0, 3000) + ' [...]' }
+    $joined
+}
+
 $failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount
 $skipped = $run.SkippedCount + $run.NotRunCount + $run.InconclusiveCount
 $counts = [ordered]@{
@@ -53,10 +61,12 @@ $counts = [ordered]@{
     failed  = $failed
     skipped = $skipped
     total   = $run.PassedCount + $failed + $skipped
-    # Names only, first line of the error: build.ps1 prints them beside the summary line.
+    # Names and the error's first lines (a test's -Because often carries a child process's
+    # transcript): build.ps1 prints them beside the summary line, which is all of a CI log some
+    # readers get to see, so an intermittent failure can be understood from it.
     failedTests = @(
         foreach ($test in $run.Failed) {
-            $message = if ($test.ErrorRecord) { "$($test.ErrorRecord[0])" -split "`n" | Select-Object -First 1 } else { '' }
+            $message = if ($test.ErrorRecord) { Format-FailureMessage -Text "$($test.ErrorRecord[0])" } else { '' }
             "$($test.ExpandedPath): $message"
         }
         foreach ($block in $run.FailedBlocks) { "$($block.Path -join '.') (block): $($block.ErrorRecord | Select-Object -First 1)" }
