@@ -499,7 +499,7 @@ Describe 'Send-SocketData on datagram sockets' {
             $datagram.RemoteEndPoint.ToString() | Should -Be $from.Path
         }
 
-        It 'replies to the sender by piping the datagram: RemoteEndPoint and Connection bind by property name' {
+        It 'replies to the sender by piping the datagram: it stands for the socket it arrived on and remembers its sender' {
             $second = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
             Send-SocketData -Connection $client -InputObject 'ping from one'
             Send-SocketData -Connection $second -InputObject 'ping from two'
@@ -514,6 +514,32 @@ Describe 'Send-SocketData on datagram sockets' {
             $toOne.RemoteEndPoint | Should -Be $server.LocalEndPoint
             (Receive-Datagram $second).Text | Should -BeExactly 'pong two'
             $server.DatagramSocket.DatagramsSent | Should -Be 2
+        }
+
+        It 'replies to each of several piped datagrams'' senders in one pipeline, and to a datagram given as -Connection' {
+            $second = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $server.Port
+            Send-SocketData -Connection $client -InputObject 'ping from one'
+            Send-SocketData -Connection $second -InputObject 'ping from two'
+            $pings = @((Receive-Datagram $server), (Receive-Datagram $server))
+
+            # Each record's reply address belongs to the datagram that bound in that record.
+            $pings | Send-SocketData -InputObject 'pong'
+            Send-SocketData -Connection $pings[0] -InputObject 'again'
+
+            (Receive-Datagram $client).Text | Should -BeExactly 'pong'
+            (Receive-Datagram $second).Text | Should -BeExactly 'pong'
+            (Receive-Datagram $client).Text | Should -BeExactly 'again'
+            $second.Available | Should -Be 0
+            $server.DatagramSocket.DatagramsSent | Should -Be 3
+        }
+
+        It 'sends other piped objects with a RemoteEndPoint property to the connected peer, not to that property' {
+            # -RemoteEndPoint is not bound by property name: only a SocketDatagram is a reply.
+            $other = Start-SocketServer -Protocol Udp
+            [pscustomobject]@{ RemoteEndPoint = "127.0.0.1:$($other.Port)" } | Send-SocketData -Connection $client -AsJson
+
+            (Receive-Datagram $server).Text | Should -BeExactly ('{"RemoteEndPoint":"127.0.0.1:' + $other.Port + '"}')
+            $other.DatagramSocket.DatagramsReceived | Should -Be 0
         }
 
         It 'is a UDP echo server: Receive-SocketData -Continuous | Select-Object -First 3 | Send-SocketData' {

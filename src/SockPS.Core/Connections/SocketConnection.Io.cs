@@ -102,7 +102,8 @@ public sealed partial class SocketConnection
     /// there (sendto). Completes synchronously when the socket buffer has room.</summary>
     internal ValueTask SendAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken, EndPoint? remote = null)
     {
-        // A piped connection binds its own RemoteEndPoint by property name: that is no sendto.
+        // A reply to a message that came from this connection's own peer (a WebSocket message
+        // piped back) names that peer: that is no sendto.
         if (remote is not null && !(IsDatagram && RemoteEndPoint is null) && remote.Equals(RemoteEndPoint))
         {
             remote = null;

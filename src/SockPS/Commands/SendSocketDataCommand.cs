@@ -49,6 +49,12 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     private MemoryStream? _pendingBytes;
     private bool _inByteRun;
     private IReadOnlyList<SocketConnection>? _targets;
+    private bool _inputPiped;
+    private bool _connectionPiped;
+
+    // Where this record's data goes: -RemoteEndPoint, else a piped datagram's sender, else null
+    // (the connected peer).
+    private EndPoint? _sendTo;
 
     /// <summary>What to send: strings (encoded with the connection's encoding), byte arrays (sent as
     /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
@@ -64,9 +70,10 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
     /// <summary>UDP and Unix datagram sockets: where to send each datagram (sendto), as host:port,
     /// [IPv6]:port, an IPEndPoint or a Unix socket path. Default: the socket's connected peer; a
-    /// UDP server's socket has none, so it needs this. Bound by property name, so piping a received
-    /// SocketDatagram replies to its sender.</summary>
-    [Parameter(ValueFromPipelineByPropertyName = true)]
+    /// UDP server's socket has none, so it needs this, except for a reply: a received
+    /// SocketDatagram piped in (as the data, or as the connection with -InputObject giving the
+    /// data) is sent back to its sender.</summary>
+    [Parameter]
     [EndPointArgumentTransformation]
     [AllowNull]
     public EndPoint? RemoteEndPoint { get; set; }
@@ -111,15 +118,36 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     public int Depth { get; set; } = 10;
 
     /// <inheritdoc/>
+    protected override void BeginProcessingCore()
+    {
+        // What the command line did not bind comes from the pipeline, record by record.
+        _inputPiped = !MyInvocation.BoundParameters.ContainsKey(nameof(InputObject));
+        _connectionPiped = ParameterSetName == ConnectionSet && !MyInvocation.BoundParameters.ContainsKey(nameof(Connection));
+    }
+
+    /// <inheritdoc/>
     protected override void ProcessRecordCore()
     {
-        _targets = TargetConnections();
-        foreach (SocketConnection connection in _targets)
+        _sendTo = RemoteEndPoint;
+        if (_sendTo is null)
         {
-            if (!_used.Contains(connection))
+            // A reply: to the sender of the piped datagram, or of the datagram given as -Connection.
+            if (_inputPiped && (InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject) is SocketDatagram datagram)
             {
-                _used.Add(connection);
+                _sendTo = datagram.RemoteEndPoint;
             }
+            else if (ParameterSetName == ConnectionSet && DatagramReplies.TryGetSender(Connection, out EndPoint? sender))
+            {
+                _sendTo = sender;
+            }
+        }
+
+        // -Connection on the command line names the same connections for every record: they are
+        // resolved once.
+        if (_targets is null || _connectionPiped || ParameterSetName != ConnectionSet)
+        {
+            _targets = TargetConnections();
+            NoteUsed(_targets);
         }
 
         if (Path is not null)
@@ -141,6 +169,17 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
         if (MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
         {
             SendItem(InputObject);
+        }
+    }
+
+    private void NoteUsed(IReadOnlyList<SocketConnection> targets)
+    {
+        foreach (SocketConnection connection in targets)
+        {
+            if (!_used.Contains(connection))
+            {
+                _used.Add(connection);
+            }
         }
     }
 
@@ -236,7 +275,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsMessageBased, StopToken, Encoding, RemoteEndPoint));
+                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsMessageBased, StopToken, Encoding, _sendTo));
             }
             catch (SocketOperationException ex)
             {
@@ -308,7 +347,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendTextAsync(text, Line, StopToken, Encoding, RemoteEndPoint));
+                Await(connection.SendTextAsync(text, Line, StopToken, Encoding, _sendTo));
             }
             catch (SocketOperationException ex)
             {
@@ -328,7 +367,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendAsync(buffer, offset, count, appendNewLine, StopToken, RemoteEndPoint));
+                Await(connection.SendAsync(buffer, offset, count, appendNewLine, StopToken, _sendTo));
             }
             catch (SocketOperationException ex)
             {

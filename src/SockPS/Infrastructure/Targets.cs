@@ -85,8 +85,8 @@ public abstract class ConnectionCmdlet : SockPSCmdlet
     protected const string NameSet = "Name";
 
     /// <summary>The connection to act on, as returned by Connect-Socket, Wait-SocketConnection or
-    /// Get-SocketConnection; a UDP server stands for its socket. Bound by property name too, so a
-    /// piped SocketDatagram names the socket it arrived on.</summary>
+    /// Get-SocketConnection; a UDP server stands for its socket, and a received SocketDatagram for
+    /// the socket it arrived on (Send-SocketData then replies to its sender).</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConnectionSet)]
     [ConnectionArgumentTransformation]
     [ValidateNotNullOrEmpty]
