@@ -120,8 +120,8 @@ ack
 '@
             Remarks = @'
 A UDP server's socket is not connected to anyone: -RemoteEndPoint says where each datagram goes
-(Python's sendto). A received SocketDatagram piped to Send-SocketData binds its RemoteEndPoint and
-Connection by property name, so -InputObject goes back to its sender on the socket it arrived on.
+(Python's sendto). A received SocketDatagram piped to Send-SocketData stands for the socket it
+arrived on and carries its sender, so -InputObject goes back to that sender from that socket.
 '@
         }
         @{
@@ -158,7 +158,7 @@ PSCustomObject or a hashtable) is sent as PowerShell displays it, the text Out-S
     }
     Inputs  = @{
         'System.Object'             = 'What to send: strings, byte arrays, SocketDatagram objects (their Data is sent), values such as numbers and dates as their text, and other objects as PowerShell displays them (Out-String), or as JSON with -AsJson.'
-        'SockPS.Core.SocketDatagram' = 'A received datagram piped in binds its Connection and RemoteEndPoint by property name, so -InputObject is sent back to its sender.'
+        'SockPS.Core.SocketDatagram' = 'A received datagram piped in stands for the socket it arrived on and carries its sender, so -InputObject (or the datagram itself) is sent back to that sender.'
     }
     Outputs = @{
         'SockPS.Core.SocketConnection' = 'With -PassThru, each connection sent to, once all input has been sent. Without it, nothing.'

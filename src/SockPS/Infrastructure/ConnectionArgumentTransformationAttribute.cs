@@ -7,8 +7,8 @@ using SockPS.Core;
 namespace SockPS.Commands;
 
 /// <summary>
-/// Lets a UDP (or Unix datagram) server, or a datagram received on a socket, stand for its socket wherever -Connection is expected,
-/// from the command line and from the pipeline. The transformation runs before PowerShell tries
+/// Lets a UDP (or Unix datagram) server, or a datagram received on a socket, stand for its socket
+/// wherever -Connection is expected, from the command line and from the pipeline. The transformation runs before PowerShell tries
 /// to bind the server's Id and Name by property name, which would otherwise make the parameter
 /// set ambiguous. A deserialized connection (Deserialized.SockPS.Core.SocketConnection, from a job or
 /// a remote session) is resolved by <see cref="DeserializedTargets"/>.
