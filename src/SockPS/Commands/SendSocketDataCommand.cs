@@ -266,9 +266,11 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
             "param($__SockPSItem, $__SockPSDepth) ConvertTo-Json -InputObject $__SockPSItem -Compress -Depth $__SockPSDepth",
             useNewScope: true, PipelineResultTypes.None, input: null, item, Depth);
         string text = json.Count > 0 ? json[0]?.ToString() ?? "null" : "null";
-        foreach (SocketConnection connection in _targets!)
+        IReadOnlyList<SocketConnection> targets = _targets!;
+        for (int i = 0; i < targets.Count; i++)
         {
-            if (_failed.Contains(connection))
+            SocketConnection connection = targets[i];
+            if (_failed.Count > 0 && _failed.Contains(connection))
             {
                 continue;
             }
@@ -338,9 +340,11 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
     private void SendText(string text)
     {
-        foreach (SocketConnection connection in _targets!)
+        IReadOnlyList<SocketConnection> targets = _targets!;
+        for (int i = 0; i < targets.Count; i++)
         {
-            if (_failed.Contains(connection))
+            SocketConnection connection = targets[i];
+            if (_failed.Count > 0 && _failed.Contains(connection))
             {
                 continue;
             }
@@ -358,9 +362,11 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
     private void SendBytes(byte[] buffer, int offset, int count, bool appendNewLine)
     {
-        foreach (SocketConnection connection in _targets!)
+        IReadOnlyList<SocketConnection> targets = _targets!;
+        for (int i = 0; i < targets.Count; i++)
         {
-            if (_failed.Contains(connection))
+            SocketConnection connection = targets[i];
+            if (_failed.Count > 0 && _failed.Contains(connection))
             {
                 continue;
             }
