@@ -46,12 +46,15 @@ foreach ($container in $run.Containers | Sort-Object -Property Duration -Descend
     Write-Host ('  {0,7:N1} s  {1}' -f $container.Duration.TotalSeconds, (Split-Path -Path "$($container.Item)" -Leaf))
 }
 
-# At most 25 lines and 3,000 characters of a failure's message, indented under its name.
+# A failure's message, indented under its name: all of it up to 30 lines, else the first 20 and
+# the last 10 (Pester puts the actual value, "but got ...", after a long -Because), each line cut
+# at 300 characters.
 function Format-FailureMessage([string] $Text) {
-    $lines = @($Text.TrimEnd() -split "`r?`n" | Select-Object -First 25)
-    $joined = $lines -join "`n      "
-    if ($joined.Length -gt 3000) { $joined = $joined.Substring(0, 3000) + ' [...]' }
-    $joined
+    $lines = @($Text.TrimEnd() -split "`r?`n" | ForEach-Object { if ($_.Length -gt 300) { $_.Substring(0, 300) + ' [...]' } else { $_ } })
+    if ($lines.Count -gt 30) {
+        $lines = @($lines[0..19]) + "[... $($lines.Count - 30) line(s) left out ...]" + @($lines[($lines.Count - 10)..($lines.Count - 1)])
+    }
+    $lines -join "`n      "
 }
 
 $failed = $run.FailedCount + $run.FailedBlocksCount + $run.FailedContainersCount

@@ -325,3 +325,31 @@ Describe 'Get-TestOsSocket' {
             Should -Throw -ExpectedMessage '*no System.Net.Sockets.Socket found behind System.IO.MemoryStream*'
     }
 }
+
+Describe 'Invoke-PesterSuite (the runner build.ps1 uses)' {
+    It 'puts the head and the actual value of a long failure message in the summary it writes' {
+        # A failing test with a 40-line -Because, as a child's transcript makes one.
+        $suite = New-Item -ItemType Directory -Path (Join-Path -Path $TestDrive -ChildPath 'suite')
+        Set-Content -LiteralPath (Join-Path -Path $suite -ChildPath 'Long.Tests.ps1') -Value @'
+Describe 'long' { It 'fails' { 1 | Should -Be 2 -Because ("line one`n" + ((1..40 | ForEach-Object { "transcript line $_" }) -join "`n")) } }
+'@
+        $result = Join-Path -Path $TestDrive -ChildPath 'result.json'
+        $pester = (Get-Module -Name Pester).Path
+        $runner = Join-Path -Path $PSScriptRoot -ChildPath 'Invoke-PesterSuite.ps1'
+        $child = Start-TestPwsh -File $runner -ArgumentList @('-PesterPath', $pester, '-ModulePath', $env:SOCKPS_MODULE_PATH, '-TestPath', $suite.FullName, '-ResultPath', $result)
+        try {
+            $null = Wait-TestProcessExit -Process $child -TimeoutSeconds 120 -ExpectedExitCode 1
+        }
+        finally {
+            Stop-TestProcess -Process $child
+        }
+
+        $counts = Get-Content -LiteralPath $result -Raw | ConvertFrom-Json
+        $counts.failed | Should -Be 1
+        $summary = @($counts.failedTests)[0]
+        $summary | Should -Match '^long\.fails: Expected 2, because line one'
+        $summary | Should -Match 'transcript line 19\b'
+        $summary | Should -Match 'line\(s\) left out'
+        $summary | Should -Match 'transcript line 40, but got 1\.$' -Because 'the actual value comes after the -Because text'
+    }
+}
