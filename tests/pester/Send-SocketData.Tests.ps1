@@ -542,6 +542,25 @@ Describe 'Send-SocketData on datagram sockets' {
             $other.DatagramSocket.DatagramsReceived | Should -Be 0
         }
 
+        It 'forwards piped datagrams through another socket to that socket''s peer, and replies through the socket they came in on' {
+            $upstream = Start-SocketServer -Protocol Udp
+            $forward = Connect-Socket -Protocol Udp -ComputerName 127.0.0.1 -Port $upstream.Port
+            Send-SocketData -Connection $client -InputObject 'to forward'
+            Send-SocketData -Connection $client -InputObject 'to answer'
+            $first = Receive-Datagram $server
+            $second = Receive-Datagram $server
+
+            # A datagram's sender is a reply address on its own socket only.
+            $first | Send-SocketData -Connection $forward
+            $second | Send-SocketData -Connection $server
+
+            $forwarded = Receive-Datagram $upstream
+            $forwarded.Text | Should -BeExactly 'to forward'
+            $forwarded.RemoteEndPoint | Should -Be $forward.LocalEndPoint
+            (Receive-Datagram $client).Text | Should -BeExactly 'to answer'
+            $client.Available | Should -Be 0
+        }
+
         It 'is a UDP echo server: Receive-SocketData -Continuous | Select-Object -First 3 | Send-SocketData' {
             [byte[]]$bytes = 0..199
             Send-SocketData -Connection $client -InputObject 'one'

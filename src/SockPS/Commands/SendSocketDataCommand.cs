@@ -53,8 +53,10 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     private bool _connectionPiped;
 
     // Where this record's data goes: -RemoteEndPoint, else a piped datagram's sender, else null
-    // (the connected peer).
+    // (the connected peer). A sender is a reply address only on the socket the datagram came in
+    // on (_replyOn); sent through another socket, the datagram goes to that socket's peer.
     private EndPoint? _sendTo;
+    private SocketConnection? _replyOn;
 
     /// <summary>What to send: strings (encoded with the connection's encoding), byte arrays (sent as
     /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
@@ -72,7 +74,8 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     /// [IPv6]:port, an IPEndPoint or a Unix socket path. Default: the socket's connected peer; a
     /// UDP server's socket has none, so it needs this, except for a reply: a received
     /// SocketDatagram piped in (as the data, or as the connection with -InputObject giving the
-    /// data) is sent back to its sender.</summary>
+    /// data) is sent back to its sender from the socket it came in on. Piped to another socket,
+    /// a datagram goes to that socket's peer (forwarding).</summary>
     [Parameter]
     [EndPointArgumentTransformation]
     [AllowNull]
@@ -129,12 +132,14 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     protected override void ProcessRecordCore()
     {
         _sendTo = RemoteEndPoint;
+        _replyOn = null;
         if (_sendTo is null)
         {
             // A reply: to the sender of the piped datagram, or of the datagram given as -Connection.
             if (_inputPiped && (InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject) is SocketDatagram datagram)
             {
                 _sendTo = datagram.RemoteEndPoint;
+                _replyOn = datagram.Connection;
             }
             else if (ParameterSetName == ConnectionSet && DatagramReplies.TryGetSender(Connection, out EndPoint? sender))
             {
@@ -171,6 +176,10 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
             SendItem(InputObject);
         }
     }
+
+    /// <summary>Where this record's data goes on <paramref name="connection"/>.</summary>
+    private EndPoint? SendTo(SocketConnection connection) =>
+        _replyOn is null || ReferenceEquals(_replyOn, connection) ? _sendTo : null;
 
     private void NoteUsed(IReadOnlyList<SocketConnection> targets)
     {
@@ -277,7 +286,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsMessageBased, StopToken, Encoding, _sendTo));
+                Await(connection.SendTextAsync(text, appendNewLine: !connection.IsMessageBased, StopToken, Encoding, SendTo(connection)));
             }
             catch (SocketOperationException ex)
             {
@@ -351,7 +360,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendTextAsync(text, Line, StopToken, Encoding, _sendTo));
+                Await(connection.SendTextAsync(text, Line, StopToken, Encoding, SendTo(connection)));
             }
             catch (SocketOperationException ex)
             {
@@ -373,7 +382,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
 
             try
             {
-                Await(connection.SendAsync(buffer, offset, count, appendNewLine, StopToken, _sendTo));
+                Await(connection.SendAsync(buffer, offset, count, appendNewLine, StopToken, SendTo(connection)));
             }
             catch (SocketOperationException ex)
             {
