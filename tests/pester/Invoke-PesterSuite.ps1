@@ -48,9 +48,9 @@ foreach ($container in $run.Containers | Sort-Object -Property Duration -Descend
 
 # A failure's message, indented under its name: all of it up to 30 lines, else the first 20 and
 # the last 10 (Pester puts the actual value, "but got ...", after a long -Because), each line cut
-# at 300 characters.
+# at 1,000 characters (an actual value is often one long line).
 function Format-FailureMessage([string] $Text) {
-    $lines = @($Text.TrimEnd() -split "`r?`n" | ForEach-Object { if ($_.Length -gt 300) { $_.Substring(0, 300) + ' [...]' } else { $_ } })
+    $lines = @($Text.TrimEnd() -split "`r?`n" | ForEach-Object { if ($_.Length -gt 1000) { $_.Substring(0, 1000) + ' [...]' } else { $_ } })
     if ($lines.Count -gt 30) {
         $lines = @($lines[0..19]) + "[... $($lines.Count - 30) line(s) left out ...]" + @($lines[($lines.Count - 10)..($lines.Count - 1)])
     }

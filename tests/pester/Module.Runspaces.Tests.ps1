@@ -211,7 +211,8 @@ $entries = $env:PSModulePath.Split([System.IO.Path]::PathSeparator)
         $child = Start-TestPwsh -File $file -WorkingDirectory $work.FullName
         try {
             $null = Wait-TestProcessExit -Process $child -TimeoutSeconds 180
-            $child.ErrorLines | Should -BeNullOrEmpty -Because $child.Transcript()
+            # What it wrote to stderr first: a CI log shows the head of a failure's message.
+            $child.ErrorLines | Should -BeNullOrEmpty -Because ("the example wrote to stderr:`n" + (@($child.ErrorLines) -join "`n") + "`n" + $child.Transcript())
             $out = @($child.OutputLines)
             $out | Should -Contain '2050' -Because $child.Transcript()
             @($out | Where-Object { $_ -match '^ *\d+ SockPSJob +(Running|Completed) +Test-SocketPort ' }).Count | Should -Be 1 -Because $child.Transcript()
