@@ -64,9 +64,10 @@ $counts = [ordered]@{
     failed  = $failed
     skipped = $skipped
     total   = $run.PassedCount + $failed + $skipped
-    # Names and the error's first lines (a test's -Because often carries a child process's
-    # transcript): build.ps1 prints them beside the summary line, which is all of a CI log some
-    # readers get to see, so an intermittent failure can be understood from it.
+    # Names and the error (head and tail, see Format-FailureMessage; a test's -Because often
+    # carries a child process's transcript): build.ps1 prints them beside the summary line, which
+    # is all of a CI log some readers get to see, so an intermittent failure can be understood
+    # from it.
     failedTests = @(
         foreach ($test in $run.Failed) {
             $message = if ($test.ErrorRecord) { Format-FailureMessage -Text "$($test.ErrorRecord[0])" } else { '' }
