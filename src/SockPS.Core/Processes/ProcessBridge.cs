@@ -461,53 +461,50 @@ internal sealed class ProcessBridge
         }
     }
 
-    private async Task CopyToConnectionAsync(Stream source)
+    private Task CopyToConnectionAsync(Stream source) => ForEachBlockAsync(source, BlockSize, async (buffer, read) =>
     {
-        byte[] buffer = new byte[BlockSize];
-        while (true)
+        try
         {
-            int read;
-            try
-            {
-                read = await source.ReadAsync(buffer, 0, buffer.Length, _pumps.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            if (read == 0)
-            {
-                return;
-            }
-
-            try
-            {
-                await _connection.SendAsync(buffer, 0, read, _pumps.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketOperationException ex)
-            {
-                Abort(_connection.State == SocketState.Disconnected
-                    ? ClosedHere()
-                    : ex.Kind == SocketFailureKind.ConnectionReset
-                        ? $"The remote host {_connection.PeerText} reset the connection."
-                        : $"Sending the program's output to {_connection.PeerText} failed: {ex.Message}");
-                return;
-            }
-
-            Interlocked.Add(ref _bytesOut, read);
+            await _connection.SendAsync(buffer, 0, read, _pumps.Token).ConfigureAwait(false);
         }
-    }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+        catch (SocketOperationException ex)
+        {
+            Abort(_connection.State == SocketState.Disconnected
+                ? ClosedHere()
+                : ex.Kind == SocketFailureKind.ConnectionReset
+                    ? $"The remote host {_connection.PeerText} reset the connection."
+                    : $"Sending the program's output to {_connection.PeerText} failed: {ex.Message}");
+            return false;
+        }
+
+        Interlocked.Add(ref _bytesOut, read);
+        return true;
+    });
 
     /// <summary>Standard error that does not go to the connection: read (so the program never
     /// blocks on it) and the last <see cref="StandardErrorTail"/> bytes kept.</summary>
-    private async Task KeepErrorTailAsync(Stream source)
+    private Task KeepErrorTailAsync(Stream source) => ForEachBlockAsync(source, StandardErrorTail, (buffer, read) =>
     {
-        byte[] buffer = new byte[StandardErrorTail];
+        lock (_errorTail)
+        {
+            int keep = Math.Min(_errorTailLength, StandardErrorTail - read);
+            Buffer.BlockCopy(_errorTail, _errorTailLength - keep, _errorTail, 0, keep);
+            Buffer.BlockCopy(buffer, 0, _errorTail, keep, read);
+            _errorTailLength = keep + read;
+        }
+
+        return Task.FromResult(true);
+    });
+
+    /// <summary>Reads one of the program's output streams to its end, block by block, until the
+    /// pumps stop, the stream fails or <paramref name="onBlock"/> returns false.</summary>
+    private async Task ForEachBlockAsync(Stream source, int blockSize, Func<byte[], int, Task<bool>> onBlock)
+    {
+        byte[] buffer = new byte[blockSize];
         while (true)
         {
             int read;
@@ -520,17 +517,9 @@ internal sealed class ProcessBridge
                 return;
             }
 
-            if (read == 0)
+            if (read == 0 || !await onBlock(buffer, read).ConfigureAwait(false))
             {
                 return;
-            }
-
-            lock (_errorTail)
-            {
-                int keep = Math.Min(_errorTailLength, StandardErrorTail - read);
-                Buffer.BlockCopy(_errorTail, _errorTailLength - keep, _errorTail, 0, keep);
-                Buffer.BlockCopy(buffer, 0, _errorTail, keep, read);
-                _errorTailLength = keep + read;
             }
         }
     }
