@@ -394,6 +394,59 @@ function Format-BenchSize {
 
 #region Child processes ---------------------------------------------------------------------------
 
+function Get-BenchFloorAssembly {
+    <#
+    .SYNOPSIS
+        Two binary cmdlets that do the least a cmdlet can, for the floor rows:
+        what PowerShell itself costs any cmdlet of that shape, so "SockPS adds" can be split into
+        PowerShell's share and SockPS's own.
+    .DESCRIPTION
+        Invoke-BenchNoOp -Connection <object> [-InputObject <object>] [-ByteCount <int>]: does
+        nothing, and with -ByteCount outputs a new byte array of that length (as a receive does).
+        Send-BenchSocket -Socket <Socket>, byte arrays piped in: Socket.Send of each, nothing else.
+        -Connection is a plain object parameter, so PowerShell binds it with no conversion at all.
+        Compiled once per process (Add-Type); the case imports the assembly this returns
+        (Import-Module -Assembly), since a module imported from inside this one would be this
+        module's alone.
+    #>
+    [CmdletBinding()]
+    param()
+
+    if ($null -eq ('SockPSBench.InvokeBenchNoOpCommand' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System.Management.Automation;
+using System.Net.Sockets;
+namespace SockPSBench
+{
+    [Cmdlet(VerbsLifecycle.Invoke, "BenchNoOp")]
+    public sealed class InvokeBenchNoOpCommand : PSCmdlet
+    {
+        [Parameter(Mandatory = true, Position = 0)] public object Connection { get; set; }
+        [Parameter] public object InputObject { get; set; }
+        [Parameter] public int ByteCount { get; set; }
+        protected override void ProcessRecord()
+        {
+            if (ByteCount > 0) { WriteObject(new byte[ByteCount]); }
+        }
+    }
+
+    [Cmdlet(VerbsCommunications.Send, "BenchSocket")]
+    public sealed class SendBenchSocketCommand : PSCmdlet
+    {
+        [Parameter(ValueFromPipeline = true)] public object InputObject { get; set; }
+        [Parameter(Mandatory = true)] public Socket Socket { get; set; }
+        protected override void ProcessRecord()
+        {
+            object value = InputObject is PSObject wrapped ? wrapped.BaseObject : InputObject;
+            Socket.Send((byte[])value);
+        }
+    }
+}
+'@
+    }
+    [SockPSBench.InvokeBenchNoOpCommand].Assembly
+}
+
 function Get-BenchDotnetPath {
     $processPath = [Environment]::ProcessPath
     if ([System.IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
@@ -898,6 +951,7 @@ Export-ModuleMember -Function @(
     'Format-BenchRatio'
     'Format-BenchCount'
     'Format-BenchSize'
+    'Get-BenchFloorAssembly'
     'Get-BenchTool'
     'Start-BenchProcess'
     'Start-BenchBaseline'

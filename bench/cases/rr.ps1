@@ -10,8 +10,8 @@
 
     Then, against that peer: the SockPS cmdlets (Send-SocketData + Receive-SocketData -ByteCount
     64), the connection's methods ($c.Send + $c.Receive(64)), a raw pwsh NetworkStream loop, the
-    raw loop plus two no-op binary cmdlet calls (what PowerShell itself costs any cmdlet pair),
-    and a C# client. Each in round trips/s and microseconds per round trip, and what SockPS adds
+    raw loop plus a do-nothing binary cmdlet pair of the same shape (Invoke-BenchNoOp: what
+    PowerShell itself costs any such pair, the floor for one), and a C# client. Each in round trips/s and microseconds per round trip, and what SockPS adds
     to the raw loop. Run by bench/Invoke-Benchmark.ps1.
 #>
 [CmdletBinding()]
@@ -27,6 +27,8 @@ $count = $RoundTrips
 Register-BenchCase -Name rr -Title "b. Request/response: $(Format-BenchCount $count) round trips of 64 bytes"
 $targetCmdlets = Add-BenchTarget -Case rr -Name 'Request/response: cmdlets vs raw pwsh' -Goal 0.5 -Issue 11
 $targetMethods = Add-BenchTarget -Case rr -Name 'Request/response: methods vs raw pwsh' -Goal 0.95 -Issue 11
+
+Import-Module -Assembly (Get-BenchFloorAssembly)
 
 $warmup = [Math]::Min(500, [Math]::Max(10, [int]($count / 10)))
 $timeout = [timespan]::FromSeconds([Math]::Max(60, $count / 500))
@@ -124,8 +126,9 @@ function Measure-SockPSLoop([switch] $Cmdlets) {
 }
 
 function Measure-RawLoop([switch] $WithNoOpCmdlets) {
-    # NetworkStream.Write + Read in pwsh; -WithNoOpCmdlets adds two no-op binary cmdlet calls per
-    # round trip: what PowerShell itself costs any cmdlet pair (the ceiling for one).
+    # NetworkStream.Write + Read in pwsh; -WithNoOpCmdlets adds a do-nothing binary cmdlet pair
+    # per round trip, called as the SockPS pair is (a connection, the request; a connection, a
+    # byte count, a byte array out): what PowerShell itself costs such a pair, the floor for one.
     $bytes = $request; $n = $count; $w = $warmup
     $tcp = [System.Net.Sockets.TcpClient]::new()
     $watchdog = New-BenchWatchdog -Timeout $timeout
@@ -148,8 +151,8 @@ function Measure-RawLoop([switch] $WithNoOpCmdlets) {
         if ($WithNoOpCmdlets) {
             $watch = [System.Diagnostics.Stopwatch]::StartNew()
             for ($i = 0; $i -lt $n; $i++) {
-                $null = Write-Output -InputObject $bytes -NoEnumerate
-                $null = Write-Output -InputObject $response -NoEnumerate
+                Invoke-BenchNoOp -Connection $tcp -InputObject $bytes
+                $null = Invoke-BenchNoOp -Connection $tcp -ByteCount 64
                 $stream.Write($bytes, 0, 64)
                 $got = 0
                 while ($got -lt 64) {
@@ -275,14 +278,14 @@ try {
     $rowsCmdlets = New-RrRows 'SockPS cmdlets: Send-SocketData + Receive-SocketData -ByteCount 64'
     $rowsMethods = New-RrRows 'SockPS methods: $c.Send() + $c.Receive(64)'
     $rowsRaw = New-RrRows 'pwsh raw: NetworkStream.Write + Read loop'
-    $rowsCeiling = New-RrRows 'ceiling: the raw loop + two no-op binary cmdlet calls (Write-Output)'
+    $rowsFloor = New-RrRows 'floor: the raw loop + a do-nothing binary cmdlet pair of the same shape (Invoke-BenchNoOp)'
     $rowsCs = New-RrRows 'C# rr-client: NetworkStream.Write + ReadExactly'
 
     $contenders = @(
         @{ Rows = $rowsCmdlets; Run = { Measure-SockPSLoop -Cmdlets } }
         @{ Rows = $rowsMethods; Run = { Measure-SockPSLoop } }
         @{ Rows = $rowsRaw; Run = { Measure-RawLoop } }
-        @{ Rows = $rowsCeiling; Run = { Measure-RawLoop -WithNoOpCmdlets } }
+        @{ Rows = $rowsFloor; Run = { Measure-RawLoop -WithNoOpCmdlets } }
         @{ Rows = $rowsCs; Run = {
                 $rate = Measure-RrClient -Port $port -Count $count
                 $rate, (1e6 / $rate)
@@ -303,14 +306,14 @@ $raw = Get-BenchRowMedian $rowsRaw[0]
 $targetCmdlets.Value = Add-BenchRatio -Case rr -Label 'cmdlets vs raw pwsh' -Numerator (Get-BenchRowMedian $rowsCmdlets[0]) -Denominator $raw
 $targetMethods.Value = Add-BenchRatio -Case rr -Label 'methods vs raw pwsh' -Numerator (Get-BenchRowMedian $rowsMethods[0]) -Denominator $raw
 $null = Add-BenchRatio -Case rr -Label 'raw pwsh vs C# (for scale)' -Numerator $raw -Denominator (Get-BenchRowMedian $rowsCs[0])
-$null = Add-BenchRatio -Case rr -Label 'ceiling for any cmdlet pair: raw + 2 no-op cmdlets vs raw pwsh' -Numerator (Get-BenchRowMedian $rowsCeiling[0]) -Denominator $raw
-$null = Add-BenchRatio -Case rr -Label 'cmdlets vs that ceiling (what SockPS itself costs)' -Numerator (Get-BenchRowMedian $rowsCmdlets[0]) -Denominator (Get-BenchRowMedian $rowsCeiling[0])
+$null = Add-BenchRatio -Case rr -Label 'the most any cmdlet pair can reach: raw + a do-nothing pair vs raw pwsh' -Numerator (Get-BenchRowMedian $rowsFloor[0]) -Denominator $raw
+$null = Add-BenchRatio -Case rr -Label 'cmdlets vs that floor (what SockPS itself costs)' -Numerator (Get-BenchRowMedian $rowsCmdlets[0]) -Denominator (Get-BenchRowMedian $rowsFloor[0])
 
 # Microseconds per round trip, from the median rates.
 $usRaw = Get-Microseconds $raw
 $usMethods = Get-Microseconds (Get-BenchRowMedian $rowsMethods[0])
 $usCmdlets = Get-Microseconds (Get-BenchRowMedian $rowsCmdlets[0])
-$usCeiling = Get-Microseconds (Get-BenchRowMedian $rowsCeiling[0])
+$usFloor = Get-Microseconds (Get-BenchRowMedian $rowsFloor[0])
 $usCs = Get-Microseconds (Get-BenchRowMedian $rowsCs[0])
 function Format-Us([AllowNull()] [object] $Value) {
     if ($null -eq $Value) { 'not measured' } else { "$(Format-BenchValue $Value 'N2') us" }
@@ -322,7 +325,7 @@ function Format-Adds([AllowNull()] [object] $Value, [AllowNull()] [object] $Base
 Add-BenchLine -Case rr -Text "pwsh raw loop: $(Format-Us $usRaw) per round trip (the base line); C# rr-client: $(Format-Us $usCs)"
 Add-BenchLine -Case rr -Text "SockPS methods: $(Format-Us $usMethods) per round trip; SockPS adds $(Format-Adds $usMethods $usRaw) to the raw pwsh loop"
 Add-BenchLine -Case rr -Text ("SockPS cmdlets: $(Format-Us $usCmdlets) per round trip; SockPS adds $(Format-Adds $usCmdlets $usRaw) to the raw pwsh loop, " +
-    "of which PowerShell's binding of two no-op binary cmdlets is $(Format-Adds $usCeiling $usRaw) (the ceiling row) and SockPS's own work $(Format-Adds $usCmdlets $usCeiling)")
+    "of which PowerShell's invocation of a do-nothing cmdlet pair is $(Format-Adds $usFloor $usRaw) (the floor row) and SockPS's own work $(Format-Adds $usCmdlets $usFloor)")
 Add-BenchNote -Case rr -Text ("Every contender against the one echo peer named above, NoDelay on every client, one connection each. " +
     "The pwsh loops run $(Format-BenchCount $warmup) untimed round trips first on the same connection (the C# client a few too); the last response is checked. " +
     'Microseconds per round trip are 1e6 / round trips/s; "SockPS adds" compares the medians.')

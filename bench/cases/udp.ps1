@@ -2,7 +2,9 @@
 <#
 .SYNOPSIS
     Case d, UDP sends: -Datagrams 512-byte datagrams piped into Send-SocketData, and -UdpArrays
-    distinct byte arrays piped from a variable, each beside a raw UdpClient loop.
+    distinct byte arrays piped from a variable, each beside a raw UdpClient loop, and the floor:
+    the same datagrams piped into a binary cmdlet that only calls Socket.Send (what PowerShell's
+    pipeline costs any cmdlet), so SockPS's own share per datagram shows.
 .DESCRIPTION
     The receiving side must never be what limits a sender, so it is chosen and measured first:
     each candidate sink (a bound socket in this process that nobody reads, where the kernel drops
@@ -29,6 +31,8 @@ $size = 512
 Register-BenchCase -Name udp -Title "d. UDP: $(Format-BenchCount $count) datagrams of $size bytes, and $(Format-BenchCount $arrayCount) byte arrays piped from a variable"
 $targetPayloads = Add-BenchTarget -Case udp -Name 'UDP: $payloads | Send-SocketData vs the raw UdpClient loop' -Goal 0.5 -Issue 11
 $targetArrays = Add-BenchTarget -Case udp -Name "UDP: byte arrays piped from a variable (`$arrays | Send-SocketData, $(Format-BenchCount $arrayCount)) vs the raw UdpClient loop" -Goal 0.5 -Issue 11
+
+Import-Module -Assembly (Get-BenchFloorAssembly)
 
 $warmup = [Math]::Min(1000, [Math]::Max(10, [int]($count / 10)))
 $timeout = [timespan]::FromSeconds([Math]::Max(60, $count / 2000))
@@ -119,6 +123,7 @@ try {
     $rowCs = New-BenchRow -Case udp -Name 'C# udp-send: Socket.Send loop' -Unit 'datagrams/s'
     $rowArrays = New-BenchRow -Case udp -Name "SockPS: `$arrays | Send-SocketData ($(Format-BenchCount $arrayCount) distinct byte arrays)" -Unit 'datagrams/s'
     $rowRawArrays = New-BenchRow -Case udp -Name "pwsh raw: UdpClient.Send loop over `$arrays ($(Format-BenchCount $arrayCount))" -Unit 'datagrams/s'
+    $rowFloor = New-BenchRow -Case udp -Name 'floor: $payloads | Send-BenchSocket (a binary cmdlet that only calls Socket.Send)' -Unit 'datagrams/s'
 
     function Measure-SockPSPipe([object[]] $Items) {
         $expected = $Items.Count
@@ -138,6 +143,23 @@ try {
             Disconnect-Socket -Connection $udp
         }
         $expected / $watch.Elapsed.TotalSeconds
+    }
+
+    function Measure-FloorPipe([object[]] $Items) {
+        # What any piped binary cmdlet costs: PowerShell's pipeline and one Socket.Send per item.
+        $socket = [System.Net.Sockets.Socket]::new([System.Net.Sockets.AddressFamily]::InterNetwork,
+            [System.Net.Sockets.SocketType]::Dgram, [System.Net.Sockets.ProtocolType]::Udp)
+        try {
+            $socket.Connect([System.Net.IPAddress]::Loopback, $port)
+            $warmPayloads | Send-BenchSocket -Socket $socket
+            $watch = [System.Diagnostics.Stopwatch]::StartNew()
+            $Items | Send-BenchSocket -Socket $socket
+            $watch.Stop()
+        }
+        finally {
+            $socket.Dispose()
+        }
+        $Items.Count / $watch.Elapsed.TotalSeconds
     }
 
     function Measure-RawLoop([object[]] $Items) {
@@ -169,6 +191,7 @@ try {
     $null = Measure-RawLoop $payloads
     $null = Measure-SockPSPipe $arrays
     $null = Measure-RawLoop $arrays
+    $null = Measure-FloorPipe $payloads
 
     $contenders = @(
         @{ Rows = $rowSockPS; Run = { Measure-SockPSPipe $payloads } }
@@ -176,6 +199,7 @@ try {
         @{ Rows = $rowCs; Run = { Measure-CSharpSend -Port $port -Count $count } }
         @{ Rows = $rowArrays; Run = { Measure-SockPSPipe $arrays } }
         @{ Rows = $rowRawArrays; Run = { Measure-RawLoop $arrays } }
+        @{ Rows = $rowFloor; Run = { Measure-FloorPipe $payloads } }
     )
     Invoke-BenchRounds -CaseName udp -Contenders $contenders
 }
@@ -191,12 +215,28 @@ $raw = Get-BenchRowMedian $rowRaw
 $targetPayloads.Value = Add-BenchRatio -Case udp -Label '$payloads | Send-SocketData vs the raw UdpClient loop' -Numerator (Get-BenchRowMedian $rowSockPS) -Denominator $raw
 $targetArrays.Value = Add-BenchRatio -Case udp -Label '$arrays | Send-SocketData vs the raw UdpClient loop over $arrays' -Numerator (Get-BenchRowMedian $rowArrays) -Denominator (Get-BenchRowMedian $rowRawArrays)
 $null = Add-BenchRatio -Case udp -Label 'raw pwsh loop vs C# (for scale)' -Numerator $raw -Denominator (Get-BenchRowMedian $rowCs)
+$null = Add-BenchRatio -Case udp -Label 'the most any piped cmdlet can reach: the floor row vs the raw UdpClient loop' -Numerator (Get-BenchRowMedian $rowFloor) -Denominator $raw
+$null = Add-BenchRatio -Case udp -Label '$payloads | Send-SocketData vs that floor (what SockPS itself costs)' -Numerator (Get-BenchRowMedian $rowSockPS) -Denominator (Get-BenchRowMedian $rowFloor)
+
+# Microseconds per datagram, from the median rates.
+function Get-UdpMicroseconds([AllowNull()] [object] $Rate) {
+    if ($null -eq $Rate -or [double]$Rate -le 0) { return $null }
+    1e6 / [double]$Rate
+}
+$usRaw = Get-UdpMicroseconds $raw
+$usSockPS = Get-UdpMicroseconds (Get-BenchRowMedian $rowSockPS)
+$usFloor = Get-UdpMicroseconds (Get-BenchRowMedian $rowFloor)
+if ($null -ne $usRaw -and $null -ne $usSockPS -and $null -ne $usFloor) {
+    Add-BenchLine -Case udp -Text ("Per datagram: raw UdpClient loop $(Format-BenchValue $usRaw 'N2') us, the floor $(Format-BenchValue $usFloor 'N2') us, " +
+        "SockPS $(Format-BenchValue $usSockPS 'N2') us; SockPS adds $(Format-BenchValue ($usSockPS - $usRaw) 'N2') us to the raw loop, of which PowerShell's " +
+        "pipeline (the floor row) is $(Format-BenchValue ($usFloor - $usRaw) 'N2') us and SockPS's own work $(Format-BenchValue ($usSockPS - $usFloor) 'N2') us")
+}
 
 # Could the sink have capped a pwsh contender (and so flattered SockPS's ratio against it)? Not
 # if a faster sender got more through it: the C# sender, in the probe before the rounds and as a
 # contender in the same rounds (the higher of the two is the best evidence of what it takes).
 $sinkCapacity = @($sinkRate, (Get-BenchRowMedian $rowCs) | Where-Object { $null -ne $_ } | Sort-Object -Descending)[0]
-$fastestPwsh = @($rowSockPS, $rowRaw, $rowArrays, $rowRawArrays | ForEach-Object { Get-BenchRowMedian $_ } | Where-Object { $null -ne $_ } | Sort-Object -Descending)
+$fastestPwsh = @($rowSockPS, $rowRaw, $rowArrays, $rowRawArrays, $rowFloor | ForEach-Object { Get-BenchRowMedian $_ } | Where-Object { $null -ne $_ } | Sort-Object -Descending)
 $headroom = Add-BenchRatio -Case udp -Label 'sink headroom: the most the C# sender got through the sink vs the fastest pwsh contender (above 1: the sink did not cap them)' `
     -Numerator $sinkCapacity -Denominator $(if ($fastestPwsh.Count -gt 0) { $fastestPwsh[0] } else { $null })
 if ($null -ne $headroom -and $headroom -lt 1.0) {

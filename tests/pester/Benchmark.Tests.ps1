@@ -60,11 +60,11 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
                 'SockPS: Send-SocketData -Path', 'C# NetworkStream copy, 64 KiB', 'C# NetworkStream copy, 1 MiB',
                 'pwsh TcpClient streams', 'socat (defaults', 'socat -b65536', 'ncat', 'iperf3 (default', 'iperf3 -l 1M',
                 'echo peer: C# echo-server-threads', 'echo peer: C# echo-server (async', 'echo peer: python3', 'echo peer: socat',
-                'SockPS cmdlets', 'SockPS methods', 'pwsh raw: NetworkStream', 'C# rr-client',
+                'SockPS cmdlets', 'SockPS methods', 'pwsh raw: NetworkStream', 'floor: the raw loop + a do-nothing binary cmdlet pair', 'C# rr-client',
                 'SockPS Start-SocketServer', 'C# idle-server',
                 'sink: a bound socket in this process', 'sink: C# udp-sink',
                 'SockPS: $payloads | Send-SocketData', 'pwsh raw: UdpClient.Send loop over $payloads', 'C# udp-send',
-                'SockPS: $arrays | Send-SocketData', 'pwsh raw: UdpClient.Send loop over $arrays',
+                'SockPS: $arrays | Send-SocketData', 'pwsh raw: UdpClient.Send loop over $arrays', 'floor: $payloads | Send-BenchSocket',
                 'SockPS: Start-SocketRelay', 'socat -b65536 TCP-LISTEN TCP', 'direct: no forwarder',
                 'SockPS: Start-SocketServer -ScriptBlock', 'C# echo-server (async', 'C# echo-server-threads',
                 'SockPS: Test-SocketPort', 'pwsh raw: every TcpClient.ConnectAsync at once', 'pwsh raw: TcpClient.ConnectAsync + Wait(1000)',
@@ -91,6 +91,7 @@ Describe 'bench/Invoke-Benchmark.ps1 -Quick' {
     It 'names the UDP sink it chose and how much faster the sink is than the senders' {
         $report | Should -Match '(?m)^- Sink used by every contender: .+, the faster of \d+ candidates with the C# udp-send'
         $report | Should -Match '(?m)^- sink headroom: .+: [\d.]+x$'
+        $report | Should -Match '(?m)^- Per datagram: raw UdpClient loop [\d.,]+ us, the floor [\d.,]+ us, SockPS [\d.,]+ us; SockPS adds -?[\d.,]+ us'
     }
 
     It 'ends with the summary of every target, each met or missed' {

@@ -58,6 +58,9 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     private EndPoint? _sendTo;
     private SocketConnection? _replyOn;
 
+    // Out-String for structured objects, made once per pipeline rather than per record.
+    private Func<object, string>? _outString;
+
     /// <summary>What to send: strings (encoded with the connection's encoding), byte arrays (sent as
     /// they are), SocketDatagram objects (their Data), or any other object (sent as its string
     /// form). Arrays other than byte arrays are sent element by element. Whole numbers among bytes
@@ -249,7 +252,7 @@ public sealed class SendSocketDataCommand : ConnectionCmdlet, ISendInputSink
     {
         if (!AsJson)
         {
-            SendInput.Walk(item, this, value => SendInput.OutString(this, value), _byteRun);
+            SendInput.Walk(item, this, _outString ??= value => SendInput.OutString(this, value), _byteRun);
             return;
         }
 
