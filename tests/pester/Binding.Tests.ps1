@@ -2,8 +2,8 @@
 # How -Connection, -Server and -Relay reach PowerShell's binder. Their transformations hand over an
 # array of the parameter's own type, so PowerShell binds the value as it is. A lone object (or an
 # object[] of them) would otherwise go through the binder's collection encoding, which converts it
-# element by element: about 5 us of each `Send-SocketData -Connection $c` call on the 2-core CI
-# machine, a fifth of the call. No timing here: PowerShell's own ParameterBinding trace says which
+# element by element: about 10 us of each `Send-SocketData -Connection $c` call on the 2-core CI
+# machine, a third of the call. No timing here: PowerShell's own ParameterBinding trace says which
 # way it bound.
 
 BeforeAll {
