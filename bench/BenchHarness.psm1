@@ -373,6 +373,18 @@ function Format-BenchRatio {
     ([double]$Value).ToString('0.00', $script:Invariant) + 'x'
 }
 
+function ConvertTo-BenchMicroseconds {
+    <#
+    .SYNOPSIS
+        Microseconds per operation from a rate in operations/s; $null for a rate not measured.
+    #>
+    [CmdletBinding()]
+    param([AllowNull()] [object] $Rate)
+
+    if ($null -eq $Rate -or [double]$Rate -le 0) { return $null }
+    1e6 / [double]$Rate
+}
+
 function Format-BenchCount {
     [CmdletBinding()]
     param([double] $Value)
@@ -949,6 +961,7 @@ Export-ModuleMember -Function @(
     'Invoke-BenchRounds'
     'Format-BenchValue'
     'Format-BenchRatio'
+    'ConvertTo-BenchMicroseconds'
     'Format-BenchCount'
     'Format-BenchSize'
     'Get-BenchFloorAssembly'

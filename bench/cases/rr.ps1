@@ -11,8 +11,9 @@
     Then, against that peer: the SockPS cmdlets (Send-SocketData + Receive-SocketData -ByteCount
     64), the connection's methods ($c.Send + $c.Receive(64)), a raw pwsh NetworkStream loop, the
     raw loop plus a do-nothing binary cmdlet pair of the same shape (Invoke-BenchNoOp: what
-    PowerShell itself costs any such pair, the floor for one), and a C# client. Each in round trips/s and microseconds per round trip, and what SockPS adds
-    to the raw loop. Run by bench/Invoke-Benchmark.ps1.
+    PowerShell itself costs any such pair, the floor for one), and a C# client. Each in round
+    trips/s and microseconds per round trip, and what SockPS adds to the raw loop. Run by
+    bench/Invoke-Benchmark.ps1.
 #>
 [CmdletBinding()]
 param(
@@ -192,11 +193,6 @@ function Assert-Echo([byte[]] $Response) {
     }
 }
 
-function Get-Microseconds([AllowNull()] [object] $Rate) {
-    if ($null -eq $Rate -or [double]$Rate -le 0) { return $null }
-    1e6 / [double]$Rate
-}
-
 #region The echo peer: the fastest candidate ------------------------------------------------------
 
 $peers = @(
@@ -310,11 +306,11 @@ $null = Add-BenchRatio -Case rr -Label 'the most any cmdlet pair can reach: raw 
 $null = Add-BenchRatio -Case rr -Label 'cmdlets vs that floor (what SockPS itself costs)' -Numerator (Get-BenchRowMedian $rowsCmdlets[0]) -Denominator (Get-BenchRowMedian $rowsFloor[0])
 
 # Microseconds per round trip, from the median rates.
-$usRaw = Get-Microseconds $raw
-$usMethods = Get-Microseconds (Get-BenchRowMedian $rowsMethods[0])
-$usCmdlets = Get-Microseconds (Get-BenchRowMedian $rowsCmdlets[0])
-$usFloor = Get-Microseconds (Get-BenchRowMedian $rowsFloor[0])
-$usCs = Get-Microseconds (Get-BenchRowMedian $rowsCs[0])
+$usRaw = ConvertTo-BenchMicroseconds $raw
+$usMethods = ConvertTo-BenchMicroseconds (Get-BenchRowMedian $rowsMethods[0])
+$usCmdlets = ConvertTo-BenchMicroseconds (Get-BenchRowMedian $rowsCmdlets[0])
+$usFloor = ConvertTo-BenchMicroseconds (Get-BenchRowMedian $rowsFloor[0])
+$usCs = ConvertTo-BenchMicroseconds (Get-BenchRowMedian $rowsCs[0])
 function Format-Us([AllowNull()] [object] $Value) {
     if ($null -eq $Value) { 'not measured' } else { "$(Format-BenchValue $Value 'N2') us" }
 }

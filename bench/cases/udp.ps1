@@ -219,13 +219,9 @@ $null = Add-BenchRatio -Case udp -Label 'the most any piped cmdlet can reach: th
 $null = Add-BenchRatio -Case udp -Label '$payloads | Send-SocketData vs that floor (what SockPS itself costs)' -Numerator (Get-BenchRowMedian $rowSockPS) -Denominator (Get-BenchRowMedian $rowFloor)
 
 # Microseconds per datagram, from the median rates.
-function Get-UdpMicroseconds([AllowNull()] [object] $Rate) {
-    if ($null -eq $Rate -or [double]$Rate -le 0) { return $null }
-    1e6 / [double]$Rate
-}
-$usRaw = Get-UdpMicroseconds $raw
-$usSockPS = Get-UdpMicroseconds (Get-BenchRowMedian $rowSockPS)
-$usFloor = Get-UdpMicroseconds (Get-BenchRowMedian $rowFloor)
+$usRaw = ConvertTo-BenchMicroseconds $raw
+$usSockPS = ConvertTo-BenchMicroseconds (Get-BenchRowMedian $rowSockPS)
+$usFloor = ConvertTo-BenchMicroseconds (Get-BenchRowMedian $rowFloor)
 if ($null -ne $usRaw -and $null -ne $usSockPS -and $null -ne $usFloor) {
     Add-BenchLine -Case udp -Text ("Per datagram: raw UdpClient loop $(Format-BenchValue $usRaw 'N2') us, the floor $(Format-BenchValue $usFloor 'N2') us, " +
         "SockPS $(Format-BenchValue $usSockPS 'N2') us; SockPS adds $(Format-BenchValue ($usSockPS - $usRaw) 'N2') us to the raw loop, of which PowerShell's " +
