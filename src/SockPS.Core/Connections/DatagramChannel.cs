@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 
 namespace SockPS.Core;
@@ -32,13 +31,11 @@ internal sealed class DatagramChannel
     private readonly Socket _socket;
     private readonly SocketConnection _connection;
     private readonly IChannelOwner _owner;
-    private readonly Channel<object> _queue;
-    private long _bytesQueued;
+    private readonly MessageQueue _queue;
     private long _dropped;
     private long _faults;
     private long _received;
     private long _sent;
-    private int _receivers;
     private int _closed;
     private Exception? _lastFault;
 
@@ -47,11 +44,7 @@ internal sealed class DatagramChannel
         _socket = socket;
         _connection = connection;
         _owner = owner;
-        _queue = Channel.CreateBounded<object>(new BoundedChannelOptions(QueueLimit)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleWriter = true,
-        });
+        _queue = new MessageQueue(QueueLimit, TimedOut, ThrowIfClosed);
     }
 
     /// <summary>A datagram server's handler takes datagrams here instead of the queue.</summary>
@@ -60,7 +53,7 @@ internal sealed class DatagramChannel
     /// <summary>Decides whether a sender may be heard (-AllowAddress / -DenyAddress).</summary>
     public Func<EndPoint?, bool>? Refuses { get; set; }
 
-    public long Available => Interlocked.Read(ref _bytesQueued);
+    public long Available => _queue.Bytes;
 
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
@@ -75,9 +68,9 @@ internal sealed class DatagramChannel
     /// <summary>The last per-datagram fault.</summary>
     public Exception? LastFault => Volatile.Read(ref _lastFault);
 
-    public bool ReceiveInProgress => Volatile.Read(ref _receivers) > 0;
+    public bool ReceiveInProgress => _queue.ReceiveInProgress;
 
-    public bool IsReadable => Available > 0 || _queue.Reader.Completion.IsCompleted || Volatile.Read(ref _closed) != 0;
+    public bool IsReadable => _queue.IsReadable || Volatile.Read(ref _closed) != 0;
 
     public void CountDropped() => Interlocked.Increment(ref _dropped);
 
@@ -116,7 +109,7 @@ internal sealed class DatagramChannel
             {
                 // ICMP port unreachable for an earlier send: the socket still works. Report it
                 // once, on the next receive, as recv() does.
-                _queue.Writer.TryWrite(new SocketOperationException(SocketFailureKind.ConnectionRefused,
+                _queue.AddFailure(new SocketOperationException(SocketFailureKind.ConnectionRefused,
                     $"A datagram sent to {_owner.PeerText} was refused: nothing is listening on that port. The socket is still open.", _owner.PeerText, ex));
                 continue;
             }
@@ -163,13 +156,9 @@ internal sealed class DatagramChannel
             return;
         }
 
-        if (Interlocked.Read(ref _bytesQueued) + length > BufferLimit || !_queue.Writer.TryWrite(datagram))
+        if (_queue.Bytes + length > BufferLimit || !_queue.TryAdd(datagram))
         {
             Interlocked.Increment(ref _dropped);
-        }
-        else
-        {
-            Interlocked.Add(ref _bytesQueued, length);
         }
 
         // Counted last, so whoever sees DatagramsReceived grow also sees the datagram queued
@@ -184,7 +173,7 @@ internal sealed class DatagramChannel
     {
         if (failure is not null && Volatile.Read(ref _closed) == 0)
         {
-            _queue.Writer.TryWrite(failure);
+            _queue.AddFailure(failure);
         }
 
         if (Volatile.Read(ref _closed) == 0)
@@ -192,7 +181,7 @@ internal sealed class DatagramChannel
             _owner.OnEnding(failure);
         }
 
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         if (Volatile.Read(ref _closed) == 0)
         {
             _owner.OnEnded(failure);
@@ -200,81 +189,21 @@ internal sealed class DatagramChannel
     }
 
     /// <summary>The next datagram, or null when the socket can receive no more.</summary>
-    public ValueTask<SocketDatagram?> ReceiveAsync(TimeSpan timeout, CancellationToken token)
-    {
-        if (_queue.Reader.TryRead(out object? ready))
-        {
-            return new ValueTask<SocketDatagram?>(Dequeued(ready));
-        }
+    public ValueTask<SocketDatagram?> ReceiveAsync(TimeSpan timeout, CancellationToken token) => _queue.ReceiveAsync(timeout, token);
 
-        return ReceiveSlowAsync(timeout, token);
-    }
-
-    private async ValueTask<SocketDatagram?> ReceiveSlowAsync(TimeSpan timeout, CancellationToken token)
-    {
-        Deadline deadline = Deadline.After(timeout);
-        using CancellationTokenSource? linked = deadline.Link(token, out CancellationToken both);
-        Interlocked.Increment(ref _receivers);
-        try
+    private SocketOperationException TimedOut(TimeSpan timeout) =>
+        new(SocketFailureKind.ReceiveTimeout,
+            _connection.RemoteEndPoint is null
+                ? $"No datagram arrived on {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open."
+                : $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open.",
+            _owner.PeerText)
         {
-            ChannelReader<object> reader = _queue.Reader;
-            while (await reader.WaitToReadAsync(both).ConfigureAwait(false))
-            {
-                if (reader.TryRead(out object? item))
-                {
-                    return Dequeued(item);
-                }
-            }
-
-            ThrowIfClosed();
-            return null;
-        }
-        catch (OperationCanceledException) when (!token.IsCancellationRequested)
-        {
-            throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
-                (_connection.RemoteEndPoint is null
-                    ? $"No datagram arrived on {_connection.Transport.ToLowerInvariant()} {EndPointText.Format(_connection.LocalEndPoint)} within {EndPointText.Seconds(timeout)}. The socket is still open."
-                    : $"No data arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open."),
-                _owner.PeerText)
-            {
-                Setting = SocketSetting.Timeout,
-                Timeout = timeout,
-            };
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _receivers);
-        }
-    }
-
-    private SocketDatagram Dequeued(object item)
-    {
-        if (item is SocketOperationException error)
-        {
-            throw error;
-        }
-
-        SocketDatagram datagram = (SocketDatagram)item;
-        Interlocked.Add(ref _bytesQueued, -datagram.Length);
-        return datagram;
-    }
+            Setting = SocketSetting.Timeout,
+            Timeout = timeout,
+        };
 
     /// <summary>Completes when a datagram is queued, the socket ended, or the token fires.</summary>
-    public async Task WhenReadableAsync(CancellationToken token)
-    {
-        if (IsReadable)
-        {
-            return;
-        }
-
-        try
-        {
-            await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-        }
-    }
+    public Task WhenReadableAsync(CancellationToken token) => IsReadable ? Task.CompletedTask : _queue.WhenReadableAsync(token);
 
     /// <summary>Sends one datagram: to <paramref name="remote"/> (sendto), or to the connected peer.
     /// A payload larger than the protocol carries is refused before anything is sent.</summary>
@@ -381,7 +310,7 @@ internal sealed class DatagramChannel
         }
 
         _socket.Dispose();
-        _queue.Writer.TryComplete();
+        _queue.Complete();
     }
 
     /// <summary>Windows reports an ICMP port unreachable for an earlier sendto as a reset on the

@@ -3,7 +3,6 @@ using System.IO;
 using System.Net;
 using System.Net.WebSockets;
 using System.Threading;
-using System.Threading.Channels;
 using System.Threading.Tasks;
 
 namespace SockPS.Core;
@@ -35,15 +34,13 @@ internal sealed class WebSocketChannel
     private readonly System.Net.Sockets.Socket _tcp;
     private readonly SocketConnection _connection;
     private readonly IChannelOwner _owner;
-    private readonly Channel<object> _queue;
+    private readonly MessageQueue _queue;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly SemaphoreSlim _space = new(0);
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource<bool> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private long _bytesQueued;
     private long _received;
     private long _sent;
-    private int _receivers;
     private int _closed;
     private int _waitingForSpace;
     private int _closeSentHere;
@@ -57,7 +54,7 @@ internal sealed class WebSocketChannel
         _owner = owner;
         SubProtocol = subProtocol;
         Resource = resource;
-        _queue = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleWriter = true });
+        _queue = new MessageQueue(limit: null, TimedOut, ThrowIfClosed, taken: MadeSpace);
     }
 
     public string? SubProtocol { get; }
@@ -71,15 +68,15 @@ internal sealed class WebSocketChannel
 
     public string? CloseDescription { get; private set; }
 
-    public long Available => Interlocked.Read(ref _bytesQueued);
+    public long Available => _queue.Bytes;
 
     public long MessagesReceived => Interlocked.Read(ref _received);
 
     public long MessagesSent => Interlocked.Read(ref _sent);
 
-    public bool ReceiveInProgress => Volatile.Read(ref _receivers) > 0;
+    public bool ReceiveInProgress => _queue.ReceiveInProgress;
 
-    public bool IsReadable => _queue.Reader.TryPeek(out _) || _queue.Reader.Completion.IsCompleted || Volatile.Read(ref _closed) != 0;
+    public bool IsReadable => _queue.IsReadable || Volatile.Read(ref _closed) != 0;
 
     public void Start() => _ = LoopAsync();
 
@@ -180,7 +177,7 @@ internal sealed class WebSocketChannel
         while (true)
         {
             Volatile.Write(ref _waitingForSpace, 1);
-            if (Interlocked.Read(ref _bytesQueued) < BufferLimit && _queue.Reader.Count < QueueLimit)
+            if (_queue.Bytes < BufferLimit && _queue.Count < QueueLimit)
             {
                 Volatile.Write(ref _waitingForSpace, 0);
                 return;
@@ -194,8 +191,7 @@ internal sealed class WebSocketChannel
     {
         SocketDatagram message = new(data, _connection.RemoteEndPoint, _connection.LocalEndPoint, _connection, _connection.Encoding,
             type == WebSocketMessageType.Text ? "Text" : "Binary");
-        Interlocked.Add(ref _bytesQueued, data.Length);
-        _queue.Writer.TryWrite(message);
+        _queue.TryAdd(message);
         Interlocked.Increment(ref _received);
         _owner.OnReceived(data, 0, data.Length, null);
     }
@@ -204,7 +200,7 @@ internal sealed class WebSocketChannel
     {
         if (failure is not null && Volatile.Read(ref _closed) == 0)
         {
-            _queue.Writer.TryWrite(failure);
+            _queue.AddFailure(failure);
         }
 
         // State and close reason first, so a script that sees the end of the messages and then
@@ -215,7 +211,7 @@ internal sealed class WebSocketChannel
             _connection.OnWebSocketEnding(failure, closeText);
         }
 
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         _ended.TrySetResult(true);
         if (Volatile.Read(ref _closed) == 0)
         {
@@ -237,78 +233,27 @@ internal sealed class WebSocketChannel
     }
 
     /// <summary>The next message, or null when the connection can receive no more.</summary>
-    public async ValueTask<SocketDatagram?> ReceiveAsync(TimeSpan timeout, CancellationToken token)
+    public ValueTask<SocketDatagram?> ReceiveAsync(TimeSpan timeout, CancellationToken token) => _queue.ReceiveAsync(timeout, token);
+
+    private SocketOperationException TimedOut(TimeSpan timeout) =>
+        new(SocketFailureKind.ReceiveTimeout,
+            $"No WebSocket message arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open.",
+            _owner.PeerText)
+        {
+            Setting = SocketSetting.Timeout,
+            Timeout = timeout,
+        };
+
+    /// <summary>A message was taken: a loop waiting for room may read again.</summary>
+    private void MadeSpace()
     {
-        if (_queue.Reader.TryRead(out object? ready))
-        {
-            return Dequeued(ready);
-        }
-
-        Deadline deadline = Deadline.After(timeout);
-        using CancellationTokenSource? linked = deadline.Link(token, out CancellationToken both);
-        Interlocked.Increment(ref _receivers);
-        try
-        {
-            ChannelReader<object> reader = _queue.Reader;
-            while (await reader.WaitToReadAsync(both).ConfigureAwait(false))
-            {
-                if (reader.TryRead(out object? item))
-                {
-                    return Dequeued(item);
-                }
-            }
-
-            ThrowIfClosed();
-            return null;
-        }
-        catch (OperationCanceledException) when (!token.IsCancellationRequested)
-        {
-            throw new SocketOperationException(SocketFailureKind.ReceiveTimeout,
-                $"No WebSocket message arrived from {_owner.PeerText} within {EndPointText.Seconds(timeout)}. The connection is still open.",
-                _owner.PeerText)
-            {
-                Setting = SocketSetting.Timeout,
-                Timeout = timeout,
-            };
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _receivers);
-        }
-    }
-
-    private SocketDatagram Dequeued(object item)
-    {
-        if (item is SocketOperationException error)
-        {
-            throw error;
-        }
-
-        SocketDatagram message = (SocketDatagram)item;
-        Interlocked.Add(ref _bytesQueued, -message.Length);
         if (Interlocked.Exchange(ref _waitingForSpace, 0) == 1)
         {
             _space.Release();
         }
-
-        return message;
     }
 
-    public async Task WhenReadableAsync(CancellationToken token)
-    {
-        if (IsReadable)
-        {
-            return;
-        }
-
-        try
-        {
-            await _queue.Reader.WaitToReadAsync(token).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-        }
-    }
+    public Task WhenReadableAsync(CancellationToken token) => IsReadable ? Task.CompletedTask : _queue.WhenReadableAsync(token);
 
     /// <summary>Sends one message (text or binary), whole.</summary>
     public Task SendAsync(byte[] buffer, int offset, int count, bool text, CancellationToken token) =>
@@ -450,6 +395,6 @@ internal sealed class WebSocketChannel
         }
 
         _tcp.Dispose();
-        _queue.Writer.TryComplete();
+        _queue.Complete();
     }
 }
