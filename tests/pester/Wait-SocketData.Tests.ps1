@@ -131,6 +131,18 @@ Describe 'Wait-SocketData' {
             (Receive-SocketData -Connection $client -TimeoutSeconds 20).Text | Should -BeExactly 'pong'
         }
 
+        It 'counts an empty datagram as readable, as select does' {
+            $server = Start-SocketServer -Protocol Udp
+            $client = Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port -Protocol Udp
+
+            Send-SocketData -Connection $client -InputObject ([byte[]]@())
+            $ready = @(Wait-SocketData -Connection $server -Any -TimeoutSeconds 20)
+
+            $ready.Count | Should -Be 1
+            $datagram = Receive-SocketData -Connection $server -TimeoutSeconds 20
+            $datagram.Length | Should -Be 0
+        }
+
         It 'writes a non-terminating ConnectionNotFound error for an unknown -Id' {
             $err = { Wait-SocketData -Id 999999 -Any -TimeoutSeconds 1 -ErrorAction Stop } |
                 Should -Throw -ErrorId 'ConnectionNotFound,SockPS.Commands.WaitSocketDataCommand' -PassThru
