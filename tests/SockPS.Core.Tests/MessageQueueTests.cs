@@ -87,6 +87,22 @@ public class MessageQueueTests
     }
 
     [Fact]
+    public async Task The_failure_that_ends_a_full_queue_is_thrown_after_its_messages_not_lost()
+    {
+        MessageQueue queue = NewQueue(limit: 1);
+        Assert.True(queue.TryAdd(Message("kept")));
+        queue.AddFailure(new SocketOperationException(SocketFailureKind.ConnectionRefused, "refused, dropped as a datagram would be", "peer"));
+        queue.AddFinalFailure(new SocketOperationException(SocketFailureKind.ConnectionReset, "the socket failed", "peer"));
+        queue.Complete();
+
+        Assert.Equal("kept", (await queue.ReceiveAsync(Forever, CancellationToken.None))!.Text);
+        Assert.True(queue.IsReadable);
+        SocketOperationException thrown = await Assert.ThrowsAsync<SocketOperationException>(() => queue.ReceiveAsync(Forever, CancellationToken.None).AsTask());
+        Assert.Equal(SocketFailureKind.ConnectionReset, thrown.Kind);
+        Assert.Null(await queue.ReceiveAsync(Forever, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task The_taken_callback_runs_once_per_message_and_not_for_a_failure()
     {
         int taken = 0;

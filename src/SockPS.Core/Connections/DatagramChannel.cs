@@ -173,7 +173,7 @@ internal sealed class DatagramChannel
     {
         if (failure is not null && Volatile.Read(ref _closed) == 0)
         {
-            _queue.AddFailure(failure);
+            _queue.AddFinalFailure(failure);
         }
 
         if (Volatile.Read(ref _closed) == 0)

@@ -18,6 +18,7 @@ internal sealed class MessageQueue
     private readonly Func<TimeSpan, SocketOperationException> _timedOut;
     private readonly Action _throwIfClosed;
     private readonly Action? _taken;
+    private SocketOperationException? _finalFailure;
     private long _bytes;
     private int _receivers;
 
@@ -60,8 +61,19 @@ internal sealed class MessageQueue
         return false;
     }
 
-    /// <summary>Queues a failure behind the messages already waiting.</summary>
+    /// <summary>Queues a failure the channel goes on after (an ICMP refusal), behind the messages
+    /// already waiting. A full queue drops it, as it drops the datagram that would come next.</summary>
     public void AddFailure(SocketOperationException failure) => _items.Writer.TryWrite(failure);
+
+    /// <summary>Queues the failure that ends the channel, behind the messages already waiting. It
+    /// is never dropped: when the queue is full, it is thrown once the messages have been taken.</summary>
+    public void AddFinalFailure(SocketOperationException failure)
+    {
+        if (!_items.Writer.TryWrite(failure))
+        {
+            Volatile.Write(ref _finalFailure, failure);
+        }
+    }
 
     /// <summary>No more messages will come: receives take what waits, then get null.</summary>
     public void Complete() => _items.Writer.TryComplete();
@@ -86,6 +98,11 @@ internal sealed class MessageQueue
                 {
                     return Taken(item);
                 }
+            }
+
+            if (Interlocked.Exchange(ref _finalFailure, null) is { } last)
+            {
+                throw last;
             }
 
             _throwIfClosed();

@@ -200,7 +200,7 @@ internal sealed class WebSocketChannel
     {
         if (failure is not null && Volatile.Read(ref _closed) == 0)
         {
-            _queue.AddFailure(failure);
+            _queue.AddFinalFailure(failure);
         }
 
         // State and close reason first, so a script that sees the end of the messages and then
