@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading;
@@ -137,6 +138,98 @@ public class StreamChannelTests
             connection.Close();
             SocketOperationException closed = await Assert.ThrowsAsync<SocketOperationException>(() => blocked.WaitAsync(Loopback.Wait));
             Assert.Equal(SocketFailureKind.Closed, closed.Kind);
+        }
+    }
+
+    /// <summary>
+    /// The loop waits for data with a zero-byte read, which on Linux can complete with nothing to
+    /// read (seen after a proxy handshake). It must wait again: a data read takes no token, so a
+    /// receive that takes the socket over (Invoke-SocketRequest before sending its request) would
+    /// wait for the loop until the peer spoke. The stream here wakes the first wait with nothing.
+    /// </summary>
+    [Fact]
+    public async Task AZeroByteWaitThatWakesWithNothingToReadWaitsAgainAndLetsTheNextReaderIn()
+    {
+        using Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using Socket peer = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listener.LocalEndPoint!).WaitAsync(Loopback.Wait);
+        using Socket accepted = await listener.AcceptAsync().WaitAsync(Loopback.Wait);
+        WakesOnceWithNothing network = new(accepted);
+        StreamChannel channel = new(accepted, new SilentOwner(), network);
+        TextCodec codec = new(Encoding.ASCII);
+        try
+        {
+            channel.Start();
+
+            // The loop's next read after the empty wake-up: another wait, not a data read.
+            Assert.Equal(0, await network.NextRead.Task.WaitAsync(Loopback.Wait));
+
+            // A receive on another thread takes the socket over and gives up on time.
+            Task<object?> receive = Task.Run(() => channel.Receive(new ReceiveRequest(ReceiveMode.Line, true, TimeSpan.FromMilliseconds(200)), codec, CancellationToken.None));
+            SocketOperationException timedOut = await Assert.ThrowsAsync<SocketOperationException>(() => receive.WaitAsync(Loopback.Wait));
+            Assert.Equal(SocketFailureKind.ReceiveTimeout, timedOut.Kind);
+
+            peer.Send(Encoding.ASCII.GetBytes("hello\n"));
+            Assert.Equal("hello", channel.Receive(new ReceiveRequest(ReceiveMode.Line, true, Loopback.Wait), codec, CancellationToken.None));
+        }
+        finally
+        {
+            channel.Close();
+        }
+    }
+
+    /// <summary>A NetworkStream whose first zero-byte read completes at once with nothing to read;
+    /// <see cref="NextRead"/> gives the byte count the loop asks for next.</summary>
+    private sealed class WakesOnceWithNothing : NetworkStream
+    {
+        private int _reads;
+
+        public WakesOnceWithNothing(Socket socket)
+            : base(socket, ownsSocket: false)
+        {
+        }
+
+        public TaskCompletionSource<int> NextRead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+        {
+            switch (Interlocked.Increment(ref _reads))
+            {
+                case 1 when count == 0:
+                    return Task.FromResult(0);
+                case 2:
+                    NextRead.TrySetResult(count);
+                    break;
+            }
+
+            return base.ReadAsync(buffer, offset, count, cancellationToken);
+        }
+    }
+
+    private sealed class SilentOwner : IChannelOwner
+    {
+        public string PeerText => "the peer";
+
+        public void OnReceived(byte[] buffer, int offset, int count, EndPoint? from)
+        {
+        }
+
+        public void OnSending(byte[] buffer, int offset, int count, EndPoint? to)
+        {
+        }
+
+        public void OnSent(int count)
+        {
+        }
+
+        public void OnEnded(SocketOperationException? failure)
+        {
+        }
+
+        public void OnEnding(SocketOperationException? failure)
+        {
         }
     }
 }
