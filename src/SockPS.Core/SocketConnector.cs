@@ -29,15 +29,21 @@ public static class SocketConnector
     /// included; zero waits as long as the OS does.</param>
     /// <param name="addressFamily">Only addresses of this family, or null for any.</param>
     /// <param name="cancellationToken">Stops the attempt (Ctrl+C).</param>
+    /// <param name="waitOnThisThread">The caller blocks on the result anyway (a cmdlet on its
+    /// pipeline thread): connect with a poll() on this thread rather than through .NET's socket
+    /// engine, and leave a plain connection's reading to its first reader, so a connection a
+    /// script only uses from this thread is never registered with the engine
+    /// (<see cref="StreamChannel.ArrivalsWakeRegisteredSockets"/>).</param>
     public static async Task<SocketConnection> ConnectTcpAsync(string host, int port, ConnectionOptions options, TimeSpan timeout,
-        AddressFamily? addressFamily, CancellationToken cancellationToken)
+        AddressFamily? addressFamily, CancellationToken cancellationToken, bool waitOnThisThread = false)
     {
+        int thread = waitOnThisThread ? Environment.CurrentManagedThreadId : 0;
         using CancellationTokenSource? timer = timeout > TimeSpan.Zero ? new CancellationTokenSource(timeout) : null;
         using CancellationTokenSource linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer?.Token ?? CancellationToken.None);
         CancellationToken token = linked.Token;
         bool TimerFired() => timer?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested;
 
-        OpenedSocket opened = await OpenTcpAsync(host, port, options, addressFamily, timeout, TimerFired, token).ConfigureAwait(false);
+        OpenedSocket opened = await OpenTcpAsync(host, port, options, addressFamily, timeout, TimerFired, token, thread).ConfigureAwait(false);
         Socket socket = opened.Socket;
         try
         {
@@ -66,7 +72,7 @@ public static class SocketConnector
                 ComputerName = host,
                 Proxy = options.Proxy?.Text,
             };
-            connection.Start();
+            connection.Start(parked: waitOnThisThread);
             return connection;
         }
         catch (Exception)
@@ -151,9 +157,11 @@ public static class SocketConnector
 
     /// <summary>A connected TCP socket to host:port: directly, trying each address of the name in
     /// turn, or through the proxy of <paramref name="options"/>; bound first to the local address
-    /// and port asked for. Timeouts become ConnectTimeout (ProxyTimeout through a proxy).</summary>
+    /// and port asked for. Timeouts become ConnectTimeout (ProxyTimeout through a proxy). A direct
+    /// connect still running on thread <paramref name="waitThread"/> waits on it (see
+    /// <see cref="ConnectOnThisThread"/>).</summary>
     internal static Task<OpenedSocket> OpenTcpAsync(string host, int port, ConnectionOptions options, AddressFamily? addressFamily,
-        TimeSpan timeout, Func<bool> timerFired, CancellationToken token)
+        TimeSpan timeout, Func<bool> timerFired, CancellationToken token, int waitThread = 0)
     {
         if (options.LocalAddress is not null && addressFamily is not null && options.LocalAddress.AddressFamily != addressFamily)
         {
@@ -166,12 +174,12 @@ public static class SocketConnector
         }
 
         return options.Proxy is null
-            ? OpenDirectAsync(host, port, options, addressFamily, timeout, timerFired, token)
+            ? OpenDirectAsync(host, port, options, addressFamily, timeout, timerFired, token, waitThread)
             : ProxyConnector.OpenAsync(options.Proxy, host, port, options, addressFamily, timeout, timerFired, token);
     }
 
     private static async Task<OpenedSocket> OpenDirectAsync(string host, int port, ConnectionOptions options, AddressFamily? addressFamily,
-        TimeSpan timeout, Func<bool> timerFired, CancellationToken token)
+        TimeSpan timeout, Func<bool> timerFired, CancellationToken token, int waitThread)
     {
         string where = EndPointText.Format(host, port);
         IReadOnlyList<IPAddress> addresses;
@@ -198,7 +206,12 @@ public static class SocketConnector
             {
                 options.SocketOptions?.Apply(socket);
                 LocalBinding.Bind(socket, options.LocalAddress, options.LocalPort);
-                await ConnectOneAsync(socket, new IPEndPoint(address, port), token).ConfigureAwait(false);
+                IPEndPoint endPoint = new(address, port);
+                if (waitThread == 0 || waitThread != Environment.CurrentManagedThreadId || !ConnectOnThisThread(socket, endPoint, token))
+                {
+                    await ConnectOneAsync(socket, endPoint, token).ConfigureAwait(false);
+                }
+
                 return new OpenedSocket(socket, null, peer);
             }
             catch (OperationCanceledException) when (timerFired())
@@ -292,9 +305,16 @@ public static class SocketConnector
     /// <summary>Connects to a Unix domain socket: a stream socket, or with
     /// <see cref="SocketProtocol.Udp"/> a datagram socket bound to a fresh temp path so the
     /// server has somewhere to reply (the path is removed on close).</summary>
+    /// <param name="path">The socket file's path.</param>
+    /// <param name="protocol">Tcp for a stream socket, Udp for a datagram socket.</param>
+    /// <param name="options">Settings for the new connection.</param>
+    /// <param name="timeout">Bounds the connect; zero waits as long as the OS does.</param>
+    /// <param name="cancellationToken">Stops the attempt.</param>
+    /// <param name="waitOnThisThread">As for <see cref="ConnectTcpAsync"/>: a stream connection
+    /// leaves its reading to its first reader.</param>
     public static Task<SocketConnection> ConnectUnixAsync(string path, SocketProtocol protocol, ConnectionOptions options, TimeSpan timeout,
-        CancellationToken cancellationToken) =>
-        ConnectUnixCoreAsync(UnixSockets.CreateEndPoint(path), path, abstractName: false, protocol, options, timeout, cancellationToken);
+        CancellationToken cancellationToken, bool waitOnThisThread = false) =>
+        ConnectUnixCoreAsync(UnixSockets.CreateEndPoint(path), path, abstractName: false, protocol, options, timeout, cancellationToken, waitOnThisThread);
 
     /// <summary>Connects to a Linux abstract Unix socket (socat's ABSTRACT-CONNECT:name), stream
     /// or, with <see cref="SocketProtocol.Udp"/>, datagram.</summary>
@@ -303,12 +323,15 @@ public static class SocketConnector
     /// <param name="options">Settings for the new connection.</param>
     /// <param name="timeout">Bounds the connect; zero waits as long as the OS does.</param>
     /// <param name="cancellationToken">Stops the attempt.</param>
+    /// <param name="waitOnThisThread">As for <see cref="ConnectUnixAsync"/>.</param>
     public static Task<SocketConnection> ConnectUnixAbstractAsync(string name, SocketProtocol protocol, ConnectionOptions options, TimeSpan timeout,
-        CancellationToken cancellationToken) =>
-        ConnectUnixCoreAsync(UnixSockets.CreateAbstractEndPoint(name), "@" + name, abstractName: true, protocol, options, timeout, cancellationToken);
+        CancellationToken cancellationToken, bool waitOnThisThread = false) =>
+        ConnectUnixCoreAsync(UnixSockets.CreateAbstractEndPoint(name), "@" + name, abstractName: true, protocol, options, timeout, cancellationToken, waitOnThisThread);
 
+    // A local connect completes at once, so ConnectAsync does not register the socket with .NET's
+    // engine; only the loop's first wait would, and a parked start leaves that to the first reader.
     private static async Task<SocketConnection> ConnectUnixCoreAsync(EndPoint endPoint, string path, bool abstractName, SocketProtocol protocol,
-        ConnectionOptions options, TimeSpan timeout, CancellationToken cancellationToken)
+        ConnectionOptions options, TimeSpan timeout, CancellationToken cancellationToken, bool parked)
     {
         bool datagram = protocol == SocketProtocol.Udp;
         if (options.Broadcast)
@@ -345,7 +368,7 @@ public static class SocketConnector
             }
 
             SocketConnection connection = new(socket, options, server: null, ownedSocketPath: clientPath);
-            connection.Start();
+            connection.Start(parked);
             return connection;
         }
         catch (Exception ex)
@@ -477,6 +500,61 @@ public static class SocketConnector
         }
 
         return usable;
+    }
+
+    /// <summary>
+    /// Connects a TCP socket with a non-blocking connect() and a poll() on this thread, woken by
+    /// the token through the thread's <see cref="ThreadWaker"/>. ConnectAsync would hand the wait
+    /// to .NET's socket engine and register the socket with it for good
+    /// (<see cref="StreamChannel.ArrivalsWakeRegisteredSockets"/>). False, with nothing done,
+    /// where that does not apply (Windows) or no waker can be made; the caller then connects
+    /// asynchronously.
+    /// </summary>
+    internal static bool ConnectOnThisThread(Socket socket, EndPoint endPoint, CancellationToken token)
+    {
+        ThreadWaker? waker = null;
+        if (!StreamChannel.ArrivalsWakeRegisteredSockets || (token.CanBeCanceled && (waker = ThreadWaker.ForThisThread()) is null))
+        {
+            return false;
+        }
+
+        token.ThrowIfCancellationRequested();
+        socket.Blocking = false;
+        try
+        {
+            try
+            {
+                socket.Connect(endPoint);
+                return true;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
+            {
+                // The handshake is under way; its end makes the socket writable.
+            }
+
+            while (!(waker is null ? socket.Poll(-1, SelectMode.SelectWrite) : waker.WaitWritable(socket, -1, token)))
+            {
+            }
+
+            // SO_ERROR says how it ended (.NET gives it as a SocketError); reading Connected then
+            // lets the Socket record the connect it did not see finish.
+            int error = (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+            if (error != 0)
+            {
+                throw new SocketException(error);
+            }
+
+            if (!socket.Connected)
+            {
+                throw new SocketException((int)SocketError.NotConnected);
+            }
+
+            return true;
+        }
+        finally
+        {
+            socket.Blocking = true;
+        }
     }
 
     internal static async Task ConnectOneAsync(Socket socket, EndPoint endPoint, CancellationToken token)

@@ -39,8 +39,12 @@ public class ErrorTests
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
     }
 
-    [Fact]
-    public async Task ConnectingToAClosedPortIsRefused()
+    // waitOnThisThread: the connect a cmdlet makes, a poll() on the caller's thread instead of
+    // .NET's ConnectAsync; every outcome must read the same either way.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ConnectingToAClosedPortIsRefused(bool waitOnThisThread)
     {
         int port;
         using (SocketServer server = Loopback.StartServer())
@@ -49,7 +53,7 @@ public class ErrorTests
         }
 
         var ex = await Assert.ThrowsAsync<SocketOperationException>(() =>
-            SocketConnector.ConnectTcpAsync("127.0.0.1", port, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None).WaitAsync(Loopback.Wait));
+            SocketConnector.ConnectTcpAsync("127.0.0.1", port, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None, waitOnThisThread).WaitAsync(Loopback.Wait));
         Assert.Equal(SocketFailureKind.ConnectionRefused, ex.Kind);
         Assert.Contains($"127.0.0.1:{port}", ex.Message);
     }
@@ -74,12 +78,14 @@ public class ErrorTests
         Assert.Equal(IPAddress.Loopback, ((IPEndPoint)client.RemoteEndPoint!).Address);
     }
 
-    [Fact]
-    public async Task AConnectThatGetsNoAnswerTimesOut()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AConnectThatGetsNoAnswerTimesOut(bool waitOnThisThread)
     {
         using UnresponsiveListener silent = await UnresponsiveListener.CreateAsync();
         var ex = await Assert.ThrowsAsync<SocketOperationException>(() =>
-            SocketConnector.ConnectTcpAsync("127.0.0.1", silent.Port, new ConnectionOptions(), TimeSpan.FromMilliseconds(500), null, CancellationToken.None)
+            SocketConnector.ConnectTcpAsync("127.0.0.1", silent.Port, new ConnectionOptions(), TimeSpan.FromMilliseconds(500), null, CancellationToken.None, waitOnThisThread)
                 .WaitAsync(Loopback.Wait));
         Assert.Equal(SocketFailureKind.ConnectTimeout, ex.Kind);
         Assert.Contains("timed out after 0.5 seconds", ex.Message);
@@ -92,6 +98,18 @@ public class ErrorTests
         using CancellationTokenSource cts = new();
         Task<SocketConnection> connect = SocketConnector.ConnectTcpAsync("127.0.0.1", silent.Port, new ConnectionOptions(), TimeSpan.Zero, null, cts.Token);
         cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(Loopback.Wait));
+    }
+
+    [Fact]
+    public async Task ACancelWakesAConnectWaitingOnItsThread()
+    {
+        // No connect timeout: only the token's wake (ThreadWaker) can end the poll() in time.
+        using UnresponsiveListener silent = await UnresponsiveListener.CreateAsync();
+        using CancellationTokenSource cts = new();
+        Task<SocketConnection> connect = Task.Run(() =>
+            SocketConnector.ConnectTcpAsync("127.0.0.1", silent.Port, new ConnectionOptions(), TimeSpan.Zero, null, cts.Token, waitOnThisThread: true));
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(Loopback.Wait));
     }
 

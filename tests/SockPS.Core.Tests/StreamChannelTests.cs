@@ -85,6 +85,89 @@ public class StreamChannelTests
         }
     }
 
+    /// <summary>A client connection a cmdlet makes (the connect waits on the caller's thread)
+    /// to a raw listener: (raw peer, parked connection).</summary>
+    private static async Task<(Socket Peer, SocketConnection Connection)> ConnectParked()
+    {
+        using Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        SocketConnection connection = await SocketConnector.ConnectTcpAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, Loopback.Options(),
+            Loopback.Wait, null, CancellationToken.None, waitOnThisThread: true);
+        Socket peer = await listener.AcceptAsync().WaitAsync(Loopback.Wait);
+        return (peer, connection);
+    }
+
+    [Fact]
+    public async Task AConnectionACmdletMakesIsReadOnlyByItsReceivesUntilSomeoneListens()
+    {
+        // No loop, so no asynchronous read: on Linux the socket is never registered with .NET's
+        // epoll thread, which every arriving packet would wake (README, Performance).
+        var (peer, connection) = await ConnectParked();
+        using (peer)
+        using (connection)
+        {
+            Assert.False(connection.ReadsInBackground);
+            peer.Send(Encoding.ASCII.GetBytes("hello\n"));
+            Assert.Equal("hello", connection.ReceiveLine());
+            Assert.False(connection.ReadsInBackground);
+
+            TaskCompletionSource<int> arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.DataReceived += (_, e) => arrived.TrySetResult(e.Bytes);
+            Assert.True(connection.ReadsInBackground);
+            peer.Send(new byte[] { 1, 2, 3 });
+            Assert.Equal(3, await arrived.Task.WaitAsync(Loopback.Wait));
+        }
+    }
+
+    [Fact]
+    public async Task AClosedHandlerOnAParkedConnectionHearsThePeerClose()
+    {
+        var (peer, connection) = await ConnectParked();
+        using (connection)
+        {
+            TaskCompletionSource<string?> closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.Closed += (_, e) => closed.TrySetResult(e.Reason);
+            Assert.True(connection.ReadsInBackground);
+            peer.Shutdown(SocketShutdown.Send);
+            Assert.Equal("The remote host closed the connection.", await closed.Task.WaitAsync(Loopback.Wait));
+            Assert.Equal(SocketState.Closed, connection.State);
+            peer.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task OneLookAtAParkedConnectionsStateSeesTheCloseBehindMoreThanOneReadOfData()
+    {
+        // More than one read's worth (64 KiB) and the close behind it, all in this machine's
+        // kernel before State is read once: State reads while there is more, and the receives
+        // that follow get every byte, then the end.
+        var (peer, connection) = await ConnectParked();
+        using (connection)
+        {
+            byte[] sent = new byte[100_000];
+            new Random(11).NextBytes(sent);
+            Loopback.SendAll(peer, sent, 0, sent.Length);
+            peer.Shutdown(SocketShutdown.Send);
+
+            // FIN_WAIT_2: the connection's kernel acknowledged the FIN, so it holds every byte.
+            IPEndPoint local = (IPEndPoint)peer.LocalEndPoint!, remote = (IPEndPoint)peer.RemoteEndPoint!;
+            Loopback.Until(() => System.Array.Exists(System.Net.NetworkInformation.IPGlobalProperties.GetIPGlobalProperties().GetActiveTcpConnections(),
+                c => c.LocalEndPoint.Equals(local) && c.RemoteEndPoint.Equals(remote) && c.State == System.Net.NetworkInformation.TcpState.FinWait2),
+                "the peer's FIN is acknowledged");
+
+            Assert.Equal(SocketState.Closed, connection.State);
+            Assert.Equal(sent.Length, connection.Available);
+            Assert.False(connection.ReadsInBackground);
+
+            byte[]? got = connection.Receive(sent.Length);
+            Assert.NotNull(got);
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(sent), System.Security.Cryptography.SHA256.HashData(got!));
+            Assert.Null(connection.Receive(1));
+            peer.Dispose();
+        }
+    }
+
     [Fact]
     public async Task AReceiveThatSeesTheEndFindsTheStateAndReasonAlreadySet()
     {

@@ -63,8 +63,25 @@ public sealed partial class SocketConnection
         }
     }
 
-    /// <summary>Raised once, when the peer closes or resets the connection, or it is closed here.</summary>
-    public event EventHandler<SocketClosedEventArgs>? Closed;
+    private EventHandler<SocketClosedEventArgs>? _closedHandlers;
+
+    /// <summary>Raised once, when the peer closes or resets the connection, or it is closed here.
+    /// Like <see cref="DataReceived"/>, while anyone listens the connection reads in the
+    /// background, so the peer's close is seen when it happens.</summary>
+    public event EventHandler<SocketClosedEventArgs>? Closed
+    {
+        add
+        {
+            _closedHandlers += value;
+            _stream?.HoldLoop();
+        }
+
+        remove
+        {
+            _closedHandlers -= value;
+            _stream?.ReleaseLoop();
+        }
+    }
 
     /// <summary>For a connection a server's -ScriptBlock handles: keep it open when the block
     /// ends (by default it is closed then). Set it from the block: $Connection.KeepOpen = $true.</summary>
@@ -90,7 +107,7 @@ public sealed partial class SocketConnection
     {
         if (Interlocked.Exchange(ref _closedRaised, 1) == 0)
         {
-            Closed?.Invoke(this, new SocketClosedEventArgs(this, CloseReason));
+            _closedHandlers?.Invoke(this, new SocketClosedEventArgs(this, CloseReason));
         }
     }
 
@@ -102,6 +119,10 @@ public sealed partial class SocketConnection
     /// <summary>Completes when the connection is readable (select's "read" set).</summary>
     internal Task WhenReadableAsync(CancellationToken cancellationToken) =>
         _stream?.WhenReadableAsync(cancellationToken) ?? _websocket?.WhenReadableAsync(cancellationToken) ?? _datagram!.WhenReadableAsync(cancellationToken);
+
+    /// <summary>True when a background task reads the socket (tests: a stream connection a cmdlet
+    /// made starts parked).</summary>
+    internal bool ReadsInBackground => _stream?.LoopRunning ?? true;
 
     /// <summary>True while a receive holds the reader (tests use it to know a receive is waiting).</summary>
     internal bool ReceiveInProgress => _stream?.ReceiveInProgress ?? _websocket?.ReceiveInProgress ?? _datagram!.ReceiveInProgress;

@@ -366,8 +366,9 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
 
     // ------------------------------------------------------------------ lifecycle
 
-    /// <summary>Starts reading from the socket.</summary>
-    internal void Start()
+    /// <summary>Starts reading from the socket; a plain stream with <paramref name="parked"/>
+    /// waits for its first reader instead (see <see cref="StreamChannel.Start"/>).</summary>
+    internal void Start(bool parked = false)
     {
         if (_datagram is not null)
         {
@@ -379,7 +380,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         }
         else
         {
-            _stream!.Start();
+            _stream!.Start(parked);
         }
     }
 

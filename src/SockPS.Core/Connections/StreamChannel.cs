@@ -120,13 +120,56 @@ internal sealed class StreamChannel
     /// <summary>True while a receive holds the reader.</summary>
     public bool ReceiveInProgress => _reader.CurrentCount == 0;
 
+    /// <summary>True while the background loop is the reader (tests: a parked start).</summary>
+    internal bool LoopRunning
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _loop is not null;
+            }
+        }
+    }
+
     /// <summary>True when the caller's thread may read the socket itself: a plain stream.</summary>
     private bool CallerMayRead => _stream is NetworkStream;
 
     // ------------------------------------------------------------------ the one hand-over
 
-    /// <summary>Starts reading in the background.</summary>
-    public void Start() => SwitchReader(ReaderMode.Loop);
+    /// <summary>
+    /// On Linux (epoll) and macOS (kqueue), .NET's socket engine registers a socket on its first
+    /// asynchronous wait and never lets it go: from then on every packet that arrives wakes the
+    /// engine's thread, whether anyone waits or not. A script's request/response loop on the
+    /// caller's thread paid 5-10 us a round trip for it on a 2-core machine (README, Performance).
+    /// Windows' completion ports wake nobody for data no operation asked for.
+    /// </summary>
+    internal static readonly bool ArrivalsWakeRegisteredSockets = !RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+    /// <summary>Starts reading in the background; or, with <paramref name="parked"/>, leaves the
+    /// socket alone until someone needs the loop, so that a connection only ever used from one
+    /// thread (<c>$c.Send()</c> / <c>$c.Receive()</c>) is never registered with .NET's socket
+    /// engine (<see cref="ArrivalsWakeRegisteredSockets"/>). Parked is used for plain client
+    /// streams without Telnet; a parked connection behaves as one whose loop a blocking receive
+    /// parked: State, Available and BytesReceived look at the socket, and events, selects and
+    /// async receives start the loop. On Windows the loop always starts: the engine costs nothing
+    /// there, and a reset discards what the OS had not yet handed over.</summary>
+    public void Start(bool parked = false)
+    {
+        if (parked && CallerMayRead && _telnet is null && ArrivalsWakeRegisteredSockets)
+        {
+            lock (_gate)
+            {
+                if (_mode == ReaderMode.Paused)
+                {
+                    _mode = ReaderMode.Caller;
+                    return;
+                }
+            }
+        }
+
+        SwitchReader(ReaderMode.Loop);
+    }
 
     /// <summary>
     /// Hands the socket's read side to <paramref name="to"/>. The background loop, when it is the
@@ -253,10 +296,17 @@ internal sealed class StreamChannel
                 return;
             }
 
-            if (readable)
+            // What a parked connection's peer sent may be data and then its close, or more than
+            // one read's worth: read while there is more, so State sees the close behind the data.
+            // Bounded by the buffer's limit like the loop.
+            while (readable && ReadOnce() && BelowLimit())
             {
-                ReadOnce();
+                readable = _socket.Poll(0, SelectMode.SelectRead);
             }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Closed meanwhile.
         }
         catch (SocketOperationException)
         {
@@ -767,8 +817,8 @@ internal sealed class StreamChannel
     }
 
     /// <summary>One non-blocking read of what the socket holds into the buffer (the socket is
-    /// readable). The caller holds the reader.</summary>
-    private void ReadOnce()
+    /// readable). The caller holds the reader. True when bytes came in.</summary>
+    private bool ReadOnce()
     {
         ArraySegment<byte> into;
         lock (_gate)
@@ -780,7 +830,7 @@ internal sealed class StreamChannel
 
             if (_ended)
             {
-                return;
+                return false;
             }
 
             into = _buffer.Reserve(ReceiveBlockSize);
@@ -801,20 +851,30 @@ internal sealed class StreamChannel
         if (error == SocketError.WouldBlock)
         {
             Commit(into, 0); // readable said so, then nothing: poll again
-            return;
+            return false;
         }
 
         if (error != SocketError.Success)
         {
             Commit(into, 0);
             End(new SocketException((int)error));
-            return;
+            return false;
         }
 
         Commit(into, read);
         if (read == 0)
         {
             End(null);
+        }
+
+        return read > 0;
+    }
+
+    private bool BelowLimit()
+    {
+        lock (_gate)
+        {
+            return _buffer.Length < _limit;
         }
     }
 

@@ -25,6 +25,8 @@ internal sealed class ThreadWaker
     private readonly Socket _socket;
     private readonly EndPoint _self;
     private readonly List<Socket> _ready = new(2);
+    private readonly List<Socket> _writable = new(1);
+    private readonly List<Socket> _failed = new(1);
     private readonly byte[] _drain = new byte[16];
 
     private ThreadWaker(Socket socket)
@@ -63,7 +65,14 @@ internal sealed class ThreadWaker
 
     /// <summary>Waits until <paramref name="socket"/> is readable (true), the deadline passes
     /// (false), or the token is cancelled (OperationCanceledException).</summary>
-    public bool WaitReadable(Socket socket, int microseconds, CancellationToken token)
+    public bool WaitReadable(Socket socket, int microseconds, CancellationToken token) => Wait(socket, write: false, microseconds, token);
+
+    /// <summary>Waits until <paramref name="socket"/> is writable or has failed (a non-blocking
+    /// connect finished either way: true), the deadline passes (false), or the token is cancelled
+    /// (OperationCanceledException). -1 microseconds waits without a deadline.</summary>
+    public bool WaitWritable(Socket socket, int microseconds, CancellationToken token) => Wait(socket, write: true, microseconds, token);
+
+    private bool Wait(Socket socket, bool write, int microseconds, CancellationToken token)
     {
         token.ThrowIfCancellationRequested();
         using CancellationTokenRegistration wake = token.Register(static state =>
@@ -80,17 +89,28 @@ internal sealed class ThreadWaker
         }, this);
 
         _ready.Clear();
-        _ready.Add(socket);
         _ready.Add(_socket);
-        Socket.Select(_ready, null, null, microseconds);
-        bool readable = _ready.Contains(socket);
+        _writable.Clear();
+        _failed.Clear();
+        if (write)
+        {
+            _writable.Add(socket);
+            _failed.Add(socket);
+        }
+        else
+        {
+            _ready.Add(socket);
+        }
+
+        Socket.Select(_ready, write ? _writable : null, write ? _failed : null, microseconds);
+        bool ready = write ? _writable.Count + _failed.Count > 0 : _ready.Contains(socket);
         if (_ready.Contains(_socket))
         {
             Drain();
         }
 
         token.ThrowIfCancellationRequested();
-        return readable;
+        return ready;
     }
 
     private void Drain()

@@ -457,13 +457,13 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
             if (target.AbstractName is not null)
             {
                 WriteVerbose($"Connecting to the abstract Unix socket @{target.AbstractName}.");
-                return Await(SocketConnector.ConnectUnixAbstractAsync(target.AbstractName, target.Protocol, options, timeout, StopToken));
+                return Await(SocketConnector.ConnectUnixAbstractAsync(target.AbstractName, target.Protocol, options, timeout, StopToken, waitOnThisThread: true));
             }
 
             if (target.Path is not null)
             {
                 WriteVerbose($"Connecting to the Unix socket {target.Path}.");
-                return SocketRegistry.Publish(Await(SocketConnector.ConnectUnixAsync(target.Path, target.Protocol, options, timeout, StopToken)));
+                return SocketRegistry.Publish(Await(SocketConnector.ConnectUnixAsync(target.Path, target.Protocol, options, timeout, StopToken, waitOnThisThread: true)));
             }
 
             int port = ServicePorts.Resolve(target.Port!, target.Protocol == SocketProtocol.Udp ? "udp" : "tcp");
@@ -479,7 +479,7 @@ public abstract class ConnectingCmdlet : SockPSCmdlet
                 : $"Connecting to {where} through {options.Proxy}.");
             return SocketRegistry.Publish(target.Protocol == SocketProtocol.Udp
                 ? Await(SocketConnector.ConnectUdpAsync(target.Host!, port, options, timeout, AddressFamily, StopToken))
-                : Await(SocketConnector.ConnectTcpAsync(target.Host!, port, options, timeout, AddressFamily, StopToken)));
+                : Await(SocketConnector.ConnectTcpAsync(target.Host!, port, options, timeout, AddressFamily, StopToken, waitOnThisThread: true)));
         }
         catch (SocketOperationException ex) when (ex.Kind is not SocketFailureKind.NotSupported)
         {
