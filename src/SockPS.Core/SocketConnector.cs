@@ -4,6 +4,7 @@ using System.Linq;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -72,7 +73,7 @@ public static class SocketConnector
                 ComputerName = host,
                 Proxy = options.Proxy?.Text,
             };
-            connection.Start(parked: waitOnThisThread);
+            connection.Start(parked: waitOnThisThread, blockingHandle: opened.BlockingHandle && tls is null);
             return connection;
         }
         catch (Exception)
@@ -207,12 +208,13 @@ public static class SocketConnector
                 options.SocketOptions?.Apply(socket);
                 LocalBinding.Bind(socket, options.LocalAddress, options.LocalPort);
                 IPEndPoint endPoint = new(address, port);
-                if (waitThread == 0 || waitThread != Environment.CurrentManagedThreadId || !ConnectOnThisThread(socket, endPoint, token))
+                bool blockingHandle = false;
+                if (waitThread == 0 || waitThread != Environment.CurrentManagedThreadId || !ConnectOnThisThread(socket, endPoint, token, out blockingHandle))
                 {
                     await ConnectOneAsync(socket, endPoint, token).ConfigureAwait(false);
                 }
 
-                return new OpenedSocket(socket, null, peer);
+                return new OpenedSocket(socket, null, peer, blockingHandle);
             }
             catch (OperationCanceledException) when (timerFired())
             {
@@ -503,22 +505,53 @@ public static class SocketConnector
     }
 
     /// <summary>
-    /// Connects a TCP socket with a non-blocking connect() and a poll() on this thread, woken by
-    /// the token through the thread's <see cref="ThreadWaker"/>. ConnectAsync would hand the wait
-    /// to .NET's socket engine and register the socket with it for good
-    /// (<see cref="StreamChannel.ArrivalsWakeRegisteredSockets"/>). False, with nothing done,
-    /// where that does not apply (Windows) or no waker can be made; the caller then connects
+    /// Connects a TCP socket on this thread, which waits for the result anyway. ConnectAsync would
+    /// hand the wait to .NET's socket engine and register the socket with it for good
+    /// (<see cref="StreamChannel.ArrivalsWakeRegisteredSockets"/>). On Linux a blocking connect()
+    /// that the token (the timeout, Ctrl+C) ends by closing the socket: .NET shuts a socket down
+    /// under a blocked call, which ends a connect in progress there. That leaves the handle in
+    /// blocking mode (<paramref name="blockingHandle"/>), so a receive on this thread can sleep in
+    /// recv() instead of poll() and then recv(). Elsewhere (macOS, where a shutdown does not end a
+    /// connect) a non-blocking connect() and a poll() woken through the thread's
+    /// <see cref="ThreadWaker"/>; .NET keeps such a handle non-blocking. False, with nothing done,
+    /// where none of this applies (Windows) or no waker can be made; the caller then connects
     /// asynchronously.
     /// </summary>
-    internal static bool ConnectOnThisThread(Socket socket, EndPoint endPoint, CancellationToken token)
+    internal static bool ConnectOnThisThread(Socket socket, EndPoint endPoint, CancellationToken token, out bool blockingHandle)
     {
-        ThreadWaker? waker = null;
-        if (!StreamChannel.ArrivalsWakeRegisteredSockets || (token.CanBeCanceled && (waker = ThreadWaker.ForThisThread()) is null))
+        blockingHandle = false;
+        if (!StreamChannel.ArrivalsWakeRegisteredSockets)
         {
             return false;
         }
 
         token.ThrowIfCancellationRequested();
+        if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+        {
+            using (token.Register(static state => ((Socket)state!).Dispose(), socket))
+            {
+                try
+                {
+                    socket.Connect(endPoint);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException && token.IsCancellationRequested)
+                {
+                    token.ThrowIfCancellationRequested();
+                }
+            }
+
+            // Cancelled just as it connected: the socket is closed.
+            token.ThrowIfCancellationRequested();
+            blockingHandle = true;
+            return true;
+        }
+
+        ThreadWaker? waker = null;
+        if (token.CanBeCanceled && (waker = ThreadWaker.ForThisThread()) is null)
+        {
+            return false;
+        }
+
         socket.Blocking = false;
         try
         {

@@ -108,15 +108,76 @@ public class StreamChannelTests
         using (connection)
         {
             Assert.False(connection.ReadsInBackground);
+            Assert.True(connection.ReceivesInOneBlockingCall);
             peer.Send(Encoding.ASCII.GetBytes("hello\n"));
             Assert.Equal("hello", connection.ReceiveLine());
             Assert.False(connection.ReadsInBackground);
+            Assert.True(connection.ReceivesInOneBlockingCall);
 
             TaskCompletionSource<int> arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
             connection.DataReceived += (_, e) => arrived.TrySetResult(e.Bytes);
             Assert.True(connection.ReadsInBackground);
             peer.Send(new byte[] { 1, 2, 3 });
             Assert.Equal(3, await arrived.Task.WaitAsync(Loopback.Wait));
+            Assert.False(connection.ReceivesInOneBlockingCall); // the loop's reads made the handle non-blocking
+        }
+    }
+
+    [Fact]
+    public async Task ABlockingReceiveThatRunsOutOfTimeLeavesTheConnectionAsItWas()
+    {
+        // SO_RCVTIMEO ends the recv with "timed out": that is the receive's timeout, not a failure
+        // of the connection, and the next receive gets the next line.
+        var (peer, connection) = await ConnectParked();
+        using (peer)
+        using (connection)
+        {
+            Assert.True(connection.ReceivesInOneBlockingCall);
+            connection.ReceiveTimeoutSeconds = 0.2;
+            Assert.Equal(SocketFailureKind.ReceiveTimeout, Assert.Throws<SocketOperationException>(() => connection.ReceiveLine()).Kind);
+            Assert.Equal(SocketState.Open, connection.State);
+            peer.Send(Encoding.ASCII.GetBytes("late\n"));
+            Assert.Equal("late", connection.ReceiveLine());
+            connection.ReceiveTimeoutSeconds = 20;
+            peer.Send(Encoding.ASCII.GetBytes("later\n"));
+            Assert.Equal("later", connection.ReceiveLine());
+        }
+    }
+
+    [Fact]
+    public async Task CloseFromAnotherThreadEndsAReceiveBlockedInRecv()
+    {
+        var (peer, connection) = await ConnectParked();
+        using (peer)
+        {
+            connection.ReceiveTimeoutSeconds = 0;
+            Assert.True(connection.ReceivesInOneBlockingCall);
+            Task<string?> blocked = Task.Run(() => connection.ReceiveLine());
+            Loopback.Until(() => connection.ReceiveInProgress, "the method waits in recv()");
+            connection.Close();
+            SocketOperationException closed = await Assert.ThrowsAsync<SocketOperationException>(() => blocked.WaitAsync(Loopback.Wait));
+            Assert.Equal(SocketFailureKind.Closed, closed.Kind);
+        }
+    }
+
+    [Fact]
+    public async Task ASendThatMayGoAsynchronousEndsTheBlockingReceives()
+    {
+        // A send with a token goes through NetworkStream.WriteAsync, after which .NET keeps the
+        // handle non-blocking: receives go back to poll() and recv().
+        var (peer, connection) = await ConnectParked();
+        using (peer)
+        using (connection)
+        {
+            using CancellationTokenSource cts = new();
+            await connection.SendAsync(new byte[] { 7 }, 0, 1, cts.Token);
+            Assert.False(connection.ReceivesInOneBlockingCall);
+            byte[] one = new byte[1];
+            Assert.Equal(1, peer.Receive(one));
+            Assert.Equal(7, one[0]);
+            peer.Send(Encoding.ASCII.GetBytes("back\n"));
+            Assert.Equal("back", connection.ReceiveLine());
+            Assert.False(connection.ReadsInBackground);
         }
     }
 

@@ -162,6 +162,9 @@ Describe 'Binding by property name' {
 
     It 'closes every connection piped from Get-SocketConnection' {
         $clients = 1..3 | ForEach-Object { Connect-Socket -ComputerName 127.0.0.1 -Port $server.Port }
+        # Connect-Socket returns when the kernel has finished the handshake; the server's accept
+        # loop publishes its side a moment later, and those are to be closed too.
+        Wait-TestCondition { @(Get-SocketConnection -Server $server).Count -eq 3 } -Description 'the server accepting the three clients'
 
         Get-SocketConnection | Disconnect-Socket
 

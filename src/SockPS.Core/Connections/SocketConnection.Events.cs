@@ -124,6 +124,9 @@ public sealed partial class SocketConnection
     /// made starts parked).</summary>
     internal bool ReadsInBackground => _stream?.LoopRunning ?? true;
 
+    /// <summary>True while a receive on the caller's thread is one blocking recv() (tests).</summary>
+    internal bool ReceivesInOneBlockingCall => _stream?.BlockingHandle ?? false;
+
     /// <summary>True while a receive holds the reader (tests use it to know a receive is waiting).</summary>
     internal bool ReceiveInProgress => _stream?.ReceiveInProgress ?? _websocket?.ReceiveInProgress ?? _datagram!.ReceiveInProgress;
 

@@ -368,7 +368,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
 
     /// <summary>Starts reading from the socket; a plain stream with <paramref name="parked"/>
     /// waits for its first reader instead (see <see cref="StreamChannel.Start"/>).</summary>
-    internal void Start(bool parked = false)
+    internal void Start(bool parked = false, bool blockingHandle = false)
     {
         if (_datagram is not null)
         {
@@ -380,7 +380,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         }
         else
         {
-            _stream!.Start(parked);
+            _stream!.Start(parked, blockingHandle);
         }
     }
 

@@ -82,6 +82,16 @@ internal sealed class StreamChannel
     private TaskCompletionSource<bool>? _dataSignal;
     private TaskCompletionSource<bool>? _spaceSignal;
 
+    // True while the socket's handle is still in blocking mode: the connect waited on the caller's
+    // thread with a blocking connect() (Linux) and nothing asynchronous has touched the socket
+    // since (.NET makes a handle non-blocking for good at its first asynchronous operation). A
+    // receive on the caller's thread is then one recv() that sleeps in the kernel, bounded by
+    // SO_RCVTIMEO, instead of poll() and then recv(). Were it wrong (the handle made non-blocking
+    // behind the channel's back), that recv would still be right: .NET then waits for it on its
+    // socket engine, with the same timeout, only slower.
+    private bool _blockingHandle;
+    private int _receiveTimeoutSet;
+
     public StreamChannel(Socket socket, IChannelOwner owner, NetworkStream? network = null, SslStream? tls = null)
     {
         _socket = socket;
@@ -91,7 +101,14 @@ internal sealed class StreamChannel
     }
 
     /// <summary>The stream bytes go through: the SslStream once TLS is on.</summary>
-    public Stream Stream => _stream;
+    public Stream Stream
+    {
+        get
+        {
+            _blockingHandle = false; // whoever takes it may read or write asynchronously
+            return _stream;
+        }
+    }
 
     /// <summary>True once the peer closed or the socket failed (received data may remain).</summary>
     public bool Ended
@@ -119,6 +136,9 @@ internal sealed class StreamChannel
 
     /// <summary>True while a receive holds the reader.</summary>
     public bool ReceiveInProgress => _reader.CurrentCount == 0;
+
+    /// <summary>True while receives on the caller's thread sleep in recv() (tests).</summary>
+    internal bool BlockingHandle => _blockingHandle;
 
     /// <summary>True while the background loop is the reader (tests: a parked start).</summary>
     internal bool LoopRunning
@@ -153,8 +173,10 @@ internal sealed class StreamChannel
     /// streams without Telnet; a parked connection behaves as one whose loop a blocking receive
     /// parked: State, Available and BytesReceived look at the socket, and events, selects and
     /// async receives start the loop. On Windows the loop always starts: the engine costs nothing
-    /// there, and a reset discards what the OS had not yet handed over.</summary>
-    public void Start(bool parked = false)
+    /// there, and a reset discards what the OS had not yet handed over.
+    /// <paramref name="blockingHandle"/>: the connect left the handle in blocking mode (see
+    /// <see cref="SocketConnector.ConnectOnThisThread"/>).</summary>
+    public void Start(bool parked = false, bool blockingHandle = false)
     {
         if (parked && CallerMayRead && _telnet is null && ArrivalsWakeRegisteredSockets)
         {
@@ -163,6 +185,7 @@ internal sealed class StreamChannel
                 if (_mode == ReaderMode.Paused)
                 {
                     _mode = ReaderMode.Caller;
+                    _blockingHandle = blockingHandle;
                     return;
                 }
             }
@@ -195,6 +218,10 @@ internal sealed class StreamChannel
             }
 
             _mode = to;
+            if (to != ReaderMode.Caller)
+            {
+                _blockingHandle = false; // the loop, a sink and a TLS handshake read asynchronously
+            }
         }
 
         // The loop ends within one continuation: its pending read is a cancellable zero-byte wait.
@@ -783,6 +810,12 @@ internal sealed class StreamChannel
             }
         }
 
+        if (waker is null && _blockingHandle)
+        {
+            ReadBlocking(deadline, timeout);
+            return;
+        }
+
         while (true)
         {
             int micros = deadline.RemainingMicroseconds;
@@ -816,8 +849,55 @@ internal sealed class StreamChannel
         }
     }
 
-    /// <summary>One non-blocking read of what the socket holds into the buffer (the socket is
-    /// readable). The caller holds the reader. True when bytes came in.</summary>
+    /// <summary>Reads on a blocking handle: recv() sleeps in the kernel until data, the end of the
+    /// stream, or SO_RCVTIMEO. No token: Close from another thread ends it (.NET shuts the socket
+    /// down under a blocked call).</summary>
+    private void ReadBlocking(Deadline deadline, TimeSpan timeout)
+    {
+        while (true)
+        {
+            int ms = deadline.RemainingMilliseconds;
+            if (ms == 0)
+            {
+                throw TimedOut(timeout);
+            }
+
+            // One setsockopt per receive would cost what this path saves, so the last value stays
+            // while it is within 10 ms of what is left (a script's loop asks for the same timeout
+            // each time); a recv may then wait up to 10 ms past the deadline.
+            int wanted = ms < 0 ? 0 : ms;
+            if (wanted != _receiveTimeoutSet && (wanted == 0 || _receiveTimeoutSet == 0 || Math.Abs(wanted - _receiveTimeoutSet) > 10))
+            {
+                try
+                {
+                    _socket.ReceiveTimeout = wanted;
+                }
+                catch (ObjectDisposedException)
+                {
+                    throw SocketErrors.Closed(_owner.PeerText);
+                }
+
+                _receiveTimeoutSet = wanted;
+            }
+
+            if (ReadOnce())
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                if (_ended || _closed)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>One read of what the socket holds into the buffer: the socket is readable, or
+    /// the handle blocks (<see cref="ReadBlocking"/>). The caller holds the reader. True when
+    /// bytes came in.</summary>
     private bool ReadOnce()
     {
         ArraySegment<byte> into;
@@ -848,9 +928,9 @@ internal sealed class StreamChannel
             throw SocketErrors.Closed(_owner.PeerText);
         }
 
-        if (error == SocketError.WouldBlock)
+        if (error is SocketError.WouldBlock or SocketError.TimedOut)
         {
-            Commit(into, 0); // readable said so, then nothing: poll again
+            Commit(into, 0); // readable said so, then nothing (or SO_RCVTIMEO ran out): wait again
             return false;
         }
 
@@ -1260,6 +1340,7 @@ internal sealed class StreamChannel
                 return default;
             }
 
+            _blockingHandle = false;
             Task write = _stream.WriteAsync(buffer, offset, count, token);
             if (write.Status == TaskStatus.RanToCompletion)
             {
@@ -1291,6 +1372,7 @@ internal sealed class StreamChannel
         {
             ThrowIfCannotSend();
             _owner.OnSending(buffer, offset, count, null);
+            _blockingHandle = false;
             write = _stream.WriteAsync(buffer, offset, count, token);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

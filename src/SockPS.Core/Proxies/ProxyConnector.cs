@@ -13,11 +13,12 @@ namespace SockPS.Core;
 /// anything else (TLS, a connection object) is built on it.</summary>
 internal readonly struct OpenedSocket
 {
-    public OpenedSocket(Socket socket, EndPoint? remoteEndPoint, string peer)
+    public OpenedSocket(Socket socket, EndPoint? remoteEndPoint, string peer, bool blockingHandle = false)
     {
         Socket = socket;
         RemoteEndPoint = remoteEndPoint;
         Peer = peer;
+        BlockingHandle = blockingHandle;
     }
 
     public Socket Socket { get; }
@@ -27,6 +28,10 @@ internal readonly struct OpenedSocket
 
     /// <summary>How messages name the target: "host:port", "host:port (address)".</summary>
     public string Peer { get; }
+
+    /// <summary>The socket's handle is still in blocking mode (a blocking connect on the
+    /// caller's thread): see <see cref="SocketConnector.ConnectOnThisThread"/>.</summary>
+    public bool BlockingHandle { get; }
 }
 
 /// <summary>
