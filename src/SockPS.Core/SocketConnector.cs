@@ -186,7 +186,12 @@ public static class SocketConnector
         IReadOnlyList<IPAddress> addresses;
         try
         {
-            addresses = await ResolveAsync(host, addressFamily ?? options.LocalAddress?.AddressFamily, token).ConfigureAwait(false);
+            // A name's lookup completes on another thread; a caller that waits anyway waits for
+            // it here, so the connect below still runs on its thread (ConnectOnThisThread).
+            Task<IReadOnlyList<IPAddress>> lookup = ResolveAsync(host, addressFamily ?? options.LocalAddress?.AddressFamily, token);
+            addresses = waitThread != 0 && waitThread == Environment.CurrentManagedThreadId
+                ? lookup.GetAwaiter().GetResult()
+                : await lookup.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timerFired())
         {

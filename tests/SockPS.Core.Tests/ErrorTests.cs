@@ -67,15 +67,20 @@ public class ErrorTests
         Assert.Contains("no-such-host.invalid", ex.Message);
     }
 
-    [Fact]
-    public async Task AHostWithSeveralAddressesIsTriedAddressByAddress()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AHostWithSeveralAddressesIsTriedAddressByAddress(bool waitOnThisThread)
     {
         // localhost resolves to ::1 and 127.0.0.1 here; the server listens on 127.0.0.1 only, so
         // an attempt on ::1 (when the resolver lists it first) is refused and the next one works.
+        // Waiting on this thread, the name's lookup (which completes on another thread) is waited
+        // for here too, so the connect stays on this thread and leaves a blocking handle.
         using SocketServer server = Loopback.StartServer();
-        using SocketConnection client = await SocketConnector.ConnectTcpAsync("localhost", server.Port, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None)
+        using SocketConnection client = await SocketConnector.ConnectTcpAsync("localhost", server.Port, new ConnectionOptions(), Loopback.Wait, null, CancellationToken.None, waitOnThisThread)
             .WaitAsync(Loopback.Wait);
         Assert.Equal(IPAddress.Loopback, ((IPEndPoint)client.RemoteEndPoint!).Address);
+        Assert.Equal(waitOnThisThread, client.ReceivesInOneBlockingCall);
     }
 
     [Theory]

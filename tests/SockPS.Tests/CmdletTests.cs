@@ -49,6 +49,29 @@ public class CmdletTests : IDisposable
         Assert.Equal(SocketState.Open, client.State);
     }
 
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("localhost")]
+    public void ConnectSocketLeavesAPlainConnectionToItsCallersThread(string computerName)
+    {
+        // Connect-Socket waits on the pipeline thread (the name's lookup too): no receive loop and
+        // a handle still blocking, so $c.Receive() is one recv() and .NET's epoll thread never
+        // hears of the socket. Accepted connections read in the background from the start.
+        var output = _host.RunClean($@"
+            $server = Start-SocketServer
+            $client = Connect-Socket -ComputerName {computerName} -Port $server.Port
+            $accepted = Wait-SocketConnection -Server $server -TimeoutSeconds 20
+            $client, $accepted");
+        var client = (SocketConnection)output[0].BaseObject;
+        var accepted = (SocketConnection)output[1].BaseObject;
+        Assert.False(client.ReadsInBackground);
+        Assert.True(client.ReceivesInOneBlockingCall);
+        Assert.True(accepted.ReadsInBackground);
+        accepted.SendLine("hi");
+        Assert.Equal("hi", client.ReceiveLine());
+        Assert.True(client.ReceivesInOneBlockingCall);
+    }
+
     [Fact]
     public void TheModuleExportsItsCmdlets()
     {
