@@ -533,20 +533,7 @@ public static class SocketConnector
         token.ThrowIfCancellationRequested();
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
         {
-            using (token.Register(static state => ((Socket)state!).Dispose(), socket))
-            {
-                try
-                {
-                    socket.Connect(endPoint);
-                }
-                catch (Exception ex) when (ex is SocketException or ObjectDisposedException && token.IsCancellationRequested)
-                {
-                    token.ThrowIfCancellationRequested();
-                }
-            }
-
-            // Cancelled just as it connected: the socket is closed.
-            token.ThrowIfCancellationRequested();
+            ConnectBlocking(socket, endPoint, token);
             blockingHandle = true;
             return true;
         }
@@ -557,13 +544,40 @@ public static class SocketConnector
             return false;
         }
 
+        ConnectPolling(socket, endPoint, waker, token);
+        return true;
+    }
+
+    /// <summary>A blocking connect(), ended by the token through closing the socket (Linux).</summary>
+    internal static void ConnectBlocking(Socket socket, EndPoint endPoint, CancellationToken token)
+    {
+        using (token.Register(static state => ((Socket)state!).Dispose(), socket))
+        {
+            try
+            {
+                socket.Connect(endPoint);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException && token.IsCancellationRequested)
+            {
+                token.ThrowIfCancellationRequested();
+            }
+        }
+
+        // Cancelled just as it connected: the socket is closed.
+        token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>A non-blocking connect() and a poll() for its end, woken by the token through
+    /// <paramref name="waker"/> (null: a token that cannot be cancelled).</summary>
+    internal static void ConnectPolling(Socket socket, EndPoint endPoint, ThreadWaker? waker, CancellationToken token)
+    {
         socket.Blocking = false;
         try
         {
             try
             {
                 socket.Connect(endPoint);
-                return true;
+                return;
             }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
             {
@@ -586,8 +600,6 @@ public static class SocketConnector
             {
                 throw new SocketException((int)SocketError.NotConnected);
             }
-
-            return true;
         }
         finally
         {

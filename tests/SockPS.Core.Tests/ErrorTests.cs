@@ -118,6 +118,51 @@ public class ErrorTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(Loopback.Wait));
     }
 
+    // The connect macOS uses on the caller's thread (Linux uses a blocking one): a non-blocking
+    // connect() and a poll() woken by the token, run here directly.
+    [Fact]
+    public async Task APollingConnectConnectsIsRefusedAndWakesForTheToken()
+    {
+        using Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        IPEndPoint listening = (IPEndPoint)listener.LocalEndPoint!;
+        using (Socket client = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            SocketConnector.ConnectPolling(client, listening, ThreadWaker.ForThisThread(), CancellationToken.None);
+            Assert.True(client.Connected);
+            Assert.True(client.Blocking);
+            Assert.Equal(listening, client.RemoteEndPoint);
+            using Socket accepted = await listener.AcceptAsync().WaitAsync(Loopback.Wait);
+            client.Send(new byte[] { 42 });
+            byte[] one = new byte[1];
+            Assert.Equal(1, accepted.Receive(one));
+            Assert.Equal(42, one[0]);
+        }
+
+        int closedPort;
+        using (Socket bound = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            closedPort = ((IPEndPoint)bound.LocalEndPoint!).Port;
+        }
+
+        using (Socket client = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            SocketException refused = Assert.Throws<SocketException>(() =>
+                SocketConnector.ConnectPolling(client, new IPEndPoint(IPAddress.Loopback, closedPort), null, CancellationToken.None));
+            Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
+        }
+
+        using UnresponsiveListener silent = await UnresponsiveListener.CreateAsync();
+        using CancellationTokenSource cts = new();
+        using Socket waiting = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        Task connect = Task.Run(() =>
+            SocketConnector.ConnectPolling(waiting, new IPEndPoint(IPAddress.Loopback, silent.Port), ThreadWaker.ForThisThread(), cts.Token));
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => connect.WaitAsync(Loopback.Wait));
+    }
+
     [Fact]
     public void ListeningOnATakenPortIsAddressInUse()
     {
