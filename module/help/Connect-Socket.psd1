@@ -370,7 +370,7 @@ WebSocketCloseStatus. wss:// adds TLS, checked as for -UseTls (-CaCertificate, p
         'SockPS.Core.SocketConnection' = 'The open connection: a live object whose State and byte counts change as it is used. Pass it to Send-SocketData, Receive-SocketData and Disconnect-Socket, or find it later with Get-SocketConnection.'
     }
     Notes   = @(
-        'What arrives on a connection is buffered in the background (up to 1 MiB of unread data; past that the sender is slowed, nothing is dropped) until Receive-SocketData reads it.'
+        'What arrives on a connection is buffered (up to 1 MiB of unread data; past that the sender is slowed, nothing is dropped) until Receive-SocketData reads it. On Linux and macOS a plain connection leaves it in the system''s socket buffer until something reads or looks (a receive, State, Available, an event handler, Wait-SocketData), so a script''s $c.Send() / $c.Receive() loop runs as fast as a raw socket''s; TLS connections and every connection on Windows read in the background from the start (about_SockPS, RECEIVING).'
         'A name with several addresses is tried address by address until one connects; -AddressFamily keeps to IPv4 or IPv6. Resolve-SocketAddress shows the addresses in the order they are tried.'
         'Through a proxy, RemoteEndPoint is the target (its address when resolved here, otherwise its name as a HostEndPoint), Proxy shows the proxy, and -TimeoutSeconds bounds reaching the proxy, its handshake and the TLS handshake together. No proxy environment variable (ALL_PROXY, HTTPS_PROXY) is read.'
         '-SkipCertificateCheck accepts any certificate and writes a warning: the connection is encrypted, but nothing proves who is at the other end. Prefer -CaCertificate for a private CA.'
