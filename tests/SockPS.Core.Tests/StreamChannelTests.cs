@@ -124,6 +124,45 @@ public class StreamChannelTests
     }
 
     [Fact]
+    public async Task ATranscriptKeepsAParkedConnectionReadingSoArrivalsAreRecordedWhenTheyArrive()
+    {
+        var (peer, connection) = await ConnectParked();
+        using (peer)
+        using (connection)
+        {
+            Assert.NotNull(connection.StartTranscript(null));
+            Assert.True(connection.ReadsInBackground);
+            peer.Send(Encoding.ASCII.GetBytes("hello\n"));
+            Loopback.Until(() => connection.Transcript!.EntryCount == 1, "the arrival is recorded with no receive asking for it");
+            Assert.Equal(("Received", "hello\n"), (connection.Transcript!.Snapshot()[0].Direction.ToString(), connection.Transcript.Snapshot()[0].Text));
+
+            Assert.NotNull(connection.StopTranscript(TimeSpan.FromSeconds(5)));
+            Assert.Equal("hello", connection.ReceiveLine());
+            peer.Send(Encoding.ASCII.GetBytes("more\n"));
+            Assert.Equal("more", connection.ReceiveLine());
+            Assert.False(connection.ReadsInBackground); // nobody holds it now: the receive parked it
+        }
+
+        // A transcript from the connect on: the connection never starts parked.
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "sockps-parked-" + Guid.NewGuid().ToString("N") + ".jsonl");
+        try
+        {
+            using Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen(1);
+            ConnectionOptions options = Loopback.Options();
+            options.TranscriptPath = path;
+            using SocketConnection recorded = await SocketConnector.ConnectTcpAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, options,
+                Loopback.Wait, null, CancellationToken.None, waitOnThisThread: true);
+            Assert.True(recorded.ReadsInBackground);
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task ABlockingReceiveThatRunsOutOfTimeLeavesTheConnectionAsItWas()
     {
         // SO_RCVTIMEO ends the recv with "timed out": that is the receive's timeout, not a failure
@@ -356,7 +395,11 @@ public class StreamChannelTests
     {
         public string PeerText => "the peer";
 
-        public void OnReceived(byte[] buffer, int offset, int count, EndPoint? from)
+        public void OnReceiving(byte[] buffer, int offset, int count, EndPoint? from)
+        {
+        }
+
+        public void OnReceived(int count)
         {
         }
 

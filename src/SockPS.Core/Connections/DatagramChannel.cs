@@ -148,10 +148,11 @@ internal sealed class DatagramChannel
         }
 
         SocketDatagram datagram = new(data, sender, _connection.LocalEndPoint, _connection, _connection.Encoding);
+        _owner.OnReceiving(data, 0, length, sender);
         if (Sink is { } sink)
         {
             Interlocked.Increment(ref _received);
-            _owner.OnReceived(data, 0, length, sender);
+            _owner.OnReceived(length);
             sink(datagram);
             return;
         }
@@ -164,7 +165,7 @@ internal sealed class DatagramChannel
         // Counted last, so whoever sees DatagramsReceived grow also sees the datagram queued
         // (Available) or dropped (DroppedCount).
         Interlocked.Increment(ref _received);
-        _owner.OnReceived(data, 0, length, sender);
+        _owner.OnReceived(length);
     }
 
     /// <summary>The one way the loop ends: the socket failed or closed. A failure is queued so the

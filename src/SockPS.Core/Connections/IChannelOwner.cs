@@ -12,9 +12,14 @@ internal interface IChannelOwner
     /// <summary>How messages name the peer.</summary>
     string PeerText { get; }
 
-    /// <summary>Bytes were read from the socket (one datagram on a datagram socket), before any
-    /// receive has taken them.</summary>
-    void OnReceived(byte[] buffer, int offset, int count, EndPoint? from);
+    /// <summary>Bytes were read from the socket (one datagram on a datagram socket): recorded
+    /// before any receive can take them, so a request the script sends after it has read an
+    /// answer is never recorded ahead of that answer.</summary>
+    void OnReceiving(byte[] buffer, int offset, int count, EndPoint? from);
+
+    /// <summary>The bytes of <see cref="OnReceiving"/> can now be taken: counted, and the event
+    /// raised.</summary>
+    void OnReceived(int count);
 
     /// <summary>Bytes are about to be written: recorded before the write, so an answer the peer
     /// sends back is never recorded ahead of the request that caused it.</summary>

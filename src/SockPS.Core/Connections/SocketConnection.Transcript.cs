@@ -15,6 +15,9 @@ public sealed partial class SocketConnection
 
     private SocketTranscript? _transcript;
 
+    // 1 while a recording keeps the stream's loop reading (see StartTranscript).
+    private int _transcriptHoldsLoop;
+
     /// <summary>The transcript being recorded, or the last one (stopped); null when none was started.</summary>
     public SocketTranscript? Transcript => Volatile.Read(ref _transcript);
 
@@ -42,6 +45,12 @@ public sealed partial class SocketConnection
             // Closed while starting: Close may have missed it.
             started.Stop(TranscriptCloseWait);
         }
+        else if (_stream is not null && Interlocked.Exchange(ref _transcriptHoldsLoop, 1) == 0)
+        {
+            // A transcript records what arrived when it arrived: a parked connection would leave
+            // it in the socket, and record it only when a receive came for it.
+            _stream.HoldLoop();
+        }
 
         return started;
     }
@@ -57,6 +66,11 @@ public sealed partial class SocketConnection
         }
 
         current.Stop(wait);
+        if (Interlocked.Exchange(ref _transcriptHoldsLoop, 0) == 1)
+        {
+            _stream!.ReleaseLoop();
+        }
+
         return current;
     }
 

@@ -117,10 +117,16 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
         }
 
-        // Before reading starts (Start), so not even a greeting escapes the record.
+        // Before reading starts (Start), so not even a greeting escapes the record; and it keeps
+        // the loop reading, so what arrives is recorded when it arrives (see StartTranscript).
         if (options.TranscriptPath is not null)
         {
             _transcript = SocketTranscript.Start(this, options.TranscriptPath);
+            if (_stream is not null)
+            {
+                _transcriptHoldsLoop = 1;
+                _stream.HoldLoop();
+            }
         }
     }
 
@@ -558,9 +564,11 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
 
     // ------------------------------------------------------------------ what the channels report
 
-    void IChannelOwner.OnReceived(byte[] buffer, int offset, int count, EndPoint? from)
-    {
+    void IChannelOwner.OnReceiving(byte[] buffer, int offset, int count, EndPoint? from) =>
         Record(SocketTranscriptDirection.Received, buffer, offset, count, from);
+
+    void IChannelOwner.OnReceived(int count)
+    {
         Interlocked.Add(ref _bytesReceived, count);
         OnDataArrived(count);
     }

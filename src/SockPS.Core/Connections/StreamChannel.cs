@@ -170,7 +170,8 @@ internal sealed class StreamChannel
     /// socket alone until someone needs the loop, so that a connection only ever used from one
     /// thread (<c>$c.Send()</c> / <c>$c.Receive()</c>) is never registered with .NET's socket
     /// engine (<see cref="ArrivalsWakeRegisteredSockets"/>). Parked is used for plain client
-    /// streams without Telnet; a parked connection behaves as one whose loop a blocking receive
+    /// streams without Telnet, and not while someone holds the loop (a transcript from the
+    /// start); a parked connection behaves as one whose loop a blocking receive
     /// parked: State, Available and BytesReceived look at the socket, and events, selects and
     /// async receives start the loop. On Windows the loop always starts: the engine costs nothing
     /// there, and a reset discards what the OS had not yet handed over.
@@ -178,7 +179,7 @@ internal sealed class StreamChannel
     /// <see cref="SocketConnector.ConnectOnThisThread"/>).</summary>
     public void Start(bool parked = false, bool blockingHandle = false)
     {
-        if (parked && CallerMayRead && _telnet is null && ArrivalsWakeRegisteredSockets)
+        if (parked && CallerMayRead && _telnet is null && ArrivalsWakeRegisteredSockets && Volatile.Read(ref _loopHolders) == 0)
         {
             lock (_gate)
             {
@@ -266,8 +267,8 @@ internal sealed class StreamChannel
         }
     }
 
-    /// <summary>Keeps the loop running for as long as someone listens (DataReceived handlers);
-    /// balanced by <see cref="ReleaseLoop"/>.</summary>
+    /// <summary>Keeps the loop running for as long as someone listens (DataReceived and Closed
+    /// handlers, a transcript); balanced by <see cref="ReleaseLoop"/>.</summary>
     public void HoldLoop()
     {
         Interlocked.Increment(ref _loopHolders);
@@ -494,6 +495,11 @@ internal sealed class StreamChannel
             data = _telnet.Filter(into.Array!, into.Offset, read, replies);
         }
 
+        if (read > 0)
+        {
+            _owner.OnReceiving(raw ?? into.Array!, raw is null ? into.Offset : 0, read, null);
+        }
+
         lock (_gate)
         {
             _buffer.Commit(data);
@@ -506,7 +512,7 @@ internal sealed class StreamChannel
 
         if (read > 0)
         {
-            _owner.OnReceived(raw ?? into.Array!, raw is null ? into.Offset : 0, read, null);
+            _owner.OnReceived(read);
         }
 
         if (replies is { Count: > 0 })
@@ -1223,7 +1229,8 @@ internal sealed class StreamChannel
                     _arrivals++;
                 }
 
-                _owner.OnReceived(block, 0, read, null);
+                _owner.OnReceiving(block, 0, read, null);
+                _owner.OnReceived(read);
                 int data = read;
                 if (_telnet is not null)
                 {

@@ -191,9 +191,10 @@ internal sealed class WebSocketChannel
     {
         SocketDatagram message = new(data, _connection.RemoteEndPoint, _connection.LocalEndPoint, _connection, _connection.Encoding,
             type == WebSocketMessageType.Text ? "Text" : "Binary");
+        _owner.OnReceiving(data, 0, data.Length, null);
         _queue.TryAdd(message);
         Interlocked.Increment(ref _received);
-        _owner.OnReceived(data, 0, data.Length, null);
+        _owner.OnReceived(data.Length);
     }
 
     private void End(SocketOperationException? failure, bool peerClosed)
