@@ -31,10 +31,10 @@ public static class SocketConnector
     /// <param name="addressFamily">Only addresses of this family, or null for any.</param>
     /// <param name="cancellationToken">Stops the attempt (Ctrl+C).</param>
     /// <param name="waitOnThisThread">The caller blocks on the result anyway (a cmdlet on its
-    /// pipeline thread): connect with a poll() on this thread rather than through .NET's socket
-    /// engine, and leave a plain connection's reading to its first reader, so a connection a
-    /// script only uses from this thread is never registered with the engine
-    /// (<see cref="StreamChannel.ArrivalsWakeRegisteredSockets"/>).</param>
+    /// pipeline thread): look the name up and connect on this thread rather than through .NET's
+    /// socket engine (<see cref="ConnectOnThisThread"/>), and leave a plain connection's reading
+    /// to its first reader, so a connection a script only uses from this thread is never
+    /// registered with the engine (<see cref="StreamChannel.ArrivalsWakeRegisteredSockets"/>).</param>
     public static async Task<SocketConnection> ConnectTcpAsync(string host, int port, ConnectionOptions options, TimeSpan timeout,
         AddressFamily? addressFamily, CancellationToken cancellationToken, bool waitOnThisThread = false)
     {
