@@ -163,6 +163,48 @@ public class StreamChannelTests
     }
 
     [Fact]
+    public async Task AnEventHandlerThatThrowsIsOneFaultAndTheConnectionGoesOnReceiving()
+    {
+        // Handlers run on the receive loop's thread: one that throws (a script block added with
+        // add_DataReceived has no runspace there) used to end the loop and the connection.
+        var (peer, connection, server) = await Loopback.CreateRawPeer(Loopback.Options());
+        using (server)
+        using (peer)
+        using (connection)
+        {
+            int calls = 0;
+            TaskCompletionSource<int> second = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.DataReceived += (_, _) => throw new InvalidOperationException("boom");
+            connection.DataReceived += (_, e) =>
+            {
+                if (Interlocked.Increment(ref calls) == 2)
+                {
+                    second.TrySetResult(e.Bytes);
+                }
+            };
+
+            peer.Send(Encoding.ASCII.GetBytes("one\n"));
+            Assert.Equal("one", connection.ReceiveLine());
+            peer.Send(Encoding.ASCII.GetBytes("two\n"));
+            Assert.Equal("two", connection.ReceiveLine());
+            Assert.Equal(4, await second.Task.WaitAsync(Loopback.Wait));
+
+            Assert.Equal(SocketState.Open, connection.State);
+            Assert.Equal(2, connection.FaultCount);
+            Assert.Equal("A DataReceived event handler failed: boom", connection.LastError);
+
+            // The same on the end path: the next Closed handler still hears of it.
+            TaskCompletionSource<string?> closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            connection.Closed += (_, _) => throw new InvalidOperationException("bang");
+            connection.Closed += (_, e) => closed.TrySetResult(e.Reason);
+            peer.Shutdown(SocketShutdown.Send);
+            Assert.Equal("The remote host closed the connection.", await closed.Task.WaitAsync(Loopback.Wait));
+            Assert.Equal(SocketState.Closed, connection.State);
+            Assert.Equal(3, connection.FaultCount);
+        }
+    }
+
+    [Fact]
     public async Task ABlockingReceiveThatRunsOutOfTimeLeavesTheConnectionAsItWas()
     {
         // SO_RCVTIMEO ends the recv with "timed out": that is the receive's timeout, not a failure

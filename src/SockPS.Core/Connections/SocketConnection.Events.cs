@@ -100,14 +100,43 @@ public sealed partial class SocketConnection
     private void OnDataArrived(int bytes)
     {
         NoteActivity();
-        _dataReceived?.Invoke(this, new SocketDataEventArgs(this, bytes));
+        if (_dataReceived is { } handlers)
+        {
+            Raise(handlers, new SocketDataEventArgs(this, bytes), nameof(DataReceived));
+        }
     }
 
     private void RaiseClosed()
     {
-        if (Interlocked.Exchange(ref _closedRaised, 1) == 0)
+        if (Interlocked.Exchange(ref _closedRaised, 1) == 0 && _closedHandlers is { } handlers)
         {
-            _closedHandlers?.Invoke(this, new SocketClosedEventArgs(this, CloseReason));
+            Raise(handlers, new SocketClosedEventArgs(this, CloseReason), nameof(Closed));
+        }
+    }
+
+    private long _handlerFaults;
+    private Exception? _lastHandlerFault;
+
+    /// <summary>
+    /// Calls each handler in turn. These run on the thread that noticed the data or the close
+    /// (the receive loop, or the end path), so a handler that throws is one fault, counted in
+    /// <see cref="FaultCount"/> and shown in <see cref="LastError"/>; the other handlers still
+    /// run and the loop goes on. (A PowerShell script block added with add_DataReceived has no
+    /// runspace on that thread and always throws; Register-ObjectEvent is the way.)
+    /// </summary>
+    private void Raise<T>(EventHandler<T> handlers, T args, string name)
+    {
+        foreach (Delegate handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((EventHandler<T>)handler)(this, args);
+            }
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref _handlerFaults);
+                Volatile.Write(ref _lastHandlerFault, new InvalidOperationException($"A {name} event handler failed: {ex.Message}", ex));
+            }
         }
     }
 
@@ -151,8 +180,9 @@ public sealed partial class SocketConnection
     public long DatagramsSent => _datagram?.DatagramsSent ?? 0;
 
     /// <summary>Datagrams that arrived but could not be processed (a handler could not take
-    /// one); each is counted and the socket goes on receiving.</summary>
-    public long FaultCount => _datagram?.FaultCount ?? 0;
+    /// one), and DataReceived or Closed handlers that threw; each is counted and the socket goes
+    /// on receiving.</summary>
+    public long FaultCount => (_datagram?.FaultCount ?? 0) + Interlocked.Read(ref _handlerFaults);
 
     /// <summary>Whether the socket may send to broadcast addresses (SO_BROADCAST).</summary>
     public bool Broadcast => IsDatagram && _socket.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork

@@ -287,9 +287,9 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
     public string? CloseReason => Volatile.Read(ref _closeReason);
 
     /// <summary>The failure that ended receiving (a reset, a TLS error), if one did, and on a
-    /// datagram socket the last datagram that could not be processed; the reason that ended a
-    /// stream is also reported once to the next receive.</summary>
-    public string? LastError => Volatile.Read(ref _lastError)?.Message ?? _datagram?.LastFault?.Message;
+    /// datagram socket the last datagram that could not be processed, else the last event handler
+    /// that threw; the reason that ended a stream is also reported once to the next receive.</summary>
+    public string? LastError => Volatile.Read(ref _lastError)?.Message ?? _datagram?.LastFault?.Message ?? Volatile.Read(ref _lastHandlerFault)?.Message;
 
     /// <summary>The server that accepted this connection; null for a connection made with Connect-Socket.</summary>
     public SocketServer? Server { get; }
