@@ -183,15 +183,16 @@ public static class SocketConnector
         TimeSpan timeout, Func<bool> timerFired, CancellationToken token, int waitThread)
     {
         string where = EndPointText.Format(host, port);
+
+        // A name's lookup completes on another thread; a caller that waits anyway waits for it
+        // here, so the connects below run on its thread too (ConnectOnThisThread, which either
+        // connects without an await or declines for every address alike).
+        bool onThisThread = waitThread != 0 && waitThread == Environment.CurrentManagedThreadId;
         IReadOnlyList<IPAddress> addresses;
         try
         {
-            // A name's lookup completes on another thread; a caller that waits anyway waits for
-            // it here, so the connect below still runs on its thread (ConnectOnThisThread).
             Task<IReadOnlyList<IPAddress>> lookup = ResolveAsync(host, addressFamily ?? options.LocalAddress?.AddressFamily, token);
-            addresses = waitThread != 0 && waitThread == Environment.CurrentManagedThreadId
-                ? lookup.GetAwaiter().GetResult()
-                : await lookup.ConfigureAwait(false);
+            addresses = onThisThread ? lookup.GetAwaiter().GetResult() : await lookup.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timerFired())
         {
@@ -214,7 +215,7 @@ public static class SocketConnector
                 LocalBinding.Bind(socket, options.LocalAddress, options.LocalPort);
                 IPEndPoint endPoint = new(address, port);
                 bool blockingHandle = false;
-                if (waitThread == 0 || waitThread != Environment.CurrentManagedThreadId || !ConnectOnThisThread(socket, endPoint, token, out blockingHandle))
+                if (!onThisThread || !ConnectOnThisThread(socket, endPoint, token, out blockingHandle))
                 {
                     await ConnectOneAsync(socket, endPoint, token).ConfigureAwait(false);
                 }

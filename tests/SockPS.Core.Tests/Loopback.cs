@@ -47,6 +47,18 @@ internal static class Loopback
         }
     }
 
+    /// <summary>Starts a ReceiveLine on another thread, waits until it holds the reader, closes
+    /// the connection here and checks that the receive ends with Closed within the test's bound.
+    /// Give the connection no receive timeout, so only the close can end it.</summary>
+    public static async Task CloseEndsAWaitingReceiveLine(SocketConnection connection)
+    {
+        Task<string?> waiting = Task.Run(() => connection.ReceiveLine());
+        Until(() => connection.ReceiveInProgress, "the receive is waiting");
+        connection.Close();
+        SocketOperationException closed = await Assert.ThrowsAsync<SocketOperationException>(() => waiting.WaitAsync(Wait));
+        Assert.Equal(SocketFailureKind.Closed, closed.Kind);
+    }
+
     /// <summary>Waits (bounded) until a condition holds; fails with what it waited for.</summary>
     public static void Until(Func<bool> condition, string what)
     {

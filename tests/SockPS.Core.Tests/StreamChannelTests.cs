@@ -87,12 +87,12 @@ public class StreamChannelTests
 
     /// <summary>A client connection a cmdlet makes (the connect waits on the caller's thread)
     /// to a raw listener: (raw peer, parked connection).</summary>
-    private static async Task<(Socket Peer, SocketConnection Connection)> ConnectParked()
+    private static async Task<(Socket Peer, SocketConnection Connection)> ConnectParked(ConnectionOptions? options = null)
     {
         using Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
-        SocketConnection connection = await SocketConnector.ConnectTcpAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, Loopback.Options(),
+        SocketConnection connection = await SocketConnector.ConnectTcpAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, options ?? Loopback.Options(),
             Loopback.Wait, null, CancellationToken.None, waitOnThisThread: true);
         Socket peer = await listener.AcceptAsync().WaitAsync(Loopback.Wait);
         return (peer, connection);
@@ -147,14 +147,14 @@ public class StreamChannelTests
         string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "sockps-parked-" + Guid.NewGuid().ToString("N") + ".jsonl");
         try
         {
-            using Socket listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
             ConnectionOptions options = Loopback.Options();
             options.TranscriptPath = path;
-            using SocketConnection recorded = await SocketConnector.ConnectTcpAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndPoint!).Port, options,
-                Loopback.Wait, null, CancellationToken.None, waitOnThisThread: true);
-            Assert.True(recorded.ReadsInBackground);
+            var (recordedPeer, recorded) = await ConnectParked(options);
+            using (recordedPeer)
+            using (recorded)
+            {
+                Assert.True(recorded.ReadsInBackground);
+            }
         }
         finally
         {
@@ -233,11 +233,7 @@ public class StreamChannelTests
         {
             connection.ReceiveTimeoutSeconds = 0;
             Assert.True(connection.ReceivesInOneBlockingCall);
-            Task<string?> blocked = Task.Run(() => connection.ReceiveLine());
-            Loopback.Until(() => connection.ReceiveInProgress, "the method waits in recv()");
-            connection.Close();
-            SocketOperationException closed = await Assert.ThrowsAsync<SocketOperationException>(() => blocked.WaitAsync(Loopback.Wait));
-            Assert.Equal(SocketFailureKind.Closed, closed.Kind);
+            await Loopback.CloseEndsAWaitingReceiveLine(connection); // waiting in recv()
         }
     }
 
@@ -358,11 +354,7 @@ public class StreamChannelTests
         {
             peer.Send(Encoding.ASCII.GetBytes("x\n"));
             Assert.Equal("x", connection.ReceiveLine()); // parks the loop
-            Task<string?> blocked = Task.Run(() => connection.ReceiveLine());
-            Loopback.Until(() => connection.ReceiveInProgress, "the method waits in poll()");
-            connection.Close();
-            SocketOperationException closed = await Assert.ThrowsAsync<SocketOperationException>(() => blocked.WaitAsync(Loopback.Wait));
-            Assert.Equal(SocketFailureKind.Closed, closed.Kind);
+            await Loopback.CloseEndsAWaitingReceiveLine(connection); // waiting in poll()
         }
     }
 

@@ -45,11 +45,9 @@ public sealed partial class SocketConnection
             // Closed while starting: Close may have missed it.
             started.Stop(TranscriptCloseWait);
         }
-        else if (_stream is not null && Interlocked.Exchange(ref _transcriptHoldsLoop, 1) == 0)
+        else
         {
-            // A transcript records what arrived when it arrived: a parked connection would leave
-            // it in the socket, and record it only when a receive came for it.
-            _stream.HoldLoop();
+            HoldLoopForTranscript();
         }
 
         return started;
@@ -72,6 +70,17 @@ public sealed partial class SocketConnection
         }
 
         return current;
+    }
+
+    /// <summary>A transcript records what arrived when it arrived: a parked stream connection
+    /// would leave it in the socket, and record it only when a receive came for it. Held once
+    /// per recording, released when it stops.</summary>
+    private void HoldLoopForTranscript()
+    {
+        if (_stream is not null && Interlocked.Exchange(ref _transcriptHoldsLoop, 1) == 0)
+        {
+            _stream.HoldLoop();
+        }
     }
 
     private void Record(SocketTranscriptDirection direction, byte[] buffer, int offset, int count, EndPoint? remote = null) =>

@@ -122,11 +122,7 @@ public sealed partial class SocketConnection : IDisposable, IChannelOwner
         if (options.TranscriptPath is not null)
         {
             _transcript = SocketTranscript.Start(this, options.TranscriptPath);
-            if (_stream is not null)
-            {
-                _transcriptHoldsLoop = 1;
-                _stream.HoldLoop();
-            }
+            HoldLoopForTranscript();
         }
     }
 

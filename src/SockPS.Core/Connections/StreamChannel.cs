@@ -100,16 +100,6 @@ internal sealed class StreamChannel
         _stream = tls ?? (Stream)_network;
     }
 
-    /// <summary>The stream bytes go through: the SslStream once TLS is on.</summary>
-    public Stream Stream
-    {
-        get
-        {
-            _blockingHandle = false; // whoever takes it may read or write asynchronously
-            return _stream;
-        }
-    }
-
     /// <summary>True once the peer closed or the socket failed (received data may remain).</summary>
     public bool Ended
     {
